@@ -1,0 +1,63 @@
+"""Shared pytest fixtures: brands A and B, people in each role, partner API clients."""
+
+import pytest
+from rest_framework.test import APIClient
+
+from retail.celery import app as celery_app
+from retail.choices import Role
+from retail.tests.factories import BrandFactory, StaffRoleFactory, StoreFactory, UserFactory, api_token
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _celery_eager():
+    # Tests run tasks in-process even where REDIS_URL points Celery at a broker.
+    celery_app.conf.task_always_eager = True
+    celery_app.conf.task_eager_propagates = True
+
+
+@pytest.fixture
+def brand(db):
+    return BrandFactory(name="Brand A", slug="brand-a")
+
+
+@pytest.fixture
+def other_brand(db):
+    return BrandFactory(name="Brand B", slug="brand-b")
+
+
+@pytest.fixture
+def store(brand):
+    return StoreFactory(brand=brand)
+
+
+@pytest.fixture
+def hq_user(brand):
+    return StaffRoleFactory(user=UserFactory(username="hq-a"), brand=brand, role=Role.HQ_ADMIN).user
+
+
+@pytest.fixture
+def manager_user(store):
+    return StaffRoleFactory(
+        user=UserFactory(username="manager-a"), brand=store.brand, store=store, role=Role.STORE_MANAGER
+    ).user
+
+
+@pytest.fixture
+def guide_user(store):
+    return StaffRoleFactory(
+        user=UserFactory(username="guide-a"), brand=store.brand, store=store, role=Role.GUIDE
+    ).user
+
+
+@pytest.fixture
+def partner(brand):
+    """A DRF test client authenticated with a token of brand A holding every scope."""
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Bearer {api_token(brand)}")
+    return client
+
+
+def make_partner(brand, scopes=None, **kwargs) -> APIClient:
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Bearer {api_token(brand, scopes, **kwargs)}")
+    return client

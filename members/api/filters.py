@@ -1,0 +1,16 @@
+import django_filters
+
+from ..models import Member
+from ..selectors import phone_hash_or_none
+
+
+class MemberFilter(django_filters.FilterSet):
+    phone = django_filters.CharFilter(method="filter_phone", label="Exact phone number")
+
+    class Meta:
+        model = Member
+        fields = {"member_no": ["exact"], "external_id": ["exact"], "store": ["exact"], "source": ["exact"]}
+
+    def filter_phone(self, queryset, name, value):
+        digest = phone_hash_or_none(value)
+        return queryset.filter(phone_hash=digest) if digest else queryset.none()

@@ -1,0 +1,97 @@
+"""Member PII at rest: MultiFernet encryption with rotating keys and a keyed blind index.
+
+The first key in PII_ENCRYPTION_KEYS encrypts; every key decrypts (rotation: prepend a new
+key, re-encrypt with `rotate`, then drop the old one). The blind index is an HMAC-SHA256 of
+the normalised value under a separate key, so an exact lookup never needs the clear text.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import re
+from functools import lru_cache
+
+from cryptography.fernet import Fernet, MultiFernet
+from django.conf import settings
+
+_NON_DIGITS = re.compile(r"[^\d+]")
+
+
+class InvalidPhone(ValueError):
+    pass
+
+
+def normalize_phone(raw: str) -> str:
+    """Digits only, mainland numbers without +86; raises InvalidPhone for anything else."""
+    value = _NON_DIGITS.sub("", str(raw or ""))
+    if value.startswith("+86"):
+        value = value[3:]
+    elif value.startswith("0086"):
+        value = value[4:]
+    value = value.lstrip("+")
+    if not value.isdigit() or not 6 <= len(value) <= 15:
+        raise InvalidPhone(raw)
+    return value
+
+
+def mask_phone(phone: str) -> str:
+    """138****1234 for a mainland mobile; the last four otherwise."""
+    if len(phone) == 11:
+        return f"{phone[:3]}****{phone[-4:]}"
+    return f"{'*' * (len(phone) - 4)}{phone[-4:]}"
+
+
+def mask_name(name: str) -> str:
+    if not name:
+        return ""
+    return name[0] + "*" * max(1, len(name) - 1)
+
+
+@lru_cache(maxsize=4)
+def _fernet(keys: tuple[str, ...]) -> MultiFernet:
+    return MultiFernet([Fernet(_as_fernet_key(k)) for k in keys])
+
+
+def _as_fernet_key(key: str) -> bytes:
+    raw = key.encode()
+    try:
+        if len(base64.urlsafe_b64decode(raw)) == 32:
+            return raw
+    except ValueError:
+        pass
+    # Accept any passphrase-like secret by deriving a 32-byte key from it.
+    return base64.urlsafe_b64encode(hashlib.sha256(raw).digest())
+
+
+def _crypter() -> MultiFernet:
+    return _fernet(tuple(settings.PII_ENCRYPTION_KEYS))
+
+
+def encrypt(value: str) -> str:
+    if not value:
+        return ""
+    return _crypter().encrypt(value.encode()).decode()
+
+
+def decrypt(token: str) -> str:
+    if not token:
+        return ""
+    return _crypter().decrypt(token.encode()).decode()
+
+
+def rotate(token: str) -> str:
+    """Re-encrypt under the newest key (no-op in meaning)."""
+    if not token:
+        return ""
+    return _crypter().rotate(token.encode()).decode()
+
+
+def blind_index(value: str) -> str:
+    key = settings.PII_BLIND_INDEX_KEY.encode()
+    return hmac.new(key, value.encode(), hashlib.sha256).hexdigest()
+
+
+def phone_index(raw: str) -> str:
+    return blind_index(normalize_phone(raw))

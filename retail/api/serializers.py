@@ -1,0 +1,105 @@
+from __future__ import annotations
+
+from decimal import Decimal
+
+from django.contrib.auth import get_user_model
+from rest_framework import serializers
+
+from members.models import Member
+
+from ..choices import Channel, Role
+from ..models import Order, OrderLine, Product, StaffRole, Store
+from .base import ScopedPrimaryKeyRelatedField, ScopedSlugRelatedField, StrictModelSerializer, StrictSerializer
+
+
+class StoreSerializer(StrictModelSerializer):
+    class Meta:
+        model = Store
+        fields = ["id", "code", "name", "city", "address", "latitude", "longitude", "status", "created_at", "updated_at"]
+        read_only_fields = ["id", "created_at", "updated_at"]
+        extra_kwargs = {
+            "latitude": {"min_value": Decimal("-90"), "max_value": Decimal("90")},
+            "longitude": {"min_value": Decimal("-180"), "max_value": Decimal("180")},
+        }
+        validators = []  # uniqueness per brand is the service's (it knows the brand)
+
+
+class ProductSerializer(StrictModelSerializer):
+    price = serializers.DecimalField(max_digits=12, decimal_places=2, min_value=Decimal("0"))
+
+    class Meta:
+        model = Product
+        fields = ["id", "sku", "name", "category", "price", "online_stock", "image_url", "is_active", "created_at", "updated_at"]
+        read_only_fields = ["id", "created_at", "updated_at"]
+        validators = []
+
+
+class OrderLineOutSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = OrderLine
+        fields = ["product", "sku", "name", "quantity", "unit_price", "line_total"]
+
+
+class OrderSerializer(serializers.ModelSerializer):
+    lines = OrderLineOutSerializer(many=True, read_only=True)
+    currency = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Order
+        fields = ["id", "external_id", "channel", "status", "store", "member", "guide", "subtotal", "discount_total", "total", "currency", "paid_at", "created_at", "lines"]
+        read_only_fields = fields
+
+    def get_currency(self, obj) -> str:
+        return "CNY"
+
+
+class OrderLineInSerializer(StrictSerializer):
+    product = ScopedPrimaryKeyRelatedField(queryset=Product.objects.all(), required=False)
+    sku = ScopedSlugRelatedField(slug_field="sku", queryset=Product.objects.all(), required=False)
+    quantity = serializers.IntegerField(min_value=1, max_value=100_000)
+    unit_price = serializers.DecimalField(max_digits=12, decimal_places=2, min_value=Decimal("0"), required=False)
+
+    def validate(self, attrs):
+        product, by_sku = attrs.pop("product", None), attrs.pop("sku", None)
+        if (product is None) == (by_sku is None):
+            raise serializers.ValidationError("Give exactly one of 'product' (id) or 'sku'.")
+        attrs["product"] = product or by_sku
+        return attrs
+
+
+class OrderInSerializer(StrictSerializer):
+    """What a partner posts: references by our id or by their codes (store_code, sku, phone)."""
+
+    external_id = serializers.CharField(max_length=64)
+    channel = serializers.ChoiceField(choices=Channel.choices)
+    store = ScopedPrimaryKeyRelatedField(queryset=Store.objects.all(), required=False, allow_null=True)
+    store_code = ScopedSlugRelatedField(slug_field="code", queryset=Store.objects.all(), required=False)
+    member = ScopedPrimaryKeyRelatedField(queryset=Member.objects.all(), required=False, allow_null=True)
+    member_phone = serializers.CharField(max_length=32, required=False)
+    guide = serializers.IntegerField(required=False, allow_null=True)
+    paid_at = serializers.DateTimeField(required=False)
+    discount_total = serializers.DecimalField(max_digits=12, decimal_places=2, min_value=Decimal("0"), required=False, default=Decimal("0"))
+    lines = OrderLineInSerializer(many=True, allow_empty=False, max_length=500)
+
+    def validate(self, attrs):
+        from members.selectors import member_by_phone
+
+        principal = self.context["request"].principal
+        by_code = attrs.pop("store_code", None)
+        if by_code is not None:
+            if attrs.get("store") not in (None, by_code):
+                raise serializers.ValidationError({"store_code": ["Contradicts 'store'."]})
+            attrs["store"] = by_code
+        phone = attrs.pop("member_phone", None)
+        if phone:
+            found = member_by_phone(brand_id=principal.brand_id, phone=phone)
+            if found is None:
+                raise serializers.ValidationError({"member_phone": ["No member with this phone."]})
+            attrs["member"] = found
+        guide_id = attrs.get("guide")
+        if guide_id is not None:
+            roles = StaffRole.objects.for_principal(principal).filter(user_id=guide_id, role=Role.GUIDE)
+            if not roles.exists():
+                raise serializers.ValidationError({"guide": ["Not a guide of this brand."]})
+            attrs["guide"] = get_user_model()(pk=guide_id)
+        return attrs

@@ -1,0 +1,13 @@
+from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
+
+
+class RetailConfig(AppConfig):
+    name = "retail"
+    verbose_name = _("Retail core")
+
+    def ready(self) -> None:
+        from . import events
+        from .broadcast import broadcast_event
+
+        events.subscribe("*", broadcast_event)

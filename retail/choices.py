@@ -1,0 +1,50 @@
+"""Choices of the retail core, shared by models, forms, API and UI."""
+
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+
+class StoreStatus(models.TextChoices):
+    ONBOARDING = "onboarding", _("Onboarding")
+    LIVE = "live", _("Live")
+    CLOSED = "closed", _("Closed")
+
+
+class Role(models.TextChoices):
+    HQ_ADMIN = "hq_admin", _("HQ admin")
+    STORE_MANAGER = "store_manager", _("Store manager")
+    GUIDE = "guide", _("Shopping guide")
+
+
+class Channel(models.TextChoices):
+    STORE = "store", _("In store")
+    ONLINE = "online", _("Online")
+    CLOUD_SHELF = "cloud_shelf", _("Cloud shelf")
+
+
+class OrderStatus(models.TextChoices):
+    PAID = "paid", _("Paid")
+    REFUNDED = "refunded", _("Refunded")
+    CANCELLED = "cancelled", _("Cancelled")
+
+
+class AuditAction(models.TextChoices):
+    CREATE = "create", _("Created")
+    UPDATE = "update", _("Updated")
+    DELETE = "delete", _("Deleted")
+    REVEAL = "reveal", _("Revealed PII")
+    PERMISSION = "permission", _("Permission changed")
+    LOGIN = "login", _("Logged in")
+
+
+# Partner API scopes: "<resource>:read" / "<resource>:write". Later apps add theirs here.
+API_SCOPES = {
+    "stores:read": _("Read stores"),
+    "stores:write": _("Create and change stores"),
+    "products:read": _("Read products"),
+    "products:write": _("Create and change products"),
+    "members:read": _("Read members"),
+    "members:write": _("Create and change members"),
+    "orders:read": _("Read orders"),
+    "orders:write": _("Create orders"),
+}

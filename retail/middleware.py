@@ -1,0 +1,101 @@
+"""Request plumbing: request ids and audit context, the API body limit, the principal."""
+
+from __future__ import annotations
+
+import uuid
+
+from django.conf import settings
+from django.http import JsonResponse
+from django.utils.functional import SimpleLazyObject
+
+from . import audit
+from .tenancy import ANONYMOUS
+
+
+class RequestIdMiddleware:
+    """Give every request an id (or keep the caller's X-Request-ID) for logs and audit."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        rid = request.headers.get("X-Request-ID", "")[:64] or uuid.uuid4().hex
+        request.request_id = rid
+        token = audit.set_context(
+            audit.RequestContext(request_id=rid, remote_addr=_client_ip(request))
+        )
+        try:
+            response = self.get_response(request)
+        finally:
+            audit.reset_context(token)
+        response["X-Request-ID"] = rid
+        return response
+
+
+def _client_ip(request) -> str | None:
+    # Behind the proxy the first X-Forwarded-For hop is the client (trusted proxy only).
+    forwarded = request.META.get("HTTP_X_FORWARDED_FOR", "")
+    if forwarded and settings.TRUST_X_FORWARDED_FOR:
+        return forwarded.split(",")[0].strip() or None
+    return request.META.get("REMOTE_ADDR") or None
+
+
+class ApiBodySizeLimitMiddleware:
+    """Refuse oversize API bodies with 413 before anything reads them."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        if request.path.startswith("/api/"):
+            try:
+                length = int(request.META.get("CONTENT_LENGTH") or 0)
+            except ValueError:
+                length = 0
+            if length > settings.API_MAX_BODY_BYTES:
+                return JsonResponse(
+                    {
+                        "error": {
+                            "code": "payload_too_large",
+                            "message": f"Request body exceeds {settings.API_MAX_BODY_BYTES} bytes.",
+                            "fields": {},
+                        }
+                    },
+                    status=413,
+                )
+        return self.get_response(request)
+
+
+class PrincipalMiddleware:
+    """`request.principal`: what the logged-in user may see, in their active role."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        request.principal = SimpleLazyObject(lambda: _principal(request))
+        user = getattr(request, "user", None)
+        if user is not None and user.is_authenticated:
+            ctx = audit.current_context()
+            token = audit.set_context(
+                audit.RequestContext(
+                    request_id=ctx.request_id,
+                    remote_addr=ctx.remote_addr,
+                    user_id=user.pk,
+                    actor_label=user.get_username(),
+                )
+            )
+            try:
+                return self.get_response(request)
+            finally:
+                audit.reset_context(token)
+        return self.get_response(request)
+
+
+def _principal(request):
+    from .selectors import principal_for_user
+
+    user = getattr(request, "user", None)
+    if user is None or not user.is_authenticated:
+        return ANONYMOUS
+    return principal_for_user(user=user, role_id=request.session.get("active_role_id"))

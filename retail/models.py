@@ -1,0 +1,395 @@
+"""The retail core: brands (tenants), stores, staff, the catalog, the sales ledger, audit,
+partner API clients and the domain-event outbox."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.core.validators import MinValueValidator
+from django.db import models
+from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
+
+from .choices import AuditAction, Channel, OrderStatus, Role, StoreStatus
+from .tenancy import TenantQuerySet
+
+MONEY = {"max_digits": 12, "decimal_places": 2}
+
+
+class Brand(models.Model):
+    """A brand: the tenant. Every tenant-owned row carries its id."""
+
+    TENANT_BRAND_FIELD = "pk"
+
+    name = models.CharField(_("name"), max_length=120)
+    slug = models.SlugField(_("slug"), max_length=60, unique=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    objects = TenantQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["name"]
+        verbose_name = _("brand")
+        verbose_name_plural = _("brands")
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Store(models.Model):
+    """A physical store of a brand."""
+
+    TENANT_BRAND_FIELD = "brand"
+    TENANT_STORE_FIELD = "pk"
+
+    brand = models.ForeignKey(Brand, on_delete=models.PROTECT, related_name="stores")
+    code = models.CharField(_("code"), max_length=32)
+    name = models.CharField(_("name"), max_length=120)
+    city = models.CharField(_("city"), max_length=60, blank=True)
+    address = models.CharField(_("address"), max_length=255, blank=True)
+    latitude = models.DecimalField(
+        _("latitude"), max_digits=9, decimal_places=6, null=True, blank=True
+    )
+    longitude = models.DecimalField(
+        _("longitude"), max_digits=9, decimal_places=6, null=True, blank=True
+    )
+    status = models.CharField(
+        _("status"), max_length=16, choices=StoreStatus.choices, default=StoreStatus.ONBOARDING
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    objects = TenantQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["brand_id", "code"]
+        verbose_name = _("store")
+        verbose_name_plural = _("stores")
+        constraints = [
+            models.UniqueConstraint(fields=["brand", "code"], name="store_code_unique_per_brand"),
+            models.CheckConstraint(
+                condition=Q(latitude__isnull=True) | Q(latitude__gte=-90, latitude__lte=90),
+                name="store_latitude_range",
+            ),
+            models.CheckConstraint(
+                condition=Q(longitude__isnull=True)
+                | Q(longitude__gte=-180, longitude__lte=180),
+                name="store_longitude_range",
+            ),
+        ]
+        indexes = [models.Index(fields=["brand", "status"])]
+
+    def __str__(self) -> str:
+        return f"{self.code} {self.name}"
+
+
+class StaffRole(models.Model):
+    """A user's role in a brand: HQ admin (whole brand), store manager or guide (a store)."""
+
+    TENANT_BRAND_FIELD = "brand"
+    TENANT_STORE_FIELD = "store"
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="staff_roles"
+    )
+    brand = models.ForeignKey(Brand, on_delete=models.CASCADE, related_name="staff_roles")
+    store = models.ForeignKey(
+        Store, on_delete=models.CASCADE, null=True, blank=True, related_name="staff_roles"
+    )
+    role = models.CharField(_("role"), max_length=20, choices=Role.choices)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    objects = TenantQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["brand_id", "role", "id"]
+        verbose_name = _("staff role")
+        verbose_name_plural = _("staff roles")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["user", "brand", "store", "role"], name="staffrole_unique"
+            ),
+            models.UniqueConstraint(
+                fields=["user", "brand", "role"],
+                condition=Q(store__isnull=True),
+                name="staffrole_unique_brandwide",
+            ),
+            # HQ admins act for the whole brand; managers and guides belong to a store.
+            models.CheckConstraint(
+                condition=(Q(role=Role.HQ_ADMIN) & Q(store__isnull=True))
+                | (~Q(role=Role.HQ_ADMIN) & Q(store__isnull=False)),
+                name="staffrole_store_matches_role",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        where = self.store.code if self.store_id else self.brand.name
+        return f"{self.user} · {self.get_role_display()} · {where}"
+
+    def clean(self) -> None:
+        if self.store_id and self.brand_id and self.store.brand_id != self.brand_id:
+            raise ValidationError({"store": _("The store belongs to another brand.")})
+        if self.role == Role.HQ_ADMIN and self.store_id:
+            raise ValidationError({"store": _("An HQ admin is not bound to a store.")})
+        if self.role != Role.HQ_ADMIN and not self.store_id:
+            raise ValidationError({"store": _("Store managers and guides need a store.")})
+
+
+class Product(models.Model):
+    """A SKU of the brand's product master."""
+
+    TENANT_BRAND_FIELD = "brand"
+
+    brand = models.ForeignKey(Brand, on_delete=models.PROTECT, related_name="products")
+    sku = models.CharField(_("SKU"), max_length=64)
+    name = models.CharField(_("name"), max_length=200)
+    category = models.CharField(_("category"), max_length=80, blank=True, db_index=True)
+    price = models.DecimalField(
+        _("price (CNY)"), **MONEY, validators=[MinValueValidator(Decimal("0"))]
+    )
+    online_stock = models.PositiveIntegerField(_("online stock"), default=0)
+    image_url = models.URLField(_("image URL"), max_length=500, blank=True)
+    is_active = models.BooleanField(_("active"), default=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    objects = TenantQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["brand_id", "sku"]
+        verbose_name = _("product")
+        verbose_name_plural = _("products")
+        constraints = [
+            models.UniqueConstraint(fields=["brand", "sku"], name="product_sku_unique_per_brand"),
+            models.CheckConstraint(condition=Q(price__gte=0), name="product_price_not_negative"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.sku} {self.name}"
+
+
+class Order(models.Model):
+    """A sale in the ledger: in store, online or through a cloud shelf, with attribution."""
+
+    TENANT_BRAND_FIELD = "brand"
+    TENANT_STORE_FIELD = "store"
+
+    brand = models.ForeignKey(Brand, on_delete=models.PROTECT, related_name="orders")
+    external_id = models.CharField(_("external id"), max_length=64)
+    channel = models.CharField(_("channel"), max_length=16, choices=Channel.choices)
+    status = models.CharField(
+        _("status"), max_length=16, choices=OrderStatus.choices, default=OrderStatus.PAID
+    )
+    store = models.ForeignKey(
+        Store, on_delete=models.PROTECT, null=True, blank=True, related_name="orders"
+    )
+    member = models.ForeignKey(
+        "members.Member", on_delete=models.SET_NULL, null=True, blank=True, related_name="orders"
+    )
+    guide = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="guided_orders",
+    )
+    subtotal = models.DecimalField(_("subtotal"), **MONEY)
+    discount_total = models.DecimalField(_("discount"), **MONEY, default=Decimal("0"))
+    total = models.DecimalField(_("total"), **MONEY)
+    paid_at = models.DateTimeField(_("paid at"))
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    objects = TenantQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-paid_at", "-id"]
+        verbose_name = _("order")
+        verbose_name_plural = _("orders")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["brand", "external_id"], name="order_external_id_unique_per_brand"
+            ),
+            models.CheckConstraint(condition=Q(total__gte=0), name="order_total_not_negative"),
+        ]
+        indexes = [
+            models.Index(fields=["brand", "paid_at"]),
+            models.Index(fields=["store", "paid_at"]),
+            models.Index(fields=["member", "paid_at"]),
+            models.Index(fields=["guide", "paid_at"]),
+        ]
+
+    def __str__(self) -> str:
+        return self.external_id
+
+
+class OrderLine(models.Model):
+    """One product line of an order; name and SKU are copied so history survives edits."""
+
+    TENANT_BRAND_FIELD = "brand"
+    TENANT_STORE_FIELD = "order__store"
+
+    brand = models.ForeignKey(Brand, on_delete=models.PROTECT, related_name="+")
+    order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="lines")
+    product = models.ForeignKey(Product, on_delete=models.PROTECT, related_name="order_lines")
+    sku = models.CharField(max_length=64)
+    name = models.CharField(max_length=200)
+    quantity = models.PositiveIntegerField(validators=[MinValueValidator(1)])
+    unit_price = models.DecimalField(**MONEY)
+    line_total = models.DecimalField(**MONEY)
+
+    objects = TenantQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["order_id", "id"]
+        verbose_name = _("order line")
+        verbose_name_plural = _("order lines")
+        constraints = [
+            models.CheckConstraint(condition=Q(quantity__gte=1), name="orderline_quantity_positive")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.sku} × {self.quantity}"
+
+
+class AuditEvent(models.Model):
+    """A change log entry (who, what, when, from where), kept after the object is deleted."""
+
+    TENANT_BRAND_FIELD = "brand"
+
+    brand = models.ForeignKey(
+        Brand, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="audit_events",
+    )
+    actor_label = models.CharField(max_length=150, blank=True)
+    request_id = models.CharField(max_length=64, blank=True, db_index=True)
+    remote_addr = models.GenericIPAddressField(null=True, blank=True)
+    action = models.CharField(max_length=16, choices=AuditAction.choices)
+    object_type = models.CharField(max_length=100)  # "app_label.model"
+    object_id = models.CharField(max_length=64)
+    object_repr = models.CharField(max_length=200)
+    before = models.JSONField(null=True, blank=True)
+    after = models.JSONField(null=True, blank=True)
+    message = models.CharField(max_length=255, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+
+    objects = TenantQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        verbose_name = _("audit event")
+        verbose_name_plural = _("audit events")
+        indexes = [
+            models.Index(fields=["object_type", "object_id", "created_at"]),
+            models.Index(fields=["actor", "created_at"]),
+            models.Index(fields=["brand", "created_at"]),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_action_display()} {self.object_type} {self.object_id}"
+
+
+class ApiClient(models.Model):
+    """A partner integration of one brand, with named scopes and its own rate limit."""
+
+    TENANT_BRAND_FIELD = "brand"
+
+    brand = models.ForeignKey(Brand, on_delete=models.CASCADE, related_name="api_clients")
+    name = models.CharField(_("name"), max_length=120)
+    scopes = models.JSONField(_("scopes"), default=list, blank=True)
+    rate_limit_per_minute = models.PositiveIntegerField(
+        _("rate limit per minute"), null=True, blank=True
+    )
+    is_active = models.BooleanField(_("active"), default=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    objects = TenantQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["brand_id", "name"]
+        verbose_name = _("API client")
+        verbose_name_plural = _("API clients")
+
+    def __str__(self) -> str:
+        return f"{self.brand} · {self.name}"
+
+
+class ApiToken(models.Model):
+    """A bearer token of an API client. Only a prefix and a SHA-256 hash are stored."""
+
+    TENANT_BRAND_FIELD = "client__brand"
+
+    client = models.ForeignKey(ApiClient, on_delete=models.CASCADE, related_name="tokens")
+    prefix = models.CharField(max_length=16, unique=True)
+    token_hash = models.CharField(max_length=64)
+    created_at = models.DateTimeField(auto_now_add=True)
+    expires_at = models.DateTimeField(null=True, blank=True)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+    last_used_at = models.DateTimeField(null=True, blank=True)
+
+    objects = TenantQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-created_at"]
+        verbose_name = _("API token")
+        verbose_name_plural = _("API tokens")
+
+    def __str__(self) -> str:
+        return f"{self.prefix}…"
+
+
+class IdempotencyRecord(models.Model):
+    """The stored first answer to a POST carrying an Idempotency-Key, per API client."""
+
+    TENANT_BRAND_FIELD = "client__brand"
+
+    client = models.ForeignKey(ApiClient, on_delete=models.CASCADE, related_name="+")
+    key = models.CharField(max_length=255)
+    method = models.CharField(max_length=8)
+    path = models.CharField(max_length=255)
+    request_hash = models.CharField(max_length=64)
+    status_code = models.PositiveSmallIntegerField(null=True, blank=True)  # null: in flight
+    response_body = models.JSONField(null=True, blank=True)
+    response_headers = models.JSONField(default=dict, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+
+    class Meta:
+        verbose_name = _("idempotency record")
+        verbose_name_plural = _("idempotency records")
+        constraints = [
+            models.UniqueConstraint(fields=["client", "key"], name="idempotency_key_unique")
+        ]
+
+    def __str__(self) -> str:
+        return self.key
+
+
+class DomainEvent(models.Model):
+    """The outbox: every published domain event, written in the publishing transaction."""
+
+    TENANT_BRAND_FIELD = "brand"
+    TENANT_STORE_FIELD = "store_id"
+
+    brand = models.ForeignKey(Brand, on_delete=models.CASCADE, related_name="+")
+    name = models.CharField(max_length=64)
+    store_id = models.BigIntegerField(null=True, blank=True)
+    payload = models.JSONField(default=dict)
+    occurred_at = models.DateTimeField(db_index=True)
+
+    objects = TenantQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-occurred_at", "-id"]
+        verbose_name = _("domain event")
+        verbose_name_plural = _("domain events")
+        indexes = [models.Index(fields=["brand", "name", "occurred_at"])]
+
+    def __str__(self) -> str:
+        return f"{self.name} #{self.pk}"

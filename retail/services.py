@@ -1,0 +1,288 @@
+"""Use cases of the retail core: every write, in a transaction, audited, emitting events."""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from collections.abc import Iterable, Mapping
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+
+from django.contrib.auth import get_user_model
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from . import audit, events
+from .choices import API_SCOPES, AuditAction, Channel, Role
+from .errors import Conflict, InvalidInput
+from .models import ApiClient, ApiToken, Brand, Order, OrderLine, Product, StaffRole, Store
+
+User = get_user_model()
+
+STORE_FIELDS = ("code", "name", "city", "address", "latitude", "longitude", "status")
+PRODUCT_FIELDS = ("sku", "name", "category", "price", "online_stock", "image_url", "is_active")
+
+
+# --- brands, stores, staff ---------------------------------------------------------------
+
+
+def create_brand(*, name: str, slug: str) -> Brand:
+    """Create a tenant."""
+    with transaction.atomic():
+        brand = Brand.objects.create(name=name, slug=slug)
+        audit.record(AuditAction.CREATE, brand, after=audit.snapshot(brand))
+    return brand
+
+
+def create_store(*, brand: Brand | int, **fields: Any) -> Store:
+    """Add a store to a brand; the code is unique per brand."""
+    brand_id = _id(brand)
+    data = {k: v for k, v in fields.items() if k in STORE_FIELDS}
+    try:
+        with transaction.atomic():
+            store = Store.objects.create(brand_id=brand_id, **data)
+            audit.record(AuditAction.CREATE, store, after=audit.snapshot(store))
+            events.publish("store.created", brand=brand_id, store=store.pk, code=store.code)
+    except IntegrityError as exc:
+        raise _integrity("code", _("A store with this code already exists."), exc) from exc
+    return store
+
+
+def update_store(*, store: Store, **fields: Any) -> Store:
+    """Change a store's details or status."""
+    with transaction.atomic():
+        store = Store.objects.select_for_update().get(pk=store.pk)
+        before = audit.snapshot(store)
+        for key, value in fields.items():
+            if key in STORE_FIELDS:
+                setattr(store, key, value)
+        try:
+            with transaction.atomic():
+                store.save()
+        except IntegrityError as exc:
+            raise _integrity("code", _("A store with this code already exists."), exc) from exc
+        audit.record(AuditAction.UPDATE, store, before=before, after=audit.snapshot(store))
+        events.publish("store.updated", brand=store.brand_id, store=store.pk, status=store.status)
+    return store
+
+
+def grant_role(*, user, brand: Brand | int, role: str, store: Store | None = None) -> StaffRole:
+    """Give a user a role in a brand (a permission change: audited)."""
+    brand_id = _id(brand)
+    if store is not None and store.brand_id != brand_id:
+        raise InvalidInput("store_other_brand", _("The store belongs to another brand."))
+    if (role == Role.HQ_ADMIN) != (store is None):
+        raise InvalidInput("role_store_mismatch", _("HQ admins have no store; others need one."))
+    with transaction.atomic():
+        staff_role, created = StaffRole.objects.get_or_create(
+            user=user, brand_id=brand_id, store=store, role=role
+        )
+        if created:
+            audit.record(
+                AuditAction.PERMISSION,
+                staff_role,
+                after=audit.snapshot(staff_role),
+                message=f"granted {role}",
+            )
+    return staff_role
+
+
+def revoke_role(*, staff_role: StaffRole) -> None:
+    """Take a role away (audited)."""
+    with transaction.atomic():
+        before = audit.snapshot(staff_role)
+        audit.record(AuditAction.PERMISSION, staff_role, before=before, message="revoked")
+        staff_role.delete()
+
+
+# --- catalog --------------------------------------------------------------------------------
+
+
+def create_product(*, brand: Brand | int, **fields: Any) -> Product:
+    """Add a SKU to the brand's product master."""
+    brand_id = _id(brand)
+    data = {k: v for k, v in fields.items() if k in PRODUCT_FIELDS}
+    try:
+        with transaction.atomic():
+            product = Product.objects.create(brand_id=brand_id, **data)
+            audit.record(AuditAction.CREATE, product, after=audit.snapshot(product))
+            events.publish("product.created", brand=brand_id, product=product.pk, sku=product.sku)
+    except IntegrityError as exc:
+        raise _integrity("sku", _("A product with this SKU already exists."), exc) from exc
+    return product
+
+
+def update_product(*, product: Product, **fields: Any) -> Product:
+    """Change a product's price, stock or details."""
+    with transaction.atomic():
+        product = Product.objects.select_for_update().get(pk=product.pk)
+        before = audit.snapshot(product)
+        for key, value in fields.items():
+            if key in PRODUCT_FIELDS:
+                setattr(product, key, value)
+        try:
+            with transaction.atomic():
+                product.save()
+        except IntegrityError as exc:
+            raise _integrity("sku", _("A product with this SKU already exists."), exc) from exc
+        audit.record(AuditAction.UPDATE, product, before=before, after=audit.snapshot(product))
+        events.publish("product.updated", brand=product.brand_id, product=product.pk)
+    return product
+
+
+# --- the sales ledger -----------------------------------------------------------------------
+
+
+def record_order(
+    *,
+    brand: Brand | int,
+    external_id: str,
+    channel: str,
+    lines: Iterable[Mapping[str, Any]],
+    paid_at: datetime | None = None,
+    store: Store | None = None,
+    member=None,
+    guide=None,
+    discount_total: Decimal = Decimal("0"),
+) -> Order:
+    """Record a sale with its lines; totals are computed here, never trusted from outside.
+
+    Each line is {"product": Product, "quantity": int, "unit_price": Decimal | None}; a
+    missing unit price takes the product's price. `external_id` is unique per brand.
+    """
+    brand_id = _id(brand)
+    lines = list(lines)
+    if not lines:
+        raise InvalidInput("no_lines", _("An order needs at least one line."), fields={"lines": [_("At least one line is required.")]})
+    if channel == Channel.STORE and store is None:
+        raise InvalidInput("store_required", _("An in-store order needs a store."), fields={"store": [_("Required for channel 'store'.")]})
+    for obj, field in ((store, "store"), (member, "member")):
+        if obj is not None and obj.brand_id != brand_id:
+            raise InvalidInput("other_brand", _("Unknown %(field)s.") % {"field": field}, fields={field: [_("Not found.")]})
+    built: list[OrderLine] = []
+    subtotal = Decimal("0")
+    for line in lines:
+        product: Product = line["product"]
+        if product.brand_id != brand_id:
+            raise InvalidInput("other_brand", _("Unknown product."), fields={"lines": [_("Unknown product.")]})
+        quantity = int(line["quantity"])
+        unit_price = line.get("unit_price")
+        unit_price = product.price if unit_price is None else Decimal(unit_price)
+        line_total = (unit_price * quantity).quantize(Decimal("0.01"))
+        subtotal += line_total
+        built.append(
+            OrderLine(
+                brand_id=brand_id,
+                product=product,
+                sku=product.sku,
+                name=product.name,
+                quantity=quantity,
+                unit_price=unit_price,
+                line_total=line_total,
+            )
+        )
+    discount_total = Decimal(discount_total or 0)
+    if discount_total < 0 or discount_total > subtotal:
+        raise InvalidInput("bad_discount", _("The discount must be between 0 and the subtotal."), fields={"discount_total": [_("Out of range.")]})
+    try:
+        with transaction.atomic():
+            order = Order.objects.create(
+                brand_id=brand_id,
+                external_id=external_id,
+                channel=channel,
+                store=store,
+                member=member,
+                guide=guide,
+                subtotal=subtotal,
+                discount_total=discount_total,
+                total=subtotal - discount_total,
+                paid_at=paid_at or timezone.now(),
+            )
+            for line in built:
+                line.order = order
+            OrderLine.objects.bulk_create(built)
+            events.publish(
+                "order.created",
+                brand=brand_id,
+                store=order.store_id,
+                order=order.pk,
+                channel=order.channel,
+                total=str(order.total),
+                member=order.member_id,
+                guide=order.guide_id,
+                items=sum(line.quantity for line in built),
+                paid_at=order.paid_at,
+            )
+    except IntegrityError as exc:
+        raise Conflict(
+            "duplicate_external_id",
+            _("An order with this external id already exists."),
+            fields={"external_id": [_("Already used.")]},
+        ) from exc
+    order._prefetched_objects_cache = {"lines": built}
+    return order
+
+
+# --- partner API clients ----------------------------------------------------------------------
+
+
+TOKEN_PREFIX = "tdk"
+
+
+def hash_token(secret: str) -> str:
+    return hashlib.sha256(secret.encode()).hexdigest()
+
+
+def create_api_client(
+    *, brand: Brand | int, name: str, scopes: Iterable[str], rate_limit_per_minute: int | None = None
+) -> ApiClient:
+    """Register a partner integration with named scopes (audited as a permission change)."""
+    scopes = sorted(set(scopes))
+    unknown = [s for s in scopes if s not in API_SCOPES]
+    if unknown:
+        raise InvalidInput("unknown_scope", _("Unknown scopes: %(s)s") % {"s": ", ".join(unknown)})
+    with transaction.atomic():
+        client = ApiClient.objects.create(
+            brand_id=_id(brand), name=name, scopes=scopes, rate_limit_per_minute=rate_limit_per_minute
+        )
+        audit.record(AuditAction.PERMISSION, client, after=audit.snapshot(client))
+    return client
+
+
+def issue_api_token(*, client: ApiClient, expires_at: datetime | None = None) -> tuple[ApiToken, str]:
+    """Mint a token; the clear value is returned once and never stored."""
+    prefix = secrets.token_hex(6)
+    secret = secrets.token_urlsafe(32)
+    raw = f"{TOKEN_PREFIX}_{prefix}_{secret}"
+    with transaction.atomic():
+        token = ApiToken.objects.create(
+            client=client, prefix=prefix, token_hash=hash_token(raw), expires_at=expires_at
+        )
+        audit.record(
+            AuditAction.PERMISSION, token, brand_id=client.brand_id, message="token issued"
+        )
+    return token, raw
+
+
+def revoke_api_token(*, token: ApiToken) -> ApiToken:
+    """Revoke a token at once (audited)."""
+    with transaction.atomic():
+        token.revoked_at = timezone.now()
+        token.save(update_fields=["revoked_at"])
+        audit.record(
+            AuditAction.PERMISSION, token, brand_id=token.client.brand_id, message="token revoked"
+        )
+    return token
+
+
+# --- helpers ------------------------------------------------------------------------------------
+
+
+def _id(obj) -> int:
+    return obj if isinstance(obj, int) else obj.pk
+
+
+def _integrity(field: str, message: str, exc: IntegrityError) -> Conflict:
+    return Conflict(f"duplicate_{field}", message, fields={field: [message]})
