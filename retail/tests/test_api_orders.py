@@ -1,0 +1,45 @@
+from decimal import Decimal
+
+import pytest
+
+from members.tests.factories import MemberFactory
+from retail.models import DomainEvent, Order
+from retail.tests.factories import ProductFactory
+
+pytestmark = pytest.mark.django_db
+
+
+def test_partner_records_an_order_with_lines_and_member_lookup(partner, brand, store):
+    # given a product and a member of the brand
+    product = ProductFactory(brand=brand, price=Decimal("100.00"))
+    member = MemberFactory(brand=brand, phone="13800001234")
+    # when the partner posts an order referring to them by sku, store code and phone
+    body = {
+        "external_id": "POS-1", "channel": "store", "store_code": store.code,
+        "member_phone": "138 0000 1234", "discount_total": "10.00",
+        "lines": [{"sku": product.sku, "quantity": 2}],
+    }
+    response = partner.post("/api/v1/orders/", body, format="json", HTTP_IDEMPOTENCY_KEY="k1")
+    # then the order is stored with computed totals and an event
+    assert response.status_code == 201, response.json()
+    data = response.json()
+    assert data["subtotal"] == "200.00" and data["total"] == "190.00"
+    order = Order.objects.get(external_id="POS-1")
+    assert order.member_id == member.pk and order.store_id == store.pk
+    assert DomainEvent.objects.filter(name="order.created").count() == 1
+    # and a repeat with the same key replays the first answer, writing nothing
+    again = partner.post("/api/v1/orders/", body, format="json", HTTP_IDEMPOTENCY_KEY="k1")
+    assert again.status_code == 201 and again.json() == data
+    assert again["Idempotent-Replayed"] == "true"
+    assert Order.objects.count() == 1
+
+
+def test_same_idempotency_key_with_a_different_body_is_422(partner, brand, store):
+    product = ProductFactory(brand=brand)
+    body = {"external_id": "POS-2", "channel": "store", "store": store.pk, "lines": [{"product": product.pk, "quantity": 1}]}
+    assert partner.post("/api/v1/orders/", body, format="json", HTTP_IDEMPOTENCY_KEY="k2").status_code == 201
+    body["external_id"] = "POS-3"
+    response = partner.post("/api/v1/orders/", body, format="json", HTTP_IDEMPOTENCY_KEY="k2")
+    assert response.status_code == 422
+    assert response.json()["error"]["code"] == "idempotency_key_reused"
+    assert not Order.objects.filter(external_id="POS-3").exists()
