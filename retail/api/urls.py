@@ -1,9 +1,10 @@
+from django.urls import path
 from rest_framework.routers import SimpleRouter
 
-from .views import OrderViewSet, ProductViewSet, StoreViewSet
+from .views import OrderViewSet, PingView, ProductViewSet, StoreViewSet
 
 router = SimpleRouter()
 router.register("stores", StoreViewSet, basename="store")
 router.register("products", ProductViewSet, basename="product")
 router.register("orders", OrderViewSet, basename="order")
-urlpatterns = router.urls
+urlpatterns = [path("ping/", PingView.as_view(), name="api-ping"), *router.urls]

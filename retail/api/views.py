@@ -8,7 +8,7 @@ from rest_framework.response import Response
 
 from .. import services
 from ..models import Order, Product, Store
-from .base import PartnerViewSet
+from .base import PartnerAPIView, PartnerViewSet
 from .filters import OrderFilter, ProductFilter, StoreFilter
 from .serializers import OrderInSerializer, OrderSerializer, ProductSerializer, StoreSerializer
 
@@ -75,3 +75,12 @@ class OrderViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, PartnerView
         serializer.is_valid(raise_exception=True)
         order = services.record_order(brand=self.principal.brand_id, **serializer.validated_data)
         return Response(OrderSerializer(order).data, status=status.HTTP_201_CREATED)
+
+
+class PingView(PartnerAPIView):
+    """Who am I: checks a token and answers with its brand and scopes (no other work)."""
+
+    @extend_schema(responses={200: dict})
+    def get(self, request):
+        principal = self.principal
+        return Response({"brand": principal.brand_id, "client": principal.api_client_id, "scopes": sorted(principal.scopes)})
