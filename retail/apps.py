@@ -7,7 +7,8 @@ class RetailConfig(AppConfig):
     verbose_name = _("Retail core")
 
     def ready(self) -> None:
-        from . import events
+        from . import checks, events  # noqa: F401  (checks registers deploy checks)
+        from .api import schema  # noqa: F401  (registers the OpenAPI auth extension)
         from .broadcast import broadcast_event
 
         events.subscribe("*", broadcast_event)

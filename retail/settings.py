@@ -186,7 +186,8 @@ WHITENOISE_AUTOREFRESH = DEBUG
 # A separate key makes the blind index (HMAC-SHA256) for exact phone lookup.
 _DEV_PII_KEY = "dGlhbmRpLWVtYmVkZGVkLWRldi1waWkta2V5LTAwMDA="  # 32 bytes, dev only
 PII_ENCRYPTION_KEYS = env.list("PII_ENCRYPTION_KEYS", default=[_DEV_PII_KEY])
-PII_BLIND_INDEX_KEY = env("PII_BLIND_INDEX_KEY", default="tiandi-dev-blind-index-key")
+_DEV_BLIND_INDEX_KEY = "tiandi-dev-blind-index-key"
+PII_BLIND_INDEX_KEY = env("PII_BLIND_INDEX_KEY", default=_DEV_BLIND_INDEX_KEY)
 
 # ---------------------------------------------------------------------------------------
 # Partner API — https://www.django-rest-framework.org/api-guide/settings/
@@ -221,10 +222,6 @@ SPECTACULAR_SETTINGS = {
     "REDOC_DIST": "SIDECAR",
     "SCHEMA_PATH_PREFIX": r"/api/v1",
     "COMPONENT_SPLIT_REQUEST": True,
-    "APPEND_COMPONENTS": {
-        "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}}
-    },
-    "SECURITY": [{"bearer": []}],
 }
 
 # ---------------------------------------------------------------------------------------
