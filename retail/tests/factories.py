@@ -71,6 +71,7 @@ class ProductFactory(factory.django.DjangoModelFactory):
 class OrderFactory(factory.django.DjangoModelFactory):
     class Meta:
         model = Order
+        skip_postgeneration_save = True
 
     brand = factory.SubFactory(BrandFactory)
     external_id = factory.Sequence(lambda n: f"EXT-{n:06d}")
