@@ -92,8 +92,10 @@ VAR_DIR.mkdir(exist_ok=True)
 DATABASES = {"default": env.db("DATABASE_URL", default=f"sqlite:///{VAR_DIR / 'tiandi.sqlite3'}")}
 _db = DATABASES["default"]
 if _db["ENGINE"] == "django.db.backends.postgresql":
-    # psycopg 3 connection pool (Django >= 5.1): needs CONN_MAX_AGE = 0.
-    if env.bool("DATABASE_POOL", default=False):
+    # psycopg 3 connection pool (Django >= 5.1; needs CONN_MAX_AGE = 0). Under ASGI every
+    # request runs its sync code in a fresh thread, so without a pool each request opens a
+    # new connection: the pool nearly doubled /healthz throughput (docs/architecture.md).
+    if env.bool("DATABASE_POOL", default=True):
         _db["CONN_MAX_AGE"] = 0
         _db.setdefault("OPTIONS", {})["pool"] = {
             "min_size": env.int("DATABASE_POOL_MIN", default=2),
