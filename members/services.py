@@ -58,7 +58,11 @@ def join_member(
     try:
         member.set_phone(phone)
     except pii.InvalidPhone as exc:
-        raise InvalidInput("invalid_phone", _("Not a valid phone number."), fields={"phone": [_("Not a valid phone number.")]}) from exc
+        raise InvalidInput(
+            "invalid_phone",
+            _("Not a valid phone number."),
+            fields={"phone": [_("Not a valid phone number.")]},
+        ) from exc
     member.set_name(name)
     for attempt in range(3):
         member.member_no = next_member_no(brand_id=brand_id)
@@ -67,16 +71,28 @@ def join_member(
                 member.save()
                 audit.record(AuditAction.CREATE, member, after=audit.snapshot(member))
                 events.publish(
-                    "member.joined", brand=brand_id, store=member.store_id, member=member.pk,
-                    source=member.source, guide=member.guide_id,
+                    "member.joined",
+                    brand=brand_id,
+                    store=member.store_id,
+                    member=member.pk,
+                    source=member.source,
+                    guide=member.guide_id,
                 )
             return member
         except IntegrityError as exc:
             member.pk = None
             if Member.objects.filter(brand_id=brand_id, phone_hash=member.phone_hash).exists():
-                raise Conflict("duplicate_phone", _("A member with this phone already exists."), fields={"phone": [_("Already a member.")]}) from exc
+                raise Conflict(
+                    "duplicate_phone",
+                    _("A member with this phone already exists."),
+                    fields={"phone": [_("Already a member.")]},
+                ) from exc
             if external_id and Member.objects.filter(brand_id=brand_id, external_id=external_id).exists():
-                raise Conflict("duplicate_external_id", _("A member with this external id already exists."), fields={"external_id": [_("Already used.")]}) from exc
+                raise Conflict(
+                    "duplicate_external_id",
+                    _("A member with this external id already exists."),
+                    fields={"external_id": [_("Already used.")]},
+                ) from exc
             if attempt == 2:
                 raise
     raise AssertionError("unreachable")

@@ -25,7 +25,7 @@ class RequestContext:
     actor_label: str = ""
 
 
-_context: contextvars.ContextVar[RequestContext] = contextvars.ContextVar(
+_context: contextvars.ContextVar[RequestContext] = contextvars.ContextVar(  # noqa: B039 (frozen)
     "tiandi_request_context", default=RequestContext()
 )
 

@@ -21,9 +21,7 @@ class RequestIdMiddleware:
     def __call__(self, request):
         rid = request.headers.get("X-Request-ID", "")[:64] or uuid.uuid4().hex
         request.request_id = rid
-        token = audit.set_context(
-            audit.RequestContext(request_id=rid, remote_addr=_client_ip(request))
-        )
+        token = audit.set_context(audit.RequestContext(request_id=rid, remote_addr=_client_ip(request)))
         try:
             response = self.get_response(request)
         finally:

@@ -49,12 +49,8 @@ class Store(models.Model):
     name = models.CharField(_("name"), max_length=120)
     city = models.CharField(_("city"), max_length=60, blank=True)
     address = models.CharField(_("address"), max_length=255, blank=True)
-    latitude = models.DecimalField(
-        _("latitude"), max_digits=9, decimal_places=6, null=True, blank=True
-    )
-    longitude = models.DecimalField(
-        _("longitude"), max_digits=9, decimal_places=6, null=True, blank=True
-    )
+    latitude = models.DecimalField(_("latitude"), max_digits=9, decimal_places=6, null=True, blank=True)
+    longitude = models.DecimalField(_("longitude"), max_digits=9, decimal_places=6, null=True, blank=True)
     status = models.CharField(
         _("status"), max_length=16, choices=StoreStatus.choices, default=StoreStatus.ONBOARDING
     )
@@ -74,8 +70,7 @@ class Store(models.Model):
                 name="store_latitude_range",
             ),
             models.CheckConstraint(
-                condition=Q(longitude__isnull=True)
-                | Q(longitude__gte=-180, longitude__lte=180),
+                condition=Q(longitude__isnull=True) | Q(longitude__gte=-180, longitude__lte=180),
                 name="store_longitude_range",
             ),
         ]
@@ -91,9 +86,7 @@ class StaffRole(models.Model):
     TENANT_BRAND_FIELD = "brand"
     TENANT_STORE_FIELD = "store"
 
-    user = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="staff_roles"
-    )
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="staff_roles")
     brand = models.ForeignKey(Brand, on_delete=models.CASCADE, related_name="staff_roles")
     store = models.ForeignKey(
         Store, on_delete=models.CASCADE, null=True, blank=True, related_name="staff_roles"
@@ -108,9 +101,7 @@ class StaffRole(models.Model):
         verbose_name = _("staff role")
         verbose_name_plural = _("staff roles")
         constraints = [
-            models.UniqueConstraint(
-                fields=["user", "brand", "store", "role"], name="staffrole_unique"
-            ),
+            models.UniqueConstraint(fields=["user", "brand", "store", "role"], name="staffrole_unique"),
             models.UniqueConstraint(
                 fields=["user", "brand", "role"],
                 condition=Q(store__isnull=True),
@@ -146,9 +137,7 @@ class Product(models.Model):
     sku = models.CharField(_("SKU"), max_length=64)
     name = models.CharField(_("name"), max_length=200)
     category = models.CharField(_("category"), max_length=80, blank=True, db_index=True)
-    price = models.DecimalField(
-        _("price (CNY)"), **MONEY, validators=[MinValueValidator(Decimal("0"))]
-    )
+    price = models.DecimalField(_("price (CNY)"), **MONEY, validators=[MinValueValidator(Decimal("0"))])
     online_stock = models.PositiveIntegerField(_("online stock"), default=0)
     image_url = models.URLField(_("image URL"), max_length=500, blank=True)
     is_active = models.BooleanField(_("active"), default=True)
@@ -182,9 +171,7 @@ class Order(models.Model):
     status = models.CharField(
         _("status"), max_length=16, choices=OrderStatus.choices, default=OrderStatus.PAID
     )
-    store = models.ForeignKey(
-        Store, on_delete=models.PROTECT, null=True, blank=True, related_name="orders"
-    )
+    store = models.ForeignKey(Store, on_delete=models.PROTECT, null=True, blank=True, related_name="orders")
     member = models.ForeignKey(
         "members.Member", on_delete=models.SET_NULL, null=True, blank=True, related_name="orders"
     )
@@ -258,9 +245,7 @@ class AuditEvent(models.Model):
 
     TENANT_BRAND_FIELD = "brand"
 
-    brand = models.ForeignKey(
-        Brand, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
-    )
+    brand = models.ForeignKey(Brand, on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
     actor = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         on_delete=models.SET_NULL,
@@ -304,9 +289,7 @@ class ApiClient(models.Model):
     brand = models.ForeignKey(Brand, on_delete=models.CASCADE, related_name="api_clients")
     name = models.CharField(_("name"), max_length=120)
     scopes = models.JSONField(_("scopes"), default=list, blank=True)
-    rate_limit_per_minute = models.PositiveIntegerField(
-        _("rate limit per minute"), null=True, blank=True
-    )
+    rate_limit_per_minute = models.PositiveIntegerField(_("rate limit per minute"), null=True, blank=True)
     is_active = models.BooleanField(_("active"), default=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
@@ -363,9 +346,7 @@ class IdempotencyRecord(models.Model):
     class Meta:
         verbose_name = _("idempotency record")
         verbose_name_plural = _("idempotency records")
-        constraints = [
-            models.UniqueConstraint(fields=["client", "key"], name="idempotency_key_unique")
-        ]
+        constraints = [models.UniqueConstraint(fields=["client", "key"], name="idempotency_key_unique")]
 
     def __str__(self) -> str:
         return self.key

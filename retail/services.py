@@ -155,18 +155,30 @@ def record_order(
     brand_id = _id(brand)
     lines = list(lines)
     if not lines:
-        raise InvalidInput("no_lines", _("An order needs at least one line."), fields={"lines": [_("At least one line is required.")]})
+        raise InvalidInput(
+            "no_lines",
+            _("An order needs at least one line."),
+            fields={"lines": [_("At least one line is required.")]},
+        )
     if channel == Channel.STORE and store is None:
-        raise InvalidInput("store_required", _("An in-store order needs a store."), fields={"store": [_("Required for channel 'store'.")]})
+        raise InvalidInput(
+            "store_required",
+            _("An in-store order needs a store."),
+            fields={"store": [_("Required for channel 'store'.")]},
+        )
     for obj, field in ((store, "store"), (member, "member")):
         if obj is not None and obj.brand_id != brand_id:
-            raise InvalidInput("other_brand", _("Unknown %(field)s.") % {"field": field}, fields={field: [_("Not found.")]})
+            raise InvalidInput(
+                "other_brand", _("Unknown %(field)s.") % {"field": field}, fields={field: [_("Not found.")]}
+            )
     built: list[OrderLine] = []
     subtotal = Decimal("0")
     for line in lines:
         product: Product = line["product"]
         if product.brand_id != brand_id:
-            raise InvalidInput("other_brand", _("Unknown product."), fields={"lines": [_("Unknown product.")]})
+            raise InvalidInput(
+                "other_brand", _("Unknown product."), fields={"lines": [_("Unknown product.")]}
+            )
         quantity = int(line["quantity"])
         unit_price = line.get("unit_price")
         unit_price = product.price if unit_price is None else Decimal(unit_price)
@@ -185,7 +197,11 @@ def record_order(
         )
     discount_total = Decimal(discount_total or 0)
     if discount_total < 0 or discount_total > subtotal:
-        raise InvalidInput("bad_discount", _("The discount must be between 0 and the subtotal."), fields={"discount_total": [_("Out of range.")]})
+        raise InvalidInput(
+            "bad_discount",
+            _("The discount must be between 0 and the subtotal."),
+            fields={"discount_total": [_("Out of range.")]},
+        )
     try:
         with transaction.atomic():
             order = Order.objects.create(
@@ -260,9 +276,7 @@ def issue_api_token(*, client: ApiClient, expires_at: datetime | None = None) ->
         token = ApiToken.objects.create(
             client=client, prefix=prefix, token_hash=hash_token(raw), expires_at=expires_at
         )
-        audit.record(
-            AuditAction.PERMISSION, token, brand_id=client.brand_id, message="token issued"
-        )
+        audit.record(AuditAction.PERMISSION, token, brand_id=client.brand_id, message="token issued")
     return token, raw
 
 
@@ -271,9 +285,7 @@ def revoke_api_token(*, token: ApiToken) -> ApiToken:
     with transaction.atomic():
         token.revoked_at = timezone.now()
         token.save(update_fields=["revoked_at"])
-        audit.record(
-            AuditAction.PERMISSION, token, brand_id=token.client.brand_id, message="token revoked"
-        )
+        audit.record(AuditAction.PERMISSION, token, brand_id=token.client.brand_id, message="token revoked")
     return token
 
 

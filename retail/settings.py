@@ -108,9 +108,7 @@ else:
     _db.setdefault("OPTIONS", {})
     # WAL + a busy timeout keep the embedded server usable under concurrent requests.
     _db["OPTIONS"].setdefault("timeout", 20)
-    _db["OPTIONS"].setdefault(
-        "init_command", "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;"
-    )
+    _db["OPTIONS"].setdefault("init_command", "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;")
     _db["OPTIONS"].setdefault("transaction_mode", "IMMEDIATE")
 IS_POSTGRES = _db["ENGINE"] == "django.db.backends.postgresql"
 
@@ -241,9 +239,7 @@ if not DEBUG:
     X_FRAME_OPTIONS = "DENY"
     STORAGES = {
         "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
-        "staticfiles": {
-            "BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"
-        },
+        "staticfiles": {"BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"},
     }
 
 LOGGING = {

@@ -11,7 +11,11 @@ from retail.models import AuditEvent
 
 @pytest.mark.parametrize(
     "raw, expected",
-    [("13800001234", "13800001234"), ("+86 138-0000-1234", "13800001234"), ("0086 13800001234", "13800001234")],
+    [
+        ("13800001234", "13800001234"),
+        ("+86 138-0000-1234", "13800001234"),
+        ("0086 13800001234", "13800001234"),
+    ],
 )
 def test_phone_numbers_normalise_before_indexing(raw, expected):
     assert pii.normalize_phone(raw) == expected

@@ -87,8 +87,14 @@ class OrderFactory(factory.django.DjangoModelFactory):
             return
         product = ProductFactory(brand=obj.brand)
         OrderLine.objects.create(
-            brand=obj.brand, order=obj, product=product, sku=product.sku, name=product.name,
-            quantity=1, unit_price=obj.subtotal, line_total=obj.subtotal,
+            brand=obj.brand,
+            order=obj,
+            product=product,
+            sku=product.sku,
+            name=product.name,
+            quantity=1,
+            unit_price=obj.subtotal,
+            line_total=obj.subtotal,
         )
 
 
@@ -97,7 +103,9 @@ def api_token(brand, scopes=None, rate_limit_per_minute=None) -> str:
     from retail.choices import API_SCOPES
 
     client = services.create_api_client(
-        brand=brand, name="test partner", scopes=scopes if scopes is not None else list(API_SCOPES),
+        brand=brand,
+        name="test partner",
+        scopes=scopes if scopes is not None else list(API_SCOPES),
         rate_limit_per_minute=rate_limit_per_minute,
     )
     _, raw = services.issue_api_token(client=client)

@@ -15,8 +15,11 @@ def test_partner_records_an_order_with_lines_and_member_lookup(partner, brand, s
     member = MemberFactory(brand=brand, phone="13800001234")
     # when the partner posts an order referring to them by sku, store code and phone
     body = {
-        "external_id": "POS-1", "channel": "store", "store_code": store.code,
-        "member_phone": "138 0000 1234", "discount_total": "10.00",
+        "external_id": "POS-1",
+        "channel": "store",
+        "store_code": store.code,
+        "member_phone": "138 0000 1234",
+        "discount_total": "10.00",
         "lines": [{"sku": product.sku, "quantity": 2}],
     }
     response = partner.post("/api/v1/orders/", body, format="json", HTTP_IDEMPOTENCY_KEY="k1")
@@ -36,7 +39,12 @@ def test_partner_records_an_order_with_lines_and_member_lookup(partner, brand, s
 
 def test_same_idempotency_key_with_a_different_body_is_422(partner, brand, store):
     product = ProductFactory(brand=brand)
-    body = {"external_id": "POS-2", "channel": "store", "store": store.pk, "lines": [{"product": product.pk, "quantity": 1}]}
+    body = {
+        "external_id": "POS-2",
+        "channel": "store",
+        "store": store.pk,
+        "lines": [{"product": product.pk, "quantity": 1}],
+    }
     assert partner.post("/api/v1/orders/", body, format="json", HTTP_IDEMPOTENCY_KEY="k2").status_code == 201
     body["external_id"] = "POS-3"
     response = partner.post("/api/v1/orders/", body, format="json", HTTP_IDEMPOTENCY_KEY="k2")

@@ -16,7 +16,9 @@ def _session_cookie(client, user):
 
 async def _connect(cookie):
     communicator = WebsocketCommunicator(
-        application, "/ws/live/", headers=[(b"cookie", f"sessionid={cookie}".encode()), (b"origin", b"http://127.0.0.1")]
+        application,
+        "/ws/live/",
+        headers=[(b"cookie", f"sessionid={cookie}".encode()), (b"origin", b"http://127.0.0.1")],
     )
     connected, code = await communicator.connect()
     return communicator, connected, code

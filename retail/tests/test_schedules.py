@@ -33,7 +33,9 @@ def test_every_declared_task_is_a_registered_celery_task():
 
 def test_expired_idempotency_records_are_purged(brand):
     client = create_api_client(brand=brand, name="p", scopes=["orders:write"])
-    old = IdempotencyRecord.objects.create(client=client, key="old", method="POST", path="/", request_hash="x")
+    old = IdempotencyRecord.objects.create(
+        client=client, key="old", method="POST", path="/", request_hash="x"
+    )
     IdempotencyRecord.objects.filter(pk=old.pk).update(created_at=timezone.now() - timedelta(hours=49))
     IdempotencyRecord.objects.create(client=client, key="new", method="POST", path="/", request_hash="x")
     assert tasks.purge_idempotency_records_task.delay() is not None
@@ -41,7 +43,9 @@ def test_expired_idempotency_records_are_purged(brand):
 
 
 def test_old_domain_events_are_purged(brand):
-    DomainEvent.objects.create(brand=brand, name="store.created", occurred_at=timezone.now() - timedelta(days=31))
+    DomainEvent.objects.create(
+        brand=brand, name="store.created", occurred_at=timezone.now() - timedelta(days=31)
+    )
     DomainEvent.objects.create(brand=brand, name="store.created", occurred_at=timezone.now())
     assert maintenance.purge_domain_events() == 1
     assert DomainEvent.objects.count() == 1
@@ -56,10 +60,14 @@ def test_embedded_beat_runs_due_tasks_in_process(brand):
 
     from retail import embedded
 
-    DomainEvent.objects.create(brand=brand, name="store.created", occurred_at=timezone.now() - timedelta(days=40))
+    DomainEvent.objects.create(
+        brand=brand, name="store.created", occurred_at=timezone.now() - timedelta(days=40)
+    )
     every_minute = CrontabSchedule.objects.create(minute="*", hour="*", timezone="Asia/Shanghai")
     PeriodicTask.objects.create(
-        name="test-purge", task="retail.tasks.purge_domain_events_task", crontab=every_minute,
+        name="test-purge",
+        task="retail.tasks.purge_domain_events_task",
+        crontab=every_minute,
         last_run_at=timezone.now() - timedelta(minutes=5),
     )
     # when the embedded beat runs inside this process

@@ -15,8 +15,14 @@ def test_order_totals_are_computed_from_lines_not_trusted(brand, store):
     shirt = ProductFactory(brand=brand, price=Decimal("99.90"))
     bag = ProductFactory(brand=brand, price=Decimal("300.00"))
     order = services.record_order(
-        brand=brand, external_id="X1", channel=Channel.STORE, store=store,
-        lines=[{"product": shirt, "quantity": 3}, {"product": bag, "quantity": 1, "unit_price": Decimal("250")}],
+        brand=brand,
+        external_id="X1",
+        channel=Channel.STORE,
+        store=store,
+        lines=[
+            {"product": shirt, "quantity": 3},
+            {"product": bag, "quantity": 1, "unit_price": Decimal("250")},
+        ],
         discount_total=Decimal("49.70"),
     )
     assert order.subtotal == Decimal("549.70")
@@ -34,8 +40,14 @@ def test_order_totals_are_computed_from_lines_not_trusted(brand, store):
 )
 def test_refused_orders_write_nothing(brand, store, change, code):
     product = ProductFactory(brand=brand)
-    kwargs = {"brand": brand, "external_id": "X2", "channel": Channel.STORE, "store": store,
-              "lines": [{"product": product, "quantity": 1}], **change}
+    kwargs = {
+        "brand": brand,
+        "external_id": "X2",
+        "channel": Channel.STORE,
+        "store": store,
+        "lines": [{"product": product, "quantity": 1}],
+        **change,
+    }
     with pytest.raises(InvalidInput) as refused:
         services.record_order(**kwargs)
     assert refused.value.code == code
@@ -45,12 +57,22 @@ def test_refused_orders_write_nothing(brand, store, change, code):
 def test_an_order_cannot_reference_another_brands_rows(brand, other_brand, store):
     foreign = ProductFactory(brand=other_brand)
     with pytest.raises(InvalidInput):
-        services.record_order(brand=brand, external_id="X3", channel=Channel.STORE, store=store,
-                              lines=[{"product": foreign, "quantity": 1}])
+        services.record_order(
+            brand=brand,
+            external_id="X3",
+            channel=Channel.STORE,
+            store=store,
+            lines=[{"product": foreign, "quantity": 1}],
+        )
     foreign_store = StoreFactory(brand=other_brand)
     with pytest.raises(InvalidInput):
-        services.record_order(brand=brand, external_id="X4", channel=Channel.STORE, store=foreign_store,
-                              lines=[{"product": ProductFactory(brand=brand), "quantity": 1}])
+        services.record_order(
+            brand=brand,
+            external_id="X4",
+            channel=Channel.STORE,
+            store=foreign_store,
+            lines=[{"product": ProductFactory(brand=brand), "quantity": 1}],
+        )
     assert not Order.objects.exists()
 
 
@@ -59,13 +81,19 @@ def test_external_id_is_unique_per_brand_only(brand, other_brand, store):
     services.record_order(brand=brand, external_id="SAME", channel=Channel.ONLINE, lines=line)
     with pytest.raises(Conflict):
         services.record_order(brand=brand, external_id="SAME", channel=Channel.ONLINE, lines=line)
-    services.record_order(brand=other_brand, external_id="SAME", channel=Channel.ONLINE,
-                          lines=[{"product": ProductFactory(brand=other_brand), "quantity": 1}])
+    services.record_order(
+        brand=other_brand,
+        external_id="SAME",
+        channel=Channel.ONLINE,
+        lines=[{"product": ProductFactory(brand=other_brand), "quantity": 1}],
+    )
     assert Order.objects.filter(external_id="SAME").count() == 2
 
 
 def test_store_changes_are_audited_with_before_and_after(brand):
-    token = audit.set_context(audit.RequestContext(request_id="req-1", remote_addr="10.0.0.9", user_id=None, actor_label="tester"))
+    token = audit.set_context(
+        audit.RequestContext(request_id="req-1", remote_addr="10.0.0.9", user_id=None, actor_label="tester")
+    )
     try:
         store = services.create_store(brand=brand, code="GZ01", name="Guangzhou")
         services.update_store(store=store, name="Guangzhou Tianhe", status="live")
@@ -73,7 +101,9 @@ def test_store_changes_are_audited_with_before_and_after(brand):
         audit.reset_context(token)
     update = AuditEvent.objects.get(action=AuditAction.UPDATE, object_id=str(store.pk))
     assert update.before["name"] == "Guangzhou" and update.after["name"] == "Guangzhou Tianhe"
-    assert update.request_id == "req-1" and update.remote_addr == "10.0.0.9" and update.actor_label == "tester"
+    assert (
+        update.request_id == "req-1" and update.remote_addr == "10.0.0.9" and update.actor_label == "tester"
+    )
     # the trail survives the object
     store.delete()
     assert AuditEvent.objects.filter(object_type="retail.store", object_id=str(update.object_id)).count() == 2
@@ -91,7 +121,9 @@ def test_roles_are_permission_changes_in_the_audit_trail(brand, store, other_bra
     role = services.grant_role(user=user, brand=brand, role=Role.GUIDE, store=store)
     services.revoke_role(staff_role=role)
     assert not StaffRole.objects.filter(user=user).exists()
-    assert AuditEvent.objects.filter(action=AuditAction.PERMISSION, object_type="retail.staffrole").count() == 2
+    assert (
+        AuditEvent.objects.filter(action=AuditAction.PERMISSION, object_type="retail.staffrole").count() == 2
+    )
     with pytest.raises(InvalidInput):
         services.grant_role(user=user, brand=other_brand, role=Role.GUIDE, store=store)
     with pytest.raises(InvalidInput):

@@ -23,8 +23,14 @@ class Command(BaseCommand):
                 )
                 PeriodicTask.objects.update_or_create(
                     name=name,
-                    defaults={"task": task, "crontab": schedule, "interval": None,
-                              "description": why, "kwargs": json.dumps({}), "enabled": True},
+                    defaults={
+                        "task": task,
+                        "crontab": schedule,
+                        "interval": None,
+                        "description": why,
+                        "kwargs": json.dumps({}),
+                        "enabled": True,
+                    },
                 )
             stale = PeriodicTask.objects.exclude(name__in=PERIODIC_TASKS).exclude(name__startswith="celery.")
             removed = stale.filter(task__startswith="retail.").delete()[0]
