@@ -25,9 +25,12 @@ class RequestContext:
     actor_label: str = ""
 
 
-_context: contextvars.ContextVar[RequestContext] = contextvars.ContextVar(  # noqa: B039 (frozen)
-    "tiandi_request_context", default=RequestContext()
-)
+_EMPTY = RequestContext()
+_context: contextvars.ContextVar[RequestContext] = contextvars.ContextVar("tiandi_request_context")
+
+
+def current_context() -> RequestContext:
+    return _context.get(_EMPTY)
 
 
 def set_context(ctx: RequestContext) -> contextvars.Token:
@@ -38,8 +41,6 @@ def reset_context(token: contextvars.Token) -> None:
     _context.reset(token)
 
 
-def current_context() -> RequestContext:
-    return _context.get()
 
 
 def snapshot(obj: models.Model) -> dict[str, Any]:
