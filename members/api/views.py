@@ -11,7 +11,9 @@ from .serializers import MemberInSerializer, MemberSerializer, MemberUpdateSeria
 
 
 @extend_schema_view(
-    list=extend_schema(parameters=[OpenApiParameter("phone", str, description="Exact phone number (blind-index lookup)")])
+    list=extend_schema(
+        parameters=[OpenApiParameter("phone", str, description="Exact phone number (blind-index lookup)")]
+    )
 )
 class MemberViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, PartnerViewSet):
     """Members of the brand; look one up by exact `?phone=`."""
@@ -30,7 +32,8 @@ class MemberViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, PartnerVie
 
     @extend_schema(request=MemberUpdateSerializer, responses={200: MemberSerializer})
     def partial_update(self, request, pk=None):
+        member = self.get_object()  # another brand's member is a 404 before any validation
         serializer = MemberUpdateSerializer(data=request.data, context=self.get_serializer_context())
         serializer.is_valid(raise_exception=True)
-        member = services.update_member(member=self.get_object(), **serializer.validated_data)
+        member = services.update_member(member=member, **serializer.validated_data)
         return Response(MemberSerializer(member).data)

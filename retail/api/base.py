@@ -4,17 +4,21 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
+import django_filters
+from django import forms
 from rest_framework import serializers, viewsets
 from rest_framework.views import APIView
 
 from ..tenancy import ANONYMOUS, scope
 from . import idempotency
+from .parsers import JSONParser
 
 
 class PartnerAPIMixin:
     """Scope the queryset to the token's brand; honour Idempotency-Key on every POST."""
 
     scope_resource: str | None = None
+    parser_classes = [JSONParser]
     _idempotency = None
 
     @property
@@ -87,6 +91,29 @@ class ScopedPrimaryKeyRelatedField(serializers.PrimaryKeyRelatedField):
 
 
 class ScopedSlugRelatedField(serializers.SlugRelatedField):
+    """A reference by a code (store code, SKU), resolved only among rows the caller may see."""
+
     def get_queryset(self):
         principal = getattr(self.context.get("request"), "principal", ANONYMOUS)
         return scope(super().get_queryset(), principal)
+
+    def to_internal_value(self, data):
+        # Codes are strings; anything else (lists, objects, NUL bytes) never names a row.
+        if isinstance(data, bool) or not isinstance(data, str | int) or "\x00" in str(data):
+            self.fail("invalid")
+        return super().to_internal_value(str(data))
+
+
+MAX_ID = 2**63 - 1
+
+
+class IdFilter(django_filters.Filter):
+    """Filter by another row's id: an integer in the id range, never checked for existence
+    (a choice filter would answer differently for another brand's id than for a missing one)."""
+
+    field_class = forms.IntegerField
+
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("min_value", 1)
+        kwargs.setdefault("max_value", MAX_ID)
+        super().__init__(*args, **kwargs)

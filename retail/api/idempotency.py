@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 
 from django.db import IntegrityError, transaction
 from rest_framework.renderers import JSONRenderer
@@ -15,6 +16,7 @@ from ..errors import Conflict, DomainError, InvalidInput
 from ..models import IdempotencyRecord
 
 HEADER = "Idempotency-Key"
+_PRINTABLE_ASCII = re.compile(r"[\x20-\x7e]+")
 MAX_KEY_LENGTH = 255
 REPLAYED_HEADER = "Idempotent-Replayed"
 
@@ -40,13 +42,19 @@ def begin(request) -> IdempotencyRecord | None:
     if key is None or client_id is None:
         return None
     key = key.strip()
-    if not key or len(key) > MAX_KEY_LENGTH:
-        raise InvalidInput("invalid_idempotency_key", f"{HEADER} must be 1 to {MAX_KEY_LENGTH} characters.")
+    if not key or len(key) > MAX_KEY_LENGTH or not _PRINTABLE_ASCII.fullmatch(key):
+        raise InvalidInput(
+            "invalid_idempotency_key",
+            f"{HEADER} must be 1 to {MAX_KEY_LENGTH} printable ASCII characters.",
+        )
     digest = request_hash(request)
     try:
         with transaction.atomic():
             return IdempotencyRecord.objects.create(
-                client_id=client_id, key=key, method=request.method, path=request.path[:255],
+                client_id=client_id,
+                key=key,
+                method=request.method,
+                path=request.path[:255],
                 request_hash=digest,
             )
     except IntegrityError:

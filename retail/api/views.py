@@ -27,8 +27,9 @@ class StoreViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, PartnerView
         return Response(StoreSerializer(store).data, status=status.HTTP_201_CREATED)
 
     def partial_update(self, request, pk=None):
+        store = self.get_object()  # another brand's store is a 404 before any validation
         data = self._valid(request.data, partial=True)
-        store = services.update_store(store=self.get_object(), **data)
+        store = services.update_store(store=store, **data)
         return Response(StoreSerializer(store).data)
 
     def _valid(self, data, partial=False):
@@ -51,8 +52,9 @@ class ProductViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, PartnerVi
         return Response(ProductSerializer(product).data, status=status.HTTP_201_CREATED)
 
     def partial_update(self, request, pk=None):
+        product = self.get_object()
         data = self._valid(request.data, partial=True)
-        product = services.update_product(product=self.get_object(), **data)
+        product = services.update_product(product=product, **data)
         return Response(ProductSerializer(product).data)
 
     def _valid(self, data, partial=False):
@@ -83,4 +85,10 @@ class PingView(PartnerAPIView):
     @extend_schema(responses={200: dict})
     def get(self, request):
         principal = self.principal
-        return Response({"brand": principal.brand_id, "client": principal.api_client_id, "scopes": sorted(principal.scopes)})
+        return Response(
+            {
+                "brand": principal.brand_id,
+                "client": principal.api_client_id,
+                "scopes": sorted(principal.scopes),
+            }
+        )

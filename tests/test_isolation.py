@@ -1,0 +1,327 @@
+"""The tenant isolation walk: every route that takes an object id, asked for brand B's object
+by brand A, answers 404 and changes nothing.
+
+The walk reads the URL resolver, so a new page or API route is tested the day it lands.
+HTML pages name their ids `<model>_id`; a kwarg that `PAGE_KWARGS` does not know fails the
+test, so whoever adds a route also says here which model it points at (and, if the model is
+new, how to make one in `FACTORIES`). API routes take `pk`, and the model comes from the view.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+
+import pytest
+from django.apps import apps
+from django.db import models
+from django.urls import NoReverseMatch, URLPattern, URLResolver, get_resolver, resolve, reverse
+
+from conftest import make_partner
+from members.tests.factories import MemberFactory
+from retail import audit
+from retail.choices import AuditAction, Role
+from retail.models import DomainEvent
+from retail.tests.factories import (
+    OrderFactory,
+    ProductFactory,
+    StaffRoleFactory,
+    StoreFactory,
+    UserFactory,
+)
+
+pytestmark = pytest.mark.django_db
+
+# Routes nobody but a superuser (admin) or nobody in particular (static, i18n) reaches.
+SKIPPED_PREFIXES = ("admin/", "static/", "media/", "i18n/", "__debug__/")
+
+# HTML page kwarg → the model it names. Register every new `<model>_id` here.
+PAGE_KWARGS: dict[str, str] = {
+    "brand_id": "retail.brand",
+    "store_id": "retail.store",
+    "role_id": "retail.staffrole",
+    "product_id": "retail.product",
+    "order_id": "retail.order",
+    "member_id": "members.member",
+    "user_id": "auth.user",
+    "event_id": "retail.auditevent",
+    "client_id": "retail.apiclient",
+}
+
+
+def _user(brand):
+    store = StoreFactory(brand=brand)
+    return StaffRoleFactory(brand=brand, store=store, role=Role.GUIDE).user
+
+
+def _audit_event(brand):
+    store = StoreFactory(brand=brand)
+    return audit.record(AuditAction.UPDATE, store, message="isolation walk")
+
+
+def _api_client(brand):
+    from retail import services
+
+    return services.create_api_client(brand=brand, name="walk", scopes=["orders:read"])
+
+
+# Model label → how to make one in a given brand. Register every new model here.
+FACTORIES: dict[str, Callable[[object], models.Model]] = {
+    "retail.brand": lambda brand: brand,
+    "retail.store": lambda brand: StoreFactory(brand=brand),
+    "retail.staffrole": lambda brand: StaffRoleFactory(
+        brand=brand, store=StoreFactory(brand=brand), role=Role.STORE_MANAGER
+    ),
+    "retail.product": lambda brand: ProductFactory(brand=brand),
+    "retail.order": lambda brand: OrderFactory(brand=brand),
+    "members.member": lambda brand: MemberFactory(brand=brand, store=StoreFactory(brand=brand)),
+    "auth.user": _user,
+    "retail.auditevent": _audit_event,
+    "retail.apiclient": _api_client,
+}
+
+
+@dataclass
+class Route:
+    """One URL pattern at the end of the resolver tree."""
+
+    path: str  # the pattern as written, for messages
+    callback: Callable
+    name: str | None  # namespaced, for reverse()
+    kwargs: list[str] = field(default_factory=list)
+    default_kwargs: dict = field(default_factory=dict)
+
+    @property
+    def is_api(self) -> bool:
+        return self.path.startswith("api/")
+
+    @property
+    def view_class(self):
+        return getattr(self.callback, "cls", None) or getattr(self.callback, "view_class", None)
+
+    def url(self, values: dict[str, object]) -> str:
+        """The URL with the given kwargs, by name where the route has one."""
+        if self.name:
+            try:
+                return reverse(self.name, kwargs=values)
+            except NoReverseMatch:
+                pass
+        url = self.path
+        for key, value in values.items():
+            url = _substitute(url, key, str(value))
+        url = "/" + url.replace("^", "").replace("$", "").replace("\\", "")
+        return url
+
+
+def _substitute(pattern: str, key: str, value: str) -> str:
+    import re
+
+    pattern = re.sub(r"<(?:\w+:)?%s>" % re.escape(key), value, pattern)
+    return re.sub(r"\(\?P<%s>[^)]*\)" % re.escape(key), value, pattern)
+
+
+def _pattern_kwargs(pattern) -> list[str]:
+    regex = pattern.regex
+    return list(regex.groupindex)
+
+
+def walk(resolver: URLResolver | None = None, prefix: str = "", namespace: str = "") -> Iterator[Route]:
+    """Every URLPattern under the resolver, with its full path and namespaced name."""
+    resolver = resolver or get_resolver()
+    for entry in resolver.url_patterns:
+        here = prefix + str(entry.pattern)
+        if isinstance(entry, URLResolver):
+            ns = namespace
+            if entry.namespace:
+                ns = f"{namespace}:{entry.namespace}" if namespace else entry.namespace
+            yield from (
+                Route(
+                    path=r.path,
+                    callback=r.callback,
+                    name=r.name,
+                    kwargs=_pattern_kwargs(entry.pattern) + r.kwargs,
+                    default_kwargs={**entry.default_kwargs, **r.default_kwargs},
+                )
+                for r in walk(entry, here, ns)
+            )
+        elif isinstance(entry, URLPattern):
+            name = None
+            if entry.name:
+                name = f"{namespace}:{entry.name}" if namespace else entry.name
+            yield Route(
+                path=here,
+                callback=entry.callback,
+                name=name,
+                kwargs=_pattern_kwargs(entry.pattern),
+                default_kwargs=dict(entry.default_args),
+            )
+
+
+def object_routes() -> list[Route]:
+    """Routes that take an object id, admin, static and i18n left out."""
+    routes = []
+    for route in walk():
+        if route.path.startswith(SKIPPED_PREFIXES) or not route.kwargs:
+            continue
+        if route.kwargs == ["format"]:  # DRF format suffixes: not an object id
+            continue
+        routes.append(route)
+    return routes
+
+
+def api_model(route: Route) -> str | None:
+    """The model an API route's `pk` points at, read from its view."""
+    cls = route.view_class
+    initkwargs = getattr(route.callback, "initkwargs", {}) or {}
+    queryset = initkwargs.get("queryset", getattr(cls, "queryset", None))
+    if queryset is not None:
+        return queryset.model._meta.label_lower
+    model = initkwargs.get("model", getattr(cls, "model", None))
+    return model._meta.label_lower if model is not None else None
+
+
+def api_methods(route: Route) -> list[str]:
+    actions = getattr(route.callback, "actions", None)
+    if actions:
+        methods = list(actions)
+    else:
+        cls = route.view_class
+        methods = [m for m in ("get", "post", "put", "patch", "delete") if hasattr(cls, m)]
+    return [m for m in methods if m not in ("head", "options", "trace")]
+
+
+def models_for(route: Route) -> dict[str, str]:
+    """kwarg → model label for every kwarg of the route; raises for an unknown kwarg."""
+    result = {}
+    for kwarg in route.kwargs:
+        if route.is_api and kwarg == "pk":
+            label = api_model(route)
+            if label is None:
+                raise LookupError(f"{route.path}: cannot tell the model of `pk` from {route.view_class}")
+        elif kwarg in PAGE_KWARGS:
+            label = PAGE_KWARGS[kwarg]
+        else:
+            raise LookupError(
+                f"{route.path}: kwarg `{kwarg}` is not registered in tests/test_isolation.py PAGE_KWARGS"
+            )
+        if label not in FACTORIES:
+            raise LookupError(f"{route.path}: no factory for {label} in tests/test_isolation.py FACTORIES")
+        result[kwarg] = label
+    return result
+
+
+def row(obj: models.Model) -> dict:
+    return type(obj)._base_manager.filter(pk=obj.pk).values().get()
+
+
+def make_objects(route: Route, brand) -> dict[str, models.Model]:
+    return {kwarg: FACTORIES[label](brand) for kwarg, label in models_for(route).items()}
+
+
+def assert_api_404(response, what: str) -> None:
+    assert response.status_code == 404, f"{what}: {response.status_code} {response.content[:300]!r}"
+    body = response.json()
+    assert set(body) == {"error"}, what
+    assert set(body["error"]) == {"code", "message", "fields"}, what
+    assert body["error"]["code"] == "not_found", what
+
+
+# --- the walk finds what it must ----------------------------------------------------------------
+
+
+def test_the_walk_finds_the_core_api_detail_routes():
+    found = {api_model(r) for r in object_routes() if r.is_api and "pk" in r.kwargs}
+    assert {"retail.store", "retail.product", "retail.order", "members.member"} <= found
+
+
+def test_every_object_route_has_a_known_model():
+    problems = []
+    for route in object_routes():
+        try:
+            models_for(route)
+        except LookupError as exc:
+            problems.append(str(exc))
+    assert not problems, "\n".join(problems)
+
+
+def test_every_registered_model_label_exists():
+    for label in {*PAGE_KWARGS.values(), *FACTORIES}:
+        apps.get_model(label)  # raises LookupError for a typo
+
+
+# --- the walk itself ----------------------------------------------------------------------------
+
+
+def _ids(routes: list[Route]) -> list[str]:
+    return [r.path for r in routes]
+
+
+API_ROUTES = [r for r in object_routes() if r.is_api]
+PAGE_ROUTES = [r for r in object_routes() if not r.is_api]
+
+
+@pytest.mark.parametrize("route", API_ROUTES, ids=_ids(API_ROUTES))
+def test_api_route_hides_another_brands_object(route, brand, other_brand):
+    # given an object of brand B and a token of brand A holding every scope
+    theirs = make_objects(route, other_brand)
+    ours = make_objects(route, brand)
+    partner = make_partner(brand)
+    before = {k: row(o) for k, o in theirs.items()}
+    events_before = DomainEvent.objects.filter(brand=other_brand).count()
+    values = {k: o.pk for k, o in theirs.items()}
+    url = route.url(values)
+    assert resolve(url).func is route.callback, f"{route.path}: built {url} resolves elsewhere"
+    # when brand A asks for it with every method the route takes
+    for method in api_methods(route):
+        response = getattr(partner, method)(url, {}, format="json")
+        # then it is a 404 in the error shape, exactly as for an id that never existed
+        assert_api_404(response, f"{method.upper()} {url}")
+    # and brand B's object did not change
+    assert {k: row(o) for k, o in theirs.items()} == before
+    assert DomainEvent.objects.filter(brand=other_brand).count() == events_before
+    # control: brand A's own object is there, so the 404 above is about the brand
+    if "get" in api_methods(route):
+        own = partner.get(route.url({k: o.pk for k, o in ours.items()}))
+        assert own.status_code == 200, f"GET own object at {route.path}: {own.status_code}"
+
+
+@pytest.mark.parametrize("route", PAGE_ROUTES, ids=_ids(PAGE_ROUTES))
+def test_page_hides_another_brands_object(route, client, brand, other_brand, hq_user):
+    # given an object of brand B and an HQ admin of brand A, logged in
+    theirs = make_objects(route, other_brand)
+    ours = make_objects(route, brand)
+    client.force_login(hq_user)
+    before = {k: row(o) for k, o in theirs.items()}
+    events_before = DomainEvent.objects.filter(brand=other_brand).count()
+    url = route.url({k: o.pk for k, o in theirs.items()})
+    assert resolve(url).func is route.callback, f"{route.path}: built {url} resolves elsewhere"
+    # when they open it, and post to it
+    statuses = {}
+    for method in ("get", "post"):
+        response = getattr(client, method)(url)
+        statuses[method] = response.status_code
+        # then it is a 404; a 405 says nothing about the object (the method is refused first)
+        assert response.status_code in (404, 405), f"{method.upper()} {url}: {response.status_code}"
+    assert 404 in statuses.values(), f"{url}: {statuses}"
+    # and nothing of brand B changed
+    assert {k: row(o) for k, o in theirs.items()} == before
+    assert DomainEvent.objects.filter(brand=other_brand).count() == events_before
+    # control: the same page for brand A's own object is not a 404
+    own_url = route.url({k: o.pk for k, o in ours.items()})
+    if statuses["get"] == 404:
+        own = client.get(own_url)
+        assert own.status_code == 200, f"GET own object at {own_url}: {own.status_code}"
+
+
+def test_user_pages_take_users_of_the_brand_only(client, brand, hq_user):
+    """A user id is not tenant-owned; a user with no role in brand A is a 404 for brand A."""
+    routes = [r for r in PAGE_ROUTES if "user_id" in r.kwargs]
+    if not routes:
+        pytest.skip("no page takes a user_id yet")
+    stranger = UserFactory(username="no-role")
+    client.force_login(hq_user)
+    for route in routes:
+        values = {k: stranger.pk if k == "user_id" else None for k in route.kwargs}
+        if None in values.values():
+            continue
+        assert client.get(route.url(values)).status_code == 404, route.path
