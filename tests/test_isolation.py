@@ -9,6 +9,7 @@ new, how to make one in `FACTORIES`). API routes take `pk`, and the model comes 
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 
@@ -114,10 +115,9 @@ class Route:
 
 
 def _substitute(pattern: str, key: str, value: str) -> str:
-    import re
-
-    pattern = re.sub(r"<(?:\w+:)?%s>" % re.escape(key), value, pattern)
-    return re.sub(r"\(\?P<%s>[^)]*\)" % re.escape(key), value, pattern)
+    name = re.escape(key)
+    pattern = re.sub(rf"<(?:\w+:)?{name}>", value, pattern)
+    return re.sub(rf"\(\?P<{name}>[^)]*\)", value, pattern)
 
 
 def _pattern_kwargs(pattern) -> list[str]:

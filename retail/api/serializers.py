@@ -9,13 +9,29 @@ from members.models import Member
 
 from ..choices import Channel, Role
 from ..models import Order, OrderLine, Product, StaffRole, Store
-from .base import ScopedPrimaryKeyRelatedField, ScopedSlugRelatedField, StrictModelSerializer, StrictSerializer
+from .base import (
+    ScopedPrimaryKeyRelatedField,
+    ScopedSlugRelatedField,
+    StrictModelSerializer,
+    StrictSerializer,
+)
 
 
 class StoreSerializer(StrictModelSerializer):
     class Meta:
         model = Store
-        fields = ["id", "code", "name", "city", "address", "latitude", "longitude", "status", "created_at", "updated_at"]
+        fields = [
+            "id",
+            "code",
+            "name",
+            "city",
+            "address",
+            "latitude",
+            "longitude",
+            "status",
+            "created_at",
+            "updated_at",
+        ]
         read_only_fields = ["id", "created_at", "updated_at"]
         extra_kwargs = {
             "latitude": {"min_value": Decimal("-90"), "max_value": Decimal("90")},
@@ -29,7 +45,18 @@ class ProductSerializer(StrictModelSerializer):
 
     class Meta:
         model = Product
-        fields = ["id", "sku", "name", "category", "price", "online_stock", "image_url", "is_active", "created_at", "updated_at"]
+        fields = [
+            "id",
+            "sku",
+            "name",
+            "category",
+            "price",
+            "online_stock",
+            "image_url",
+            "is_active",
+            "created_at",
+            "updated_at",
+        ]
         read_only_fields = ["id", "created_at", "updated_at"]
         validators = []
 
@@ -46,7 +73,22 @@ class OrderSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = Order
-        fields = ["id", "external_id", "channel", "status", "store", "member", "guide", "subtotal", "discount_total", "total", "currency", "paid_at", "created_at", "lines"]
+        fields = [
+            "id",
+            "external_id",
+            "channel",
+            "status",
+            "store",
+            "member",
+            "guide",
+            "subtotal",
+            "discount_total",
+            "total",
+            "currency",
+            "paid_at",
+            "created_at",
+            "lines",
+        ]
         read_only_fields = fields
 
     def get_currency(self, obj) -> str:
@@ -57,7 +99,9 @@ class OrderLineInSerializer(StrictSerializer):
     product = ScopedPrimaryKeyRelatedField(queryset=Product.objects.all(), required=False)
     sku = ScopedSlugRelatedField(slug_field="sku", queryset=Product.objects.all(), required=False)
     quantity = serializers.IntegerField(min_value=1, max_value=100_000)
-    unit_price = serializers.DecimalField(max_digits=12, decimal_places=2, min_value=Decimal("0"), required=False)
+    unit_price = serializers.DecimalField(
+        max_digits=12, decimal_places=2, min_value=Decimal("0"), required=False
+    )
 
     def validate(self, attrs):
         product, by_sku = attrs.pop("product", None), attrs.pop("sku", None)
@@ -78,7 +122,9 @@ class OrderInSerializer(StrictSerializer):
     member_phone = serializers.CharField(max_length=32, required=False)
     guide = serializers.IntegerField(required=False, allow_null=True)
     paid_at = serializers.DateTimeField(required=False)
-    discount_total = serializers.DecimalField(max_digits=12, decimal_places=2, min_value=Decimal("0"), required=False, default=Decimal("0"))
+    discount_total = serializers.DecimalField(
+        max_digits=12, decimal_places=2, min_value=Decimal("0"), required=False, default=Decimal("0")
+    )
     lines = OrderLineInSerializer(many=True, allow_empty=False, max_length=500)
 
     def validate(self, attrs):
