@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
 from decimal import Decimal
+from typing import Any
 
-from django.db.models import Count, QuerySet, Sum
+from django.contrib.auth import get_user_model
+from django.db.models import Count, Q, QuerySet, Sum
 from django.db.models.functions import TruncDate
 from django.utils import timezone
 
-from .choices import Role
-from .models import ApiToken, AuditEvent, Order, Product, StaffRole, Store
+from .choices import Role, StoreStatus
+from .models import ApiToken, AuditEvent, Order, OrderLine, Product, StaffRole, Store
 from .tenancy import Principal, principal_for_role, principal_for_superuser
 
 
@@ -67,30 +70,48 @@ def staff_for_store(*, principal: Principal, store: Store) -> QuerySet[StaffRole
     )
 
 
-def sales_summary(*, principal: Principal, days: int = 30) -> dict:
-    """Orders and GMV over the last `days` days, in total and per day (for charts)."""
-    since = timezone.now() - timedelta(days=days)
+def sales_window_start(*, days: int) -> datetime:
+    """Start of the window "the last `days` days": local midnight `days - 1` days ago.
+
+    Calendar days in the brand's time zone (Asia/Shanghai), today included, so the KPI
+    totals, the per-day chart and the store ranking all count the same orders.
+    """
+    first = timezone.localdate() - timedelta(days=days - 1)
+    return timezone.make_aware(datetime.combine(first, time.min))
+
+
+def sales_summary(*, principal: Principal, days: int = 30, store_id: int | None = None) -> dict:
+    """Orders and GMV over the last `days` calendar days, in total and per day (every day
+    present, zeros included, for charts); optionally one store. One query."""
+    since = sales_window_start(days=days)
     qs = Order.objects.for_principal(principal).filter(paid_at__gte=since)
-    totals = qs.aggregate(orders=Count("id"), gmv=Sum("total"))
-    per_day = (
-        qs.annotate(day=TruncDate("paid_at"))
+    if store_id is not None:
+        qs = qs.filter(store_id=store_id)
+    per_day = {
+        row["day"]: row
+        for row in qs.annotate(day=TruncDate("paid_at"))
         .values("day")
         .annotate(orders=Count("id"), gmv=Sum("total"))
         .order_by("day")
-    )
+    }
+    first = timezone.localtime(since).date()
+    series = []
+    for offset in range(days):
+        day = first + timedelta(days=offset)
+        row = per_day.get(day, {})
+        series.append(
+            {"day": day.isoformat(), "orders": row.get("orders", 0), "gmv": str(row.get("gmv") or 0)}
+        )
     return {
-        "orders": totals["orders"] or 0,
-        "gmv": totals["gmv"] or Decimal("0"),
-        "days": [
-            {"day": row["day"].isoformat(), "orders": row["orders"], "gmv": str(row["gmv"] or 0)}
-            for row in per_day
-        ],
+        "orders": sum(row["orders"] for row in per_day.values()),
+        "gmv": sum((row["gmv"] or Decimal("0") for row in per_day.values()), Decimal("0")),
+        "days": series,
     }
 
 
 def sales_by_store(*, principal: Principal, days: int = 30) -> list[dict]:
-    """Per store: orders and GMV over the last `days` days, best first."""
-    since = timezone.now() - timedelta(days=days)
+    """Per store: orders and GMV over the last `days` calendar days, best first."""
+    since = sales_window_start(days=days)
     rows = (
         Order.objects.for_principal(principal)
         .filter(paid_at__gte=since, store__isnull=False)
@@ -111,7 +132,10 @@ def sales_by_store(*, principal: Principal, days: int = 30) -> list[dict]:
 
 
 def audit_events_for(
-    *, principal: Principal, object_type: str | None = None, object_id: str | None = None,
+    *,
+    principal: Principal,
+    object_type: str | None = None,
+    object_id: str | None = None,
     actor_id: int | None = None,
 ) -> QuerySet[AuditEvent]:
     """The audit trail visible to a principal, filtered to one object or one actor."""
@@ -123,3 +147,175 @@ def audit_events_for(
     if actor_id:
         qs = qs.filter(actor_id=actor_id)
     return qs
+
+
+# --- pages: homes, lists and details -------------------------------------------------------
+
+
+@dataclass
+class PageOf:
+    """One page of a list, without a COUNT: `per_page + 1` rows tell if another follows."""
+
+    items: list
+    number: int
+    per_page: int
+    has_next: bool
+
+    @property
+    def has_previous(self) -> bool:
+        return self.number > 1
+
+    @property
+    def next_page_number(self) -> int:
+        return self.number + 1
+
+    @property
+    def previous_page_number(self) -> int:
+        return self.number - 1
+
+
+def page_of(qs: QuerySet, *, page: Any = 1, per_page: int = 50) -> PageOf:
+    """Slice an ordered queryset to page `page` (1-based; junk reads as 1)."""
+    try:
+        number = max(1, int(page))
+    except (TypeError, ValueError):
+        number = 1
+    offset = (number - 1) * per_page
+    rows = list(qs[offset : offset + per_page + 1])
+    return PageOf(items=rows[:per_page], number=number, per_page=per_page, has_next=len(rows) > per_page)
+
+
+def local_day_bounds(day: date) -> tuple[datetime, datetime]:
+    """Aware start and end of a local calendar day (Asia/Shanghai), end exclusive."""
+    start = timezone.make_aware(datetime.combine(day, time.min))
+    return start, timezone.make_aware(datetime.combine(day + timedelta(days=1), time.min))
+
+
+def brand_kpis(*, principal: Principal, days: int = 30) -> dict:
+    """HQ figures over the last `days` days: orders, GMV, members, live stores, per day."""
+    from members.selectors import members_for  # the ledger may read members (DESIGN.md)
+
+    summary = sales_summary(principal=principal, days=days)
+    return {
+        **summary,
+        "members": members_for(principal=principal).count(),
+        "live_stores": Store.objects.for_principal(principal).filter(status=StoreStatus.LIVE).count(),
+    }
+
+
+def store_list(*, principal: Principal) -> QuerySet[Store]:
+    """The stores a principal may see, ordered by code, with their staff counted."""
+    return stores_for(principal=principal).annotate(staff_count=Count("staff_roles")).order_by("code")
+
+
+def stores_today(*, principal: Principal) -> list[dict]:
+    """Per visible store: today's orders and GMV (local day). Two queries."""
+    start, end = local_day_bounds(timezone.localdate())
+    rows = (
+        Order.objects.for_principal(principal)
+        .filter(paid_at__gte=start, paid_at__lt=end, store__isnull=False)
+        .values("store_id")
+        .annotate(orders=Count("id"), gmv=Sum("total"))
+    )
+    by_store = {row["store_id"]: row for row in rows}
+    return [
+        {
+            "store": s,
+            "orders": by_store.get(s.pk, {}).get("orders", 0),
+            "gmv": by_store.get(s.pk, {}).get("gmv") or Decimal("0"),
+        }
+        for s in stores_for(principal=principal).order_by("code")
+    ]
+
+
+def latest_orders(*, principal: Principal, limit: int = 10, store_id: int | None = None) -> list[Order]:
+    """The newest orders a principal may see (store, member and guide joined, no lines)."""
+    qs = Order.objects.for_principal(principal).select_related("store", "member", "guide")
+    if store_id is not None:
+        qs = qs.filter(store_id=store_id)
+    return list(qs.order_by("-paid_at", "-id")[:limit])
+
+
+def staff_by_store(*, principal: Principal) -> dict[int, list[StaffRole]]:
+    """Store-bound staff roles of every visible store, grouped by store id. One query."""
+    grouped: dict[int, list[StaffRole]] = {}
+    roles = (
+        StaffRole.objects.for_principal(principal)
+        .filter(store__isnull=False)
+        .select_related("user")
+        .order_by("store_id", "role", "user__username")
+    )
+    for role in roles:
+        grouped.setdefault(role.store_id, []).append(role)
+    return grouped
+
+
+def guide_month(*, principal: Principal) -> dict:
+    """A guide's month so far: orders attributed to them (Order.guide) and their GMV."""
+    today = timezone.localdate()
+    start = timezone.make_aware(datetime.combine(today.replace(day=1), time.min))
+    qs = Order.objects.for_principal(principal).filter(guide_id=principal.user_id, paid_at__gte=start)
+    totals = qs.aggregate(orders=Count("id"), gmv=Sum("total"))
+    return {
+        "since": start,
+        "orders": totals["orders"] or 0,
+        "gmv": totals["gmv"] or Decimal("0"),
+        "latest": list(qs.select_related("store", "member", "guide").order_by("-paid_at", "-id")[:20]),
+    }
+
+
+def product_search(*, principal: Principal, q: str = "") -> QuerySet[Product]:
+    """The brand's products matching `q` in SKU or name, by SKU."""
+    qs = products_for(principal=principal)
+    q = (q or "").strip()
+    if q:
+        qs = qs.filter(Q(sku__icontains=q) | Q(name__icontains=q))
+    return qs.order_by("sku", "id")
+
+
+def product_sales(*, principal: Principal, product: Product, days: int = 30) -> dict:
+    """Units sold and revenue of one product in the principal's stores, last `days` days."""
+    totals = (
+        OrderLine.objects.for_principal(principal)
+        .filter(product=product, order__paid_at__gte=sales_window_start(days=days))
+        .aggregate(units=Sum("quantity"), revenue=Sum("line_total"), orders=Count("order_id", distinct=True))
+    )
+    return {
+        "units": totals["units"] or 0,
+        "revenue": totals["revenue"] or Decimal("0"),
+        "orders": totals["orders"] or 0,
+    }
+
+
+def order_search(
+    *,
+    principal: Principal,
+    store_id: int | None = None,
+    channel: str | None = None,
+    day: date | None = None,
+) -> QuerySet[Order]:
+    """Orders for the order list, newest first, filtered by store, channel and local day."""
+    qs = Order.objects.for_principal(principal).select_related("store", "member", "guide")
+    if store_id:
+        qs = qs.filter(store_id=store_id)
+    if channel:
+        qs = qs.filter(channel=channel)
+    if day:
+        start, end = local_day_bounds(day)
+        qs = qs.filter(paid_at__gte=start, paid_at__lt=end)
+    return qs.order_by("-paid_at", "-id")
+
+
+def order_detail(*, principal: Principal) -> QuerySet[Order]:
+    """Orders shaped for their detail page: store, member, guide joined, lines prefetched."""
+    return (
+        Order.objects.for_principal(principal)
+        .select_related("store", "member", "guide")
+        .prefetch_related("lines__product")
+    )
+
+
+def brand_staff_users(*, principal: Principal) -> QuerySet:
+    """Users holding at least one role the principal can see (for audit filters and pages)."""
+    visible = StaffRole.objects.for_principal(principal).values("user_id")
+    return get_user_model().objects.filter(pk__in=visible).order_by("username")

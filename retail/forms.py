@@ -1,0 +1,82 @@
+"""Forms of the core pages: list filters and the role switch. Choices come scoped."""
+
+from __future__ import annotations
+
+from django import forms
+from django.apps import apps
+from django.utils.translation import gettext_lazy as _
+
+from . import selectors
+from .choices import Channel
+from .tenancy import Principal
+
+
+class ProductSearchForm(forms.Form):
+    q = forms.CharField(
+        label=_("Search"),
+        required=False,
+        max_length=100,
+        widget=forms.SearchInput(attrs={"placeholder": _("SKU or name"), "autocomplete": "off"}),
+    )
+
+
+class OrderFilterForm(forms.Form):
+    """Filters of the order list; the store choices are the principal's stores only."""
+
+    store = forms.ModelChoiceField(
+        label=_("Store"), queryset=None, required=False, empty_label=_("All stores")
+    )
+    channel = forms.ChoiceField(label=_("Channel"), required=False)
+    day = forms.DateField(label=_("Date"), required=False, widget=forms.DateInput(attrs={"type": "date"}))
+
+    def __init__(self, *args, principal: Principal, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["store"].queryset = selectors.stores_for(principal=principal).order_by("code")
+        self.fields["channel"].choices = [("", _("All channels")), *Channel.choices]
+
+    def filters(self) -> dict:
+        """The valid filters as selector keyword arguments; invalid ones are dropped."""
+        if not self.is_valid():
+            return {}
+        data = self.cleaned_data
+        return {
+            "store_id": data["store"].pk if data.get("store") else None,
+            "channel": data.get("channel") or None,
+            "day": data.get("day"),
+        }
+
+
+def _audited_types() -> list[tuple[str, str]]:
+    # Tenant-owned models are the ones whose changes land in a brand's audit trail.
+    found = [
+        (m._meta.label_lower, m._meta.verbose_name)
+        for m in apps.get_models()
+        if getattr(m, "TENANT_BRAND_FIELD", None)
+    ]
+    return sorted(found, key=lambda item: item[0])
+
+
+class AuditFilterForm(forms.Form):
+    """Filters of the audit trail: one object (type + id) and/or one actor of the brand."""
+
+    object_type = forms.ChoiceField(label=_("Object type"), required=False)
+    object_id = forms.CharField(label=_("Object id"), required=False, max_length=64)
+    actor = forms.ModelChoiceField(label=_("Actor"), queryset=None, required=False, empty_label=_("Anyone"))
+
+    def __init__(self, *args, principal: Principal, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["object_type"].choices = [
+            ("", _("Any type")),
+            *((label, f"{name} ({label})") for label, name in _audited_types()),
+        ]
+        self.fields["actor"].queryset = selectors.brand_staff_users(principal=principal)
+
+    def filters(self) -> dict:
+        if not self.is_valid():
+            return {}
+        data = self.cleaned_data
+        return {
+            "object_type": data.get("object_type") or None,
+            "object_id": (data.get("object_id") or "").strip() or None,
+            "actor_id": data["actor"].pk if data.get("actor") else None,
+        }
