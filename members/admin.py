@@ -1,0 +1,156 @@
+"""Member admin: masked PII only, exact-phone search through the blind index.
+
+The admin never decrypts: lists and forms show the masked phone and name; a new phone or
+name is typed into a write-only field and stored through `Member.set_phone` / `set_name`.
+A new member joins through `members.services.join_member` (number, audit, event); changes
+are audited here and announced as `member.updated`, as the service does for its fields.
+"""
+
+from __future__ import annotations
+
+from django import forms
+from django.contrib import admin
+from django.db import transaction
+from django.db.models import Q
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from retail import audit, events
+from retail.admin import AuditedAdmin, BrandBoundAdmin, adopt
+from retail.choices import AuditAction
+
+from . import pii, services
+from .models import Member
+from .selectors import phone_hash_or_none
+
+
+class MemberAdminForm(forms.ModelForm):
+    phone = forms.CharField(
+        label=_("phone"),
+        max_length=32,
+        required=False,
+        help_text=_("Stored encrypted. On change, leave blank to keep the current number."),
+    )
+    name = forms.CharField(
+        label=_("name"),
+        max_length=60,
+        required=False,
+        help_text=_("Stored encrypted. On change, leave blank to keep the current name."),
+    )
+
+    class Meta:
+        model = Member
+        fields = [
+            "brand",
+            "phone",
+            "name",
+            "external_id",
+            "source",
+            "store",
+            "guide",
+            "consent_call",
+            "consent_sms",
+            "consent_chat",
+            "joined_at",
+        ]
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        adding = self.instance.pk is None
+        self.fields["phone"].required = adding
+        if "joined_at" in self.fields:
+            self.fields["joined_at"].required = False
+        # never prefilled: the clear value exists nowhere but in the operator's head
+        self.initial.pop("phone", None)
+        self.initial.pop("name", None)
+
+    def clean_phone(self) -> str:
+        raw = self.cleaned_data.get("phone", "")
+        if not raw:
+            return ""
+        try:
+            return pii.normalize_phone(raw)
+        except pii.InvalidPhone:
+            raise forms.ValidationError(_("Not a valid phone number."))
+
+    def clean_external_id(self):
+        return self.cleaned_data.get("external_id") or None
+
+    def clean(self):
+        cleaned = super().clean()
+        brand = cleaned.get("brand") or (self.instance.brand if self.instance.brand_id else None)
+        if brand is None:
+            return cleaned
+        others = Member.objects.filter(brand=brand).exclude(pk=self.instance.pk)
+        phone = cleaned.get("phone")
+        if phone and others.filter(phone_hash=pii.blind_index(phone)).exists():
+            self.add_error("phone", _("A member of this brand already has this phone."))
+        external_id = cleaned.get("external_id")
+        if external_id and "brand" not in self.fields and others.filter(external_id=external_id).exists():
+            self.add_error("external_id", _("Already used in this brand."))
+        store = cleaned.get("store")
+        if store is not None and store.brand_id != brand.pk:
+            self.add_error("store", _("The store belongs to another brand."))
+        return cleaned
+
+
+@admin.register(Member)
+class MemberAdmin(BrandBoundAdmin, AuditedAdmin):
+    form = MemberAdminForm
+    list_display = ["member_no", "brand", "phone_masked", "name_masked", "source", "store", "joined_at"]
+    list_select_related = ["brand", "store"]
+    list_filter = ["source", "brand"]
+    search_fields = ["=member_no", "=external_id"]  # and the exact phone, below
+    search_help_text = _("Exact phone number, member number or external id.")
+    autocomplete_fields = ["brand"]
+    raw_id_fields = ["store", "guide"]
+    readonly_fields = ["member_no", "phone_masked", "name_masked", "created_at", "updated_at"]
+
+    def get_fieldsets(self, request, obj=None):
+        identity = ["brand", "member_no", "phone_masked", "phone", "name_masked", "name", "external_id"]
+        if obj is None:
+            identity = [f for f in identity if f not in ("member_no", "phone_masked", "name_masked")]
+        return [
+            (None, {"fields": identity}),
+            (_("Recruitment"), {"fields": ["source", "store", "guide", "joined_at"]}),
+            (_("Consent"), {"fields": ["consent_call", "consent_sms", "consent_chat"]}),
+        ]
+
+    def get_search_results(self, request, queryset, search_term):
+        """Exact phone through the blind index (no decryption), or member number / external id."""
+        term = search_term.strip()
+        if not term:
+            return queryset, False
+        match = Q(member_no=term) | Q(external_id=term)
+        digest = phone_hash_or_none(term)
+        if digest:
+            match |= Q(phone_hash=digest)
+        return queryset.filter(match), False
+
+    def save_model(self, request, obj, form, change):
+        data = form.cleaned_data
+        if not change:
+            member = services.join_member(
+                brand_id=obj.brand_id,
+                phone=data["phone"],
+                name=data.get("name", ""),
+                external_id=obj.external_id,
+                source=obj.source,
+                store=obj.store,
+                guide=obj.guide,
+                joined_at=obj.joined_at or timezone.now(),
+                consent_call=obj.consent_call,
+                consent_sms=obj.consent_sms,
+                consent_chat=obj.consent_chat,
+            )
+            adopt(obj, member)
+            return
+        with transaction.atomic():
+            before = audit.snapshot(Member.objects.select_for_update().get(pk=obj.pk))
+            if data.get("phone"):
+                obj.set_phone(data["phone"])
+            if data.get("name"):
+                obj.set_name(data["name"])
+            obj.save()
+            audit.record(AuditAction.UPDATE, obj, before=before, after=audit.snapshot(obj), message="admin")
+            events.publish("member.updated", brand=obj.brand_id, store=obj.store_id, member=obj.pk)
