@@ -15,7 +15,21 @@ class MemberSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = Member
-        fields = ["id", "member_no", "external_id", "phone", "name", "consent_call", "consent_sms", "consent_chat", "source", "store", "guide", "joined_at", "created_at"]
+        fields = [
+            "id",
+            "member_no",
+            "external_id",
+            "phone",
+            "name",
+            "consent_call",
+            "consent_sms",
+            "consent_chat",
+            "source",
+            "store",
+            "guide",
+            "joined_at",
+            "created_at",
+        ]
         read_only_fields = fields
 
 

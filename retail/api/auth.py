@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 import hmac
+from datetime import timedelta
 
 from django.utils import timezone
 from rest_framework import authentication, exceptions, permissions
 
 from .. import selectors
+from ..models import ApiToken
 from ..services import TOKEN_PREFIX, hash_token
 from ..tenancy import principal_for_api_client
+
+LAST_USED_RESOLUTION = timedelta(minutes=5)
 
 
 class PartnerUser:
@@ -25,7 +29,7 @@ class PartnerUser:
         self.client = client
 
     def __str__(self) -> str:
-        return f"api:{self.client.name}"
+        return f"api:{self.client.pk}:{self.client.name}"
 
 
 class BearerTokenAuthentication(authentication.BaseAuthentication):
@@ -51,6 +55,9 @@ class BearerTokenAuthentication(authentication.BaseAuthentication):
             raise exceptions.AuthenticationFailed("Token revoked or expired.")
         if not token.client.is_active:
             raise exceptions.AuthenticationFailed("API client disabled.")
+        if token.last_used_at is None or now - token.last_used_at > LAST_USED_RESOLUTION:
+            # at most one write per token per interval: enough to spot unused tokens
+            ApiToken.objects.filter(pk=token.pk).update(last_used_at=now)
         request.principal = principal_for_api_client(token.client)
         return PartnerUser(token.client), token
 

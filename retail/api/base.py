@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import replace
 
 import django_filters
 from django import forms
 from rest_framework import serializers, viewsets
 from rest_framework.views import APIView
 
+from .. import audit
 from ..tenancy import ANONYMOUS, scope
 from . import idempotency
 from .parsers import JSONParser
@@ -30,7 +32,12 @@ class PartnerAPIMixin:
 
     def initial(self, request, *args, **kwargs):
         self._idempotency = None
+        self._audit_token = None
         super().initial(request, *args, **kwargs)
+        if self.principal.kind == "partner":
+            # the audit trail names the API client as the actor of what services write
+            ctx = audit.current_context()
+            self._audit_token = audit.set_context(replace(ctx, actor_label=str(request.user)))
         if request.method == "POST":
             self._idempotency = idempotency.begin(request)
 
@@ -50,6 +57,9 @@ class PartnerAPIMixin:
         if self._idempotency is not None:
             idempotency.finish(self._idempotency, response)
             self._idempotency = None
+        if getattr(self, "_audit_token", None) is not None:
+            audit.reset_context(self._audit_token)
+            self._audit_token = None
         return response
 
 
