@@ -63,3 +63,14 @@ def exception_handler(exc, context):
             message = f"{message}".strip()
         response.data = error_body(code, message)
     return response
+
+
+def page_not_found(request, exception=None):
+    """handler404: an unknown /api/ path answers in the error shape, any other the 404 page."""
+    if request.path.startswith("/api/"):
+        from django.http import JsonResponse
+
+        return JsonResponse(error_body("not_found", "No such API route."), status=404)
+    from django.views.defaults import page_not_found as html_page_not_found
+
+    return html_page_not_found(request, exception)

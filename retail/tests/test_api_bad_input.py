@@ -666,3 +666,15 @@ def test_an_in_store_order_without_a_store_is_400(partner, order_body):
     error = assert_error(partner.post("/api/v1/orders/", order_body, format="json"), 400, "store_required")
     assert "store" in error["fields"]
     assert not Order.objects.exists()
+
+
+def test_an_unknown_api_route_answers_in_the_error_shape(rf):
+    # wired as handler404 in retail/urls.py
+    from django.http import Http404
+
+    from retail.api.errors import page_not_found
+
+    response = page_not_found(rf.get("/api/v1/nothing/"), Http404())
+    assert response.status_code == 404
+    assert json.loads(response.content)["error"]["code"] == "not_found"
+    assert page_not_found(rf.get("/nothing/"), Http404()).status_code == 404
