@@ -325,3 +325,34 @@ def test_user_pages_take_users_of_the_brand_only(client, brand, hq_user):
         if None in values.values():
             continue
         assert client.get(route.url(values)).status_code == 404, route.path
+
+
+def _store_bound(route: Route) -> bool:
+    """Every object the route names hangs off a store (a manager sees only theirs)."""
+    try:
+        labels = models_for(route).values()
+    except LookupError:
+        return False
+    return bool(labels) and all(
+        getattr(apps.get_model(label), "TENANT_STORE_FIELD", None) for label in labels
+    )
+
+
+STORE_ROUTES = [r for r in PAGE_ROUTES if _store_bound(r)]
+
+
+@pytest.mark.parametrize("route", STORE_ROUTES, ids=_ids(STORE_ROUTES))
+def test_page_hides_another_stores_object_from_a_store_manager(route, client, brand, store, manager_user):
+    # given an object of another store of the same brand (each factory makes its own store)
+    theirs = make_objects(route, brand)
+    for obj in theirs.values():
+        store_field = type(obj).TENANT_STORE_FIELD
+        value = obj.pk if store_field == "pk" else getattr(obj, f"{store_field}_id", None)
+        assert value != store.pk, f"{route.path}: the factory put the object in the manager's store"
+    client.force_login(manager_user)
+    before = {k: row(o) for k, o in theirs.items()}
+    url = route.url({k: o.pk for k, o in theirs.items()})
+    # when the manager of `store` opens it, then it is a 404
+    response = client.get(url)
+    assert response.status_code in (404, 405), f"GET {url} as store manager: {response.status_code}"
+    assert {k: row(o) for k, o in theirs.items()} == before
