@@ -152,6 +152,9 @@ def prepare_database() -> str:
     from django.core.management import call_command
 
     django.setup()
+    import logging
+
+    logging.getLogger("httpx").setLevel(logging.WARNING)  # no line per request
     call_command("migrate", verbosity=0, interactive=False)
     return url
 
