@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from django.utils.functional import SimpleLazyObject
+from django.utils.translation import ngettext
+
+from .choices import Role
 
 NAV_SECTIONS = {
     "home": "home",
@@ -20,33 +25,81 @@ NAV_SECTIONS = {
 }
 
 
+@dataclass(frozen=True)
+class RoleChoice:
+    """One entry of the role switch: a role to act in and where it applies."""
+
+    role_id: int
+    role: str
+    label: str
+    where: str
+    brand: str
+    active: bool
+
+
+def role_choices(roles, active_role_id: int | None) -> list[RoleChoice]:
+    """The roles a user can switch between. A manager of several stores of one brand acts
+    for all of them at once, so those roles make one entry."""
+    active = next((r for r in roles if r.pk == active_role_id), None)
+    choices: list[RoleChoice] = []
+    seen_manager_brands: set[int] = set()
+    for role in roles:
+        if role.role == Role.STORE_MANAGER:
+            if role.brand_id in seen_manager_brands:
+                continue
+            seen_manager_brands.add(role.brand_id)
+            stores = [
+                r.store.name for r in roles if r.role == Role.STORE_MANAGER and r.brand_id == role.brand_id
+            ]
+            where = (
+                stores[0]
+                if len(stores) == 1
+                else ngettext("%(count)d store", "%(count)d stores", len(stores)) % {"count": len(stores)}
+            )
+            is_active = (
+                active is not None and active.role == Role.STORE_MANAGER and active.brand_id == role.brand_id
+            )
+        else:
+            where = role.store.name if role.store_id else role.brand.name
+            is_active = active is not None and active.pk == role.pk
+        choices.append(
+            RoleChoice(
+                role_id=role.pk,
+                role=role.role,
+                label=role.get_role_display(),
+                where=where,
+                brand=role.brand.name,
+                active=is_active,
+            )
+        )
+    return choices
+
+
 def principal(request):
-    """`principal`, the user's `roles` (for the role switch), the `active_role` and the
-    `nav_section` of the current page.
+    """`principal`, the user's `role_choices` (for the role switch), the `active_role`
+    among them and the `nav_section` of the current page.
 
     Lazy: pages that do not show the nav (health, errors) pay no query.
     """
     principal = getattr(request, "principal", None)
     user = getattr(request, "user", None)
 
-    def roles():
+    def choices():
         if user is None or not user.is_authenticated:
             return []
-        cached = getattr(request, "_tiandi_roles", None)
-        if cached is None:
-            from .selectors import roles_for_user
+        from .selectors import roles_for_user
 
-            cached = request._tiandi_roles = roles_for_user(user=user)
-        return cached
+        return role_choices(roles_for_user(user=user), getattr(principal, "role_id", None))
+
+    lazy_choices = SimpleLazyObject(choices)
 
     def active_role():
-        role_id = getattr(principal, "role_id", None)
-        return next((r for r in roles() if r.pk == role_id), None)
+        return next((c for c in lazy_choices if c.active), None)
 
     match = getattr(request, "resolver_match", None)
     return {
         "nav_section": NAV_SECTIONS.get(match.url_name) if match and match.namespace == "retail" else None,
         "principal": principal,
-        "roles": SimpleLazyObject(roles),
+        "role_choices": lazy_choices,
         "active_role": SimpleLazyObject(active_role),
     }

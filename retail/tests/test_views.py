@@ -166,7 +166,7 @@ def test_hq_home_shows_brand_kpis_gmv_in_cny_and_a_chart_without_inline_script(c
     html = client.get(reverse("retail:hq_home")).content.decode()
 
     assert "¥1,234.00" in html
-    assert "777" not in html
+    assert "¥777.00" not in html and "5,000.00" not in html
     assert 'id="sales-data" type="application/json"' in html
     assert "js/charts.js" in html
     # every <script> is an external file or JSON data: nothing for a CSP to forbid
@@ -415,3 +415,15 @@ def test_role_homes_run_a_fixed_number_of_queries(
     client.force_login(guide_user)
     with django_assert_num_queries(9):
         assert client.get(reverse("retail:guide_home")).status_code == 200
+
+
+def test_a_manager_of_several_stores_acts_for_all_of_them_without_a_role_switch(
+    client, brand, store, manager_user
+):
+    second = StoreFactory(brand=brand, name="Second Store")
+    StaffRoleFactory(user=manager_user, brand=brand, store=second, role=Role.STORE_MANAGER)
+    client.force_login(manager_user)
+    html = client.get(reverse("retail:store_home")).content.decode()
+    assert 'name="role_id"' not in html
+    assert "2 stores" in html
+    assert store.name in html and "Second Store" in html

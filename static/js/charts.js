@@ -17,7 +17,7 @@ function drawSales(el) {
   });
   chart.setOption({
     color: [COLORS.gmv, COLORS.orders],
-    grid: { left: 8, right: 8, top: 40, bottom: 8, containLabel: true },
+    grid: { left: 8, right: 8, top: 36, bottom: 8, containLabel: true },
     legend: { top: 0, left: 0, itemGap: 16 },
     tooltip: {
       trigger: "axis",
@@ -29,14 +29,15 @@ function drawSales(el) {
       axisTick: { alignWithLabel: true },
     },
     yAxis: [
-      { type: "value", name: "¥", splitLine: { lineStyle: { color: "#eef1f5" } } },
-      { type: "value", name: ordersLabel, minInterval: 1, splitLine: { show: false } },
+      { type: "value", splitLine: { lineStyle: { color: "#eef1f5" } } },
+      { type: "value", minInterval: 1, splitLine: { show: false } },
     ],
     series: [
       {
         name: gmvLabel,
         type: "line",
-        smooth: true,
+        smooth: 0.3,
+        smoothMonotone: "x", // no overshoot below zero between quiet days
         showSymbol: false,
         areaStyle: { opacity: 0.12 },
         data: rows.map((row) => Number(row.gmv)),
