@@ -29,7 +29,7 @@ run: seed
 
 ## test: the whole suite (SQLite by default; PostgreSQL/Redis when DATABASE_URL/REDIS_URL are set).
 test: $(STAMP)
-	$(BIN)/python -m pytest -n $(JOBS) --dist loadfile
+	$(BIN)/python -m pytest -q -n $(JOBS) --dist loadfile
 
 ## stack: web + Celery worker + beat against PostgreSQL and Redis (DATABASE_URL, REDIS_URL).
 stack: $(STAMP)
