@@ -113,7 +113,6 @@ else:
 IS_POSTGRES = _db["ENGINE"] == "django.db.backends.postgresql"
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
-FORMS_URLFIELD_ASSUME_HTTPS = True  # Django 6.0's default, opted into now
 
 # ---------------------------------------------------------------------------------------
 # Redis: cache, channel layer and Celery broker. Absent → everything in-process.
