@@ -696,16 +696,24 @@ def _seed_orders(
 @contextmanager
 def _bulk_session():
     """On PostgreSQL, skip the synchronous commit flush and, where the role may, the
-    per-row foreign-key triggers: seeded rows are consistent by construction."""
+    per-row foreign-key triggers: seeded rows are consistent by construction. Call it inside
+    a transaction; the triggers come back on when the block ends."""
+    replica = False
     if connection.vendor == "postgresql":
         with connection.cursor() as cursor:
             cursor.execute("SET LOCAL synchronous_commit = off")
-            try:
-                with transaction.atomic():
-                    cursor.execute("SET LOCAL session_replication_role = replica")
-            except DatabaseError:  # not a superuser: keep the triggers, it is only slower
-                pass
+            cursor.execute("SHOW session_replication_role")
+            if cursor.fetchone()[0] != "replica":  # else an outer block already did it
+                try:
+                    with transaction.atomic():
+                        cursor.execute("SET LOCAL session_replication_role = replica")
+                    replica = True
+                except DatabaseError:  # not a superuser: keep the triggers, it is only slower
+                    pass
     yield
+    if replica:
+        with connection.cursor() as cursor:
+            cursor.execute("SET LOCAL session_replication_role = DEFAULT")
 
 
 BULK_MODELS = (Member, Order, OrderLine)
