@@ -35,9 +35,11 @@ class OrderFilterForm(forms.Form):
         self.fields["channel"].choices = [("", _("All channels")), *Channel.choices]
 
     def filters(self) -> dict:
-        """The valid filters as selector keyword arguments; invalid ones are dropped."""
-        if not self.is_valid():
+        """The valid filters as selector keyword arguments; invalid ones are dropped (and
+        shown as errors), the others still apply."""
+        if not self.is_bound:
             return {}
+        self.is_valid()
         data = self.cleaned_data
         return {
             "store_id": data["store"].pk if data.get("store") else None,
@@ -72,8 +74,10 @@ class AuditFilterForm(forms.Form):
         self.fields["actor"].queryset = selectors.brand_staff_users(principal=principal)
 
     def filters(self) -> dict:
-        if not self.is_valid():
+        """The valid filters as keyword arguments of selectors.audit_events_for."""
+        if not self.is_bound:
             return {}
+        self.is_valid()
         data = self.cleaned_data
         return {
             "object_type": data.get("object_type") or None,

@@ -312,9 +312,10 @@ def test_order_list_filters_by_channel_store_and_day(client, brand, store, hq_us
     today = client.get(url, {"day": timezone.localdate().isoformat()}).content.decode()
     assert "IN-STORE" in today and "LAST-WEEK" not in today
 
-    bad = client.get(url, {"day": "not-a-date", "channel": "nope"})
+    bad = client.get(url, {"day": "not-a-date", "channel": "online"})
     assert bad.status_code == 200
     assert b"form-errors" in bad.content
+    assert b"ONLINE-1" in bad.content and b"IN-STORE" not in bad.content  # the valid filter holds
 
 
 def test_order_list_store_filter_offers_only_the_managers_stores(client, brand, store, manager_user):

@@ -104,3 +104,16 @@ def test_nothing_overflows_a_768px_tablet(page, live_server, shop, username, lan
         screenshot(page, name)
         assert scroll_width <= inner_width, f"{path} overflows: {scroll_width} > {inner_width}"
     assert page.errors == []
+
+
+@pytest.mark.parametrize("language", ["en", "zh-hans"])
+def test_login_page_fits_a_tablet(page, live_server, shop, language):
+    page.goto(f"{live_server.url}/accounts/login/")
+    if language != "en":
+        with page.expect_navigation():
+            page.click(f'.lang-switch button[value="{language}"]')
+        assert page.locator("h1").inner_text() == "登录天地"
+    scroll_width, inner_width = no_horizontal_overflow(page)
+    screenshot(page, f"anonymous-login-{language}")
+    assert scroll_width <= inner_width
+    assert page.errors == []
