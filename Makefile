@@ -50,5 +50,10 @@ check-deploy: $(STAMP)
 	  PII_BLIND_INDEX_KEY=$$($(BIN)/python -c 'import secrets;print(secrets.token_urlsafe(40))') \
 	  DJANGO_ALLOWED_HOSTS=tiandi.example.com $(BIN)/python manage.py check --deploy --fail-level WARNING
 
+BENCH ?=
+## bench: every benchmark (or BENCH=name) against a real server on PostgreSQL (DATABASE_URL; default tiandi_bench).
+bench: $(STAMP)
+	$(BIN)/python -m bench $(BENCH)
+
 clean:
 	rm -rf var/tiandi.sqlite3* var/staticfiles

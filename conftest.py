@@ -15,6 +15,15 @@ def _celery_eager():
     celery_app.conf.task_eager_propagates = True
 
 
+@pytest.fixture(autouse=True)
+def _fresh_cache():
+    # Throttle counters and other cached state must not leak from one test to the next.
+    from django.core.cache import cache
+
+    cache.clear()
+    yield
+
+
 @pytest.fixture
 def brand(db):
     return BrandFactory(name="Brand A", slug="brand-a")

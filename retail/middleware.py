@@ -6,6 +6,7 @@ import uuid
 
 from django.conf import settings
 from django.http import JsonResponse
+from django.urls import is_valid_path
 from django.utils.functional import SimpleLazyObject
 
 from . import audit
@@ -61,6 +62,23 @@ class ApiBodySizeLimitMiddleware:
                     },
                     status=413,
                 )
+        return self.get_response(request)
+
+
+class ApiTrailingSlashMiddleware:
+    """`POST /api/v1/orders` is served as `/api/v1/orders/`: APPEND_SLASH cannot redirect a
+    POST without losing its body, so API paths get the slash added in place instead."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        path = request.path_info
+        if path.startswith("/api/") and not path.endswith("/"):
+            urlconf = getattr(request, "urlconf", None)
+            if not is_valid_path(path, urlconf) and is_valid_path(f"{path}/", urlconf):
+                request.path_info = f"{path}/"
+                request.path = f"{request.path}/"
         return self.get_response(request)
 
 

@@ -31,3 +31,6 @@ urlpatterns = [
     ),
     path("", include("retail.page_urls")),
 ]
+
+# Unknown /api/ paths answer in the API's error shape; pages keep Django's 404 page.
+handler404 = "retail.api.errors.page_not_found"

@@ -358,3 +358,9 @@ def test_api_docs_use_local_assets_only(client):
     for url in urls:
         assert not re.match(r"^(https?:)?//", url), f"remote asset: {url}"
     assert "cdn." not in html and "unpkg" not in html and "jsdelivr" not in html
+
+
+def test_a_post_without_the_trailing_slash_is_served_not_redirected(partner, brand):
+    response = partner.post("/api/v1/stores", {"code": "NOSLASH", "name": "No slash"}, format="json")
+    assert response.status_code == 201
+    assert response.json()["code"] == "NOSLASH"
