@@ -1,7 +1,8 @@
 """Domain events: one `publish`, one catalogue (docs/events.md mirrors CATALOGUE).
 
-`publish` writes the event to the outbox (DomainEvent) inside the caller's transaction and
-hands it to the subscribers after commit, so nobody hears of a write that rolled back.
+`publish` writes the event to the outbox (DomainEvent) inside the caller's transaction and,
+after commit, enqueues its delivery to the subscribers (Celery task `deliver_event_task`),
+so nobody hears of a write that rolled back and no request waits for the subscribers.
 Apps subscribe in their AppConfig.ready(); the core never calls up into them.
 """
 
@@ -83,8 +84,31 @@ def publish(name: str, *, brand: int, store: int | None = None, **payload: Any) 
         brand_id=brand, name=name, store_id=store, payload=clean, occurred_at=occurred_at
     )
     event = Event(row.pk, name, brand, store, clean, occurred_at)
-    transaction.on_commit(lambda: deliver(event))
+    transaction.on_commit(lambda: _hand_off(event))
     return event
+
+
+def _hand_off(event: Event) -> None:
+    """After commit: subscribers run in a Celery worker, off the request's hot path
+    (in the embedded mode the task runs in-process, at once)."""
+    from .tasks import deliver_event_task
+
+    try:
+        deliver_event_task.delay(event.as_message())
+    except Exception:  # broker down: the outbox row remains; never fail the committed write
+        logger.exception("could not enqueue %s #%s; delivering in-process", event.name, event.id)
+        deliver(event)
+
+
+def event_from_message(message: dict[str, Any]) -> Event:
+    return Event(
+        id=message["id"],
+        name=message["event"],
+        brand_id=message["brand"],
+        store_id=message["store"],
+        payload=message["payload"],
+        occurred_at=datetime.fromisoformat(message["occurred_at"]),
+    )
 
 
 def deliver(event: Event) -> None:

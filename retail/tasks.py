@@ -2,7 +2,13 @@
 
 from celery import shared_task
 
-from . import maintenance
+from . import events, maintenance
+
+
+@shared_task(acks_late=True, ignore_result=True)
+def deliver_event_task(message: dict) -> None:
+    """Hand one committed domain event to every subscriber (they must be idempotent)."""
+    events.deliver(events.event_from_message(message))
 
 
 @shared_task(acks_late=True)

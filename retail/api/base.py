@@ -7,6 +7,7 @@ from dataclasses import replace
 
 import django_filters
 from django import forms
+from django.db import transaction
 from rest_framework import serializers, viewsets
 from rest_framework.views import APIView
 
@@ -26,6 +27,17 @@ class PartnerAPIMixin:
     @property
     def principal(self):
         return getattr(self.request, "principal", ANONYMOUS)
+
+    def dispatch(self, request, *args, **kwargs):
+        # A POST runs in one transaction: the idempotency key, the use case and the stored
+        # response commit together (one commit, not three), and a concurrent request with
+        # the same key waits on the key's row, then replays the stored answer. Services
+        # keep their own atomic blocks (savepoints), so a refused use case still stores
+        # its 4xx; an unhandled error rolls everything back and frees the key.
+        if request.method != "POST":
+            return super().dispatch(request, *args, **kwargs)
+        with transaction.atomic():
+            return super().dispatch(request, *args, **kwargs)
 
     def get_queryset(self):
         return scope(super().get_queryset(), self.principal)

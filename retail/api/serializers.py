@@ -3,12 +3,14 @@ from __future__ import annotations
 from decimal import Decimal
 
 from django.contrib.auth import get_user_model
+from django.db.models import Q
 from rest_framework import serializers
 
 from members.models import Member
 
 from ..choices import Channel, Role
 from ..models import Order, OrderLine, Product, StaffRole, Store
+from ..tenancy import scope
 from .base import (
     ScopedPrimaryKeyRelatedField,
     ScopedSlugRelatedField,
@@ -96,19 +98,41 @@ class OrderSerializer(serializers.ModelSerializer):
 
 
 class OrderLineInSerializer(StrictSerializer):
-    product = ScopedPrimaryKeyRelatedField(queryset=Product.objects.all(), required=False)
-    sku = ScopedSlugRelatedField(slug_field="sku", queryset=Product.objects.all(), required=False)
+    """One line: a product by our id or by SKU; both are resolved for all lines at once."""
+
+    product = serializers.IntegerField(required=False, min_value=1, max_value=2**63 - 1)
+    sku = serializers.CharField(required=False, max_length=64)
     quantity = serializers.IntegerField(min_value=1, max_value=100_000)
     unit_price = serializers.DecimalField(
         max_digits=12, decimal_places=2, min_value=Decimal("0"), required=False
     )
 
     def validate(self, attrs):
-        product, by_sku = attrs.pop("product", None), attrs.pop("sku", None)
-        if (product is None) == (by_sku is None):
+        if ("product" in attrs) == ("sku" in attrs):
             raise serializers.ValidationError("Give exactly one of 'product' (id) or 'sku'.")
-        attrs["product"] = product or by_sku
         return attrs
+
+
+def resolve_line_products(lines: list[dict], principal) -> None:
+    """Replace each line's product id / SKU by the Product, in one query for the order."""
+    ids = {line["product"] for line in lines if "product" in line}
+    skus = {line["sku"] for line in lines if "sku" in line}
+    found = scope(Product.objects.filter(Q(pk__in=ids) | Q(sku__in=skus)), principal)
+    by_id, by_sku = {}, {}
+    for product in found:
+        by_id[product.pk] = product
+        by_sku[product.sku] = product
+    errors, missing = [], False
+    for line in lines:
+        if "product" in line:
+            product, field = by_id.get(line.pop("product")), "product"
+        else:
+            product, field = by_sku.get(line.pop("sku")), "sku"
+        line["product"] = product
+        errors.append({} if product else {field: ["Unknown product."]})
+        missing = missing or product is None
+    if missing:
+        raise serializers.ValidationError(errors)
 
 
 class OrderInSerializer(StrictSerializer):
@@ -149,3 +173,7 @@ class OrderInSerializer(StrictSerializer):
                 raise serializers.ValidationError({"guide": ["Not a guide of this brand."]})
             attrs["guide"] = get_user_model()(pk=guide_id)
         return attrs
+
+    def validate_lines(self, lines):
+        resolve_line_products(lines, self.context["request"].principal)
+        return lines
