@@ -428,3 +428,9 @@ def test_a_manager_of_several_stores_acts_for_all_of_them_without_a_role_switch(
     assert 'name="role_id"' not in html
     assert "2 stores" in html
     assert store.name in html and "Second Store" in html
+
+
+def test_pages_forbid_inline_scripts_through_csp(client, hq_user):
+    client.force_login(hq_user)
+    policy = client.get("/hq/")["Content-Security-Policy"]
+    assert "script-src 'self'" in policy and "unsafe-inline" not in policy.split("script-src")[1].split(";")[0]

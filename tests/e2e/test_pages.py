@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+from playwright.sync_api import expect
 
 from .conftest import log_in, no_horizontal_overflow, screenshot
 
@@ -74,7 +75,8 @@ def test_product_search_updates_the_rows_in_place(page, live_server, shop):
     page.goto(f"{live_server.url}/products/")
     assert page.locator("#product-rows tbody tr").count() == 50
     page.fill('input[name="q"]', "TD-0042")
-    page.wait_for_function("document.querySelectorAll('#product-rows tbody tr').length === 1")
+    # a locator wait, not wait_for_function: our CSP forbids string evaluation (unsafe-eval)
+    expect(page.locator("#product-rows tbody tr")).to_have_count(1)
     assert "TD-0042" in page.locator("#product-rows").inner_text()
     assert "q=TD-0042" in page.url  # hx-push-url keeps the search linkable
     assert page.errors == []
