@@ -18,9 +18,18 @@ def _celery_eager():
 @pytest.fixture(autouse=True)
 def _fresh_cache():
     # Throttle counters and other cached state must not leak from one test to the next.
+    # On Redis only this worker's keys go (FLUSHDB would wipe the other xdist workers').
+    from django.conf import settings
     from django.core.cache import cache
 
-    cache.clear()
+    prefix = settings.CACHES["default"].get("KEY_PREFIX", "")
+    if prefix and hasattr(cache, "_cache") and hasattr(cache._cache, "get_client"):
+        client = cache._cache.get_client(write=True)
+        keys = list(client.scan_iter(match=f"{prefix}:*", count=1000))
+        if keys:
+            client.delete(*keys)
+    else:
+        cache.clear()
     yield
 
 
