@@ -21,7 +21,8 @@ class Member(models.Model):
     TENANT_STORE_FIELD = "store"
     TENANT_GUIDE_FIELD = "guide"
 
-    brand = models.ForeignKey(Brand, on_delete=models.PROTECT, related_name="members")
+    # FK indexes are served by the unique (brand, ...) and composite (x, joined_at) indexes
+    brand = models.ForeignKey(Brand, on_delete=models.PROTECT, related_name="members", db_index=False)
     member_no = models.CharField(_("member number"), max_length=32)
     external_id = models.CharField(_("external id"), max_length=64, null=True, blank=True)
     phone_encrypted = models.TextField(editable=False)
@@ -42,6 +43,7 @@ class Member(models.Model):
         null=True,
         blank=True,
         related_name="members",
+        db_index=False,
     )
     guide = models.ForeignKey(
         settings.AUTH_USER_MODEL,
@@ -50,6 +52,7 @@ class Member(models.Model):
         null=True,
         blank=True,
         related_name="members",
+        db_index=False,
     )
     joined_at = models.DateTimeField(_("joined at"))
     created_at = models.DateTimeField(auto_now_add=True)

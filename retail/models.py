@@ -44,7 +44,8 @@ class Store(models.Model):
     TENANT_BRAND_FIELD = "brand"
     TENANT_STORE_FIELD = "pk"
 
-    brand = models.ForeignKey(Brand, on_delete=models.PROTECT, related_name="stores")
+    # indexed by the (brand, code) unique constraint
+    brand = models.ForeignKey(Brand, on_delete=models.PROTECT, related_name="stores", db_index=False)
     code = models.CharField(_("code"), max_length=32)
     name = models.CharField(_("name"), max_length=120)
     city = models.CharField(_("city"), max_length=60, blank=True)
@@ -133,7 +134,8 @@ class Product(models.Model):
 
     TENANT_BRAND_FIELD = "brand"
 
-    brand = models.ForeignKey(Brand, on_delete=models.PROTECT, related_name="products")
+    # indexed by the (brand, sku) unique constraint
+    brand = models.ForeignKey(Brand, on_delete=models.PROTECT, related_name="products", db_index=False)
     sku = models.CharField(_("SKU"), max_length=64)
     name = models.CharField(_("name"), max_length=200)
     category = models.CharField(_("category"), max_length=80, blank=True, db_index=True)
@@ -165,15 +167,24 @@ class Order(models.Model):
     TENANT_BRAND_FIELD = "brand"
     TENANT_STORE_FIELD = "store"
 
-    brand = models.ForeignKey(Brand, on_delete=models.PROTECT, related_name="orders")
+    # No single-column FK indexes on orders: the composite (x, paid_at) indexes below serve
+    # the same lookups, and every extra index costs each order insert.
+    brand = models.ForeignKey(Brand, on_delete=models.PROTECT, related_name="orders", db_index=False)
     external_id = models.CharField(_("external id"), max_length=64)
     channel = models.CharField(_("channel"), max_length=16, choices=Channel.choices)
     status = models.CharField(
         _("status"), max_length=16, choices=OrderStatus.choices, default=OrderStatus.PAID
     )
-    store = models.ForeignKey(Store, on_delete=models.PROTECT, null=True, blank=True, related_name="orders")
+    store = models.ForeignKey(
+        Store, on_delete=models.PROTECT, null=True, blank=True, related_name="orders", db_index=False
+    )
     member = models.ForeignKey(
-        "members.Member", on_delete=models.SET_NULL, null=True, blank=True, related_name="orders"
+        "members.Member",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="orders",
+        db_index=False,
     )
     guide = models.ForeignKey(
         settings.AUTH_USER_MODEL,
@@ -181,6 +192,7 @@ class Order(models.Model):
         null=True,
         blank=True,
         related_name="guided_orders",
+        db_index=False,
     )
     subtotal = models.DecimalField(_("subtotal"), **MONEY)
     discount_total = models.DecimalField(_("discount"), **MONEY, default=Decimal("0"))
@@ -216,8 +228,9 @@ class OrderLine(models.Model):
 
     TENANT_BRAND_FIELD = "brand"
     TENANT_STORE_FIELD = "order__store"
+    # lines are reached through their order; brand_id serves tenancy and sharding
 
-    brand = models.ForeignKey(Brand, on_delete=models.PROTECT, related_name="+")
+    brand = models.ForeignKey(Brand, on_delete=models.PROTECT, related_name="+", db_index=False)
     order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="lines")
     product = models.ForeignKey(Product, on_delete=models.PROTECT, related_name="order_lines")
     sku = models.CharField(max_length=64)
@@ -357,8 +370,9 @@ class DomainEvent(models.Model):
 
     TENANT_BRAND_FIELD = "brand"
     TENANT_STORE_FIELD = "store_id"
+    # indexed by (brand, name, occurred_at)
 
-    brand = models.ForeignKey(Brand, on_delete=models.CASCADE, related_name="+")
+    brand = models.ForeignKey(Brand, on_delete=models.CASCADE, related_name="+", db_index=False)
     name = models.CharField(max_length=64)
     store_id = models.BigIntegerField(null=True, blank=True)
     payload = models.JSONField(default=dict)
