@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 import secrets
 from collections.abc import Iterable, Mapping
-from datetime import datetime
+from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -278,6 +278,17 @@ def issue_api_token(*, client: ApiClient, expires_at: datetime | None = None) ->
         )
         audit.record(AuditAction.PERMISSION, token, brand_id=client.brand_id, message="token issued")
     return token, raw
+
+
+TOKEN_USE_RESOLUTION = timedelta(minutes=5)
+
+
+def note_token_use(*, token: ApiToken, now: datetime) -> None:
+    """Remember when a token was last used: at most one write per token per five minutes,
+    enough to spot unused tokens without a write on every request."""
+    if token.last_used_at is None or now - token.last_used_at > TOKEN_USE_RESOLUTION:
+        ApiToken.objects.filter(pk=token.pk).update(last_used_at=now)
+        token.last_used_at = now
 
 
 def revoke_api_token(*, token: ApiToken) -> ApiToken:

@@ -3,17 +3,13 @@
 from __future__ import annotations
 
 import hmac
-from datetime import timedelta
 
 from django.utils import timezone
 from rest_framework import authentication, exceptions, permissions
 
-from .. import selectors
-from ..models import ApiToken
+from .. import selectors, services
 from ..services import TOKEN_PREFIX, hash_token
 from ..tenancy import principal_for_api_client
-
-LAST_USED_RESOLUTION = timedelta(minutes=5)
 
 
 class PartnerUser:
@@ -55,9 +51,7 @@ class BearerTokenAuthentication(authentication.BaseAuthentication):
             raise exceptions.AuthenticationFailed("Token revoked or expired.")
         if not token.client.is_active:
             raise exceptions.AuthenticationFailed("API client disabled.")
-        if token.last_used_at is None or now - token.last_used_at > LAST_USED_RESOLUTION:
-            # at most one write per token per interval: enough to spot unused tokens
-            ApiToken.objects.filter(pk=token.pk).update(last_used_at=now)
+        services.note_token_use(token=token, now=now)
         request.principal = principal_for_api_client(token.client)
         return PartnerUser(token.client), token
 
