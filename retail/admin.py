@@ -433,14 +433,17 @@ class ApiClientAdmin(BrandBoundAdmin, AuditedAdmin):
 
     @admin.action(description=_("Revoke every active token"))
     def revoke_tokens(self, request, queryset):
-        tokens = ApiToken.objects.filter(client__in=queryset, revoked_at__isnull=True).select_related(
-            "client"
-        )
-        revoked = [services.revoke_api_token(token=t) for t in tokens]
-        messages.success(
-            request,
-            ngettext("%(n)d token revoked.", "%(n)d tokens revoked.", len(revoked)) % {"n": len(revoked)},
-        )
+        _revoke_tokens(request, ApiToken.objects.filter(client__in=queryset))
+
+
+def _revoke_tokens(request, tokens) -> None:
+    """Revoke the still-active tokens among `tokens` through the service (audited)."""
+    active = tokens.filter(revoked_at__isnull=True).select_related("client")
+    revoked = [services.revoke_api_token(token=t) for t in active]
+    messages.success(
+        request,
+        ngettext("%(n)d token revoked.", "%(n)d tokens revoked.", len(revoked)) % {"n": len(revoked)},
+    )
 
 
 @admin.register(ApiToken)
@@ -454,12 +457,7 @@ class ApiTokenAdmin(ReadOnlyAdmin):
 
     @admin.action(description=_("Revoke the selected tokens"))
     def revoke(self, request, queryset):
-        tokens = queryset.filter(revoked_at__isnull=True).select_related("client")
-        revoked = [services.revoke_api_token(token=t) for t in tokens]
-        messages.success(
-            request,
-            ngettext("%(n)d token revoked.", "%(n)d tokens revoked.", len(revoked)) % {"n": len(revoked)},
-        )
+        _revoke_tokens(request, queryset)
 
 
 @admin.register(IdempotencyRecord)
