@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 from typing import Any
 
+from django.conf import settings
 from django.contrib.auth import get_user_model
+from django.core.cache import cache
 from django.db.models import Count, Q, QuerySet, Sum
 from django.db.models.functions import TruncDate
 from django.utils import timezone
@@ -15,6 +18,34 @@ from django.utils import timezone
 from .choices import Role, StoreStatus
 from .models import ApiToken, AuditEvent, Order, OrderLine, Product, StaffRole, Store
 from .tenancy import Principal, principal_for_role, principal_for_superuser
+
+
+def _figures_cached(fn):
+    """Aggregate figures over millions of orders cost seconds; pages may show them up to
+    SALES_FIGURES_CACHE_SECONDS old. Keyed by what the principal may see, not by who asks.
+    (The live dashboards issue replaces this with rollup tables fed by events.)"""
+
+    def cached(*, principal: Principal, **kwargs):
+        ttl = settings.SALES_FIGURES_CACHE_SECONDS
+        if not ttl:
+            return fn(principal=principal, **kwargs)
+        seen = (
+            principal.brand_id,
+            principal.is_superuser,
+            tuple(sorted(principal.store_ids)) if principal.store_ids is not None else None,
+            principal.guide_user_id,
+        )
+        raw = f"{seen}:{sorted(kwargs.items())}:{timezone.localdate()}"
+        key = f"figures:{fn.__name__}:{hashlib.sha1(raw.encode()).hexdigest()}"
+        value = cache.get(key)
+        if value is None:
+            value = fn(principal=principal, **kwargs)
+            cache.set(key, value, ttl)
+        return value
+
+    cached.__name__ = fn.__name__
+    cached.__doc__ = fn.__doc__
+    return cached
 
 
 def roles_for_user(*, user) -> list[StaffRole]:
@@ -80,6 +111,7 @@ def sales_window_start(*, days: int) -> datetime:
     return timezone.make_aware(datetime.combine(first, time.min))
 
 
+@_figures_cached
 def sales_summary(*, principal: Principal, days: int = 30, store_id: int | None = None) -> dict:
     """Orders and GMV over the last `days` calendar days, in total and per day (every day
     present, zeros included, for charts); optionally one store. One query."""
@@ -109,6 +141,7 @@ def sales_summary(*, principal: Principal, days: int = 30, store_id: int | None 
     }
 
 
+@_figures_cached
 def sales_by_store(*, principal: Principal, days: int = 30) -> list[dict]:
     """Per store: orders and GMV over the last `days` calendar days, best first."""
     since = sales_window_start(days=days)
@@ -191,6 +224,7 @@ def local_day_bounds(day: date) -> tuple[datetime, datetime]:
     return start, timezone.make_aware(datetime.combine(day + timedelta(days=1), time.min))
 
 
+@_figures_cached
 def brand_kpis(*, principal: Principal, days: int = 30) -> dict:
     """HQ figures over the last `days` days: orders, GMV, members, live stores, per day."""
     from members.selectors import members_for  # the ledger may read members (DESIGN.md)

@@ -203,6 +203,8 @@ PII_BLIND_INDEX_KEY = env("PII_BLIND_INDEX_KEY", default=_DEV_BLIND_INDEX_KEY)
 # Partner API — https://www.django-rest-framework.org/api-guide/settings/
 API_MAX_BODY_BYTES = env.int("API_MAX_BODY_BYTES", default=1_048_576)
 API_DEFAULT_RATE_PER_MINUTE = env.int("API_DEFAULT_RATE_PER_MINUTE", default=6000)
+# Aggregate sales figures on pages are cached this long (0: always fresh).
+SALES_FIGURES_CACHE_SECONDS = env.int("SALES_FIGURES_CACHE_SECONDS", default=60)
 IDEMPOTENCY_TTL_HOURS = env.int("IDEMPOTENCY_TTL_HOURS", default=48)
 DOMAIN_EVENT_RETENTION_DAYS = env.int("DOMAIN_EVENT_RETENTION_DAYS", default=30)
 DATA_UPLOAD_MAX_MEMORY_SIZE = max(API_MAX_BODY_BYTES, 2_621_440)

@@ -434,3 +434,19 @@ def test_pages_forbid_inline_scripts_through_csp(client, hq_user):
     client.force_login(hq_user)
     policy = client.get("/hq/")["Content-Security-Policy"]
     assert "script-src 'self'" in policy and "unsafe-inline" not in policy.split("script-src")[1].split(";")[0]
+
+
+def test_sales_figures_are_cached_briefly_per_visible_scope(hq_user, manager_user, store, settings):
+    from retail.selectors import principal_for_user, sales_summary
+    from retail.tests.factories import OrderFactory
+
+    settings.SALES_FIGURES_CACHE_SECONDS = 60
+    hq = principal_for_user(user=hq_user)
+    manager = principal_for_user(user=manager_user)
+    OrderFactory(brand=store.brand, store=store)
+    assert sales_summary(principal=hq)["orders"] == 1
+    OrderFactory(brand=store.brand, store=store)
+    assert sales_summary(principal=hq)["orders"] == 1  # served from the cache
+    assert sales_summary(principal=manager)["orders"] == 2  # another scope, another entry
+    settings.SALES_FIGURES_CACHE_SECONDS = 0
+    assert sales_summary(principal=hq)["orders"] == 2
