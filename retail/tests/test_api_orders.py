@@ -51,3 +51,45 @@ def test_same_idempotency_key_with_a_different_body_is_422(partner, brand, store
     assert response.status_code == 422
     assert response.json()["error"]["code"] == "idempotency_key_reused"
     assert not Order.objects.filter(external_id="POS-3").exists()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_concurrent_repeats_of_one_idempotency_key_record_one_order(brand, store):
+    # given eight clients posting the same order with the same key at the same moment
+    import threading
+
+    from django.conf import settings
+    from django.db import connection
+
+    if not settings.IS_POSTGRES:
+        pytest.skip("concurrency is tested on PostgreSQL (SQLite serialises writers)")
+    from conftest import make_partner
+
+    product = ProductFactory(brand=brand)
+    body = {
+        "external_id": "RACE-1",
+        "channel": "store",
+        "store": store.pk,
+        "lines": [{"product": product.pk, "quantity": 1}],
+    }
+    partner = make_partner(brand)
+    barrier = threading.Barrier(8)
+    answers = []
+
+    def post():
+        barrier.wait()
+        try:
+            response = partner.post("/api/v1/orders/", body, format="json", HTTP_IDEMPOTENCY_KEY="race")
+            answers.append((response.status_code, response.json().get("id")))
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=post) for _ in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    # then exactly one order exists and every repeat waited for it and replayed its 201
+    assert Order.objects.filter(external_id="RACE-1").count() == 1
+    order_id = Order.objects.get(external_id="RACE-1").pk
+    assert answers == [(201, order_id)] * 8
