@@ -10,14 +10,11 @@ from __future__ import annotations
 
 from django import forms
 from django.contrib import admin
-from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from retail import audit, events
 from retail.admin import AuditedAdmin, BrandBoundAdmin, adopt
-from retail.choices import AuditAction
 
 from . import pii, services
 from .models import Member
@@ -145,12 +142,9 @@ class MemberAdmin(BrandBoundAdmin, AuditedAdmin):
             )
             adopt(obj, member)
             return
-        with transaction.atomic():
-            before = audit.snapshot(Member.objects.select_for_update().get(pk=obj.pk))
-            if data.get("phone"):
-                obj.set_phone(data["phone"])
-            if data.get("name"):
-                obj.set_name(data["name"])
-            obj.save()
-            audit.record(AuditAction.UPDATE, obj, before=before, after=audit.snapshot(obj), message="admin")
-            events.publish("member.updated", brand=obj.brand_id, store=obj.store_id, member=obj.pk)
+        changes = {name: getattr(obj, name) for name in form.changed_data if name not in ("phone", "name")}
+        if data.get("phone"):
+            changes["phone"] = data["phone"]
+        if data.get("name"):
+            changes["name"] = data["name"]
+        adopt(obj, services.update_member(member=obj, **changes))

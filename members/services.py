@@ -98,17 +98,46 @@ def join_member(
     raise AssertionError("unreachable")
 
 
+RECRUITMENT_FIELDS = ("external_id", "source", "store", "guide", "joined_at")
+
+
 def update_member(*, member: Member, **fields: Any) -> Member:
-    """Change name or consent flags (audited)."""
+    """Change identity (phone, name, external id), recruitment or consent flags (audited).
+
+    A phone or external id another member of the brand holds is a Conflict; a store of
+    another brand is refused."""
     with transaction.atomic():
         member = Member.objects.select_for_update().get(pk=member.pk)
         before = audit.snapshot(member)
+        if fields.get("phone"):
+            try:
+                member.set_phone(fields["phone"])
+            except pii.InvalidPhone as exc:
+                raise InvalidInput(
+                    "invalid_phone",
+                    _("Not a valid phone number."),
+                    fields={"phone": [_("Not a valid phone number.")]},
+                ) from exc
         if "name" in fields:
             member.set_name(fields["name"])
+        store = fields.get("store")
+        if store is not None and store.brand_id != member.brand_id:
+            raise InvalidInput("other_brand", _("Unknown store."), fields={"store": [_("Not found.")]})
+        for key in RECRUITMENT_FIELDS:
+            if key in fields:
+                setattr(member, key, fields[key] or None if key == "external_id" else fields[key])
         for key in CONSENT_FIELDS:
             if key in fields:
                 setattr(member, key, bool(fields[key]))
-        member.save()
+        try:
+            with transaction.atomic():
+                member.save()
+        except IntegrityError as exc:
+            raise Conflict(
+                "duplicate_member",
+                _("Another member of the brand has this phone or external id."),
+                fields={"phone": [_("Already a member.")]},
+            ) from exc
         audit.record(AuditAction.UPDATE, member, before=before, after=audit.snapshot(member))
         events.publish("member.updated", brand=member.brand_id, store=member.store_id, member=member.pk)
     return member

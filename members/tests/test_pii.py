@@ -5,7 +5,7 @@ from django.db import connection
 from members import pii
 from members.models import Member
 from members.selectors import member_by_phone
-from members.services import join_member, reveal_member_phone, rotate_member_keys
+from members.services import join_member, reveal_member_phone, rotate_member_keys, update_member
 from retail.models import AuditEvent
 
 
@@ -75,3 +75,18 @@ def test_key_rotation_keeps_old_ciphertexts_readable_and_rewrites_them(brand, se
     assert pii.decrypt(member.phone_encrypted) == "13912345678"
     assert pii.decrypt(member.name_encrypted) == "韩梅梅"
     assert Member.objects.get(pk=member.pk).phone_hash == pii.phone_index("13912345678")
+
+
+@pytest.mark.django_db
+def test_changing_a_phone_reindexes_it_and_refuses_another_members_number(brand):
+    from retail.errors import Conflict
+
+    first = join_member(brand_id=brand.pk, phone="13911112222")
+    second = join_member(brand_id=brand.pk, phone="13933334444")
+    update_member(member=first, phone="13955556666", consent_sms=True)
+    assert member_by_phone(brand_id=brand.pk, phone="13955556666") == first
+    assert member_by_phone(brand_id=brand.pk, phone="13911112222") is None
+    with pytest.raises(Conflict):
+        update_member(member=second, phone="13955556666")
+    second.refresh_from_db()
+    assert second.phone_masked == "139****4444"
