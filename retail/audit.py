@@ -41,8 +41,6 @@ def reset_context(token: contextvars.Token) -> None:
     _context.reset(token)
 
 
-
-
 def snapshot(obj: models.Model) -> dict[str, Any]:
     """Concrete field values of a row, JSON-safe; encrypted and hidden fields left out."""
     data: dict[str, Any] = {}

@@ -433,7 +433,9 @@ def test_a_manager_of_several_stores_acts_for_all_of_them_without_a_role_switch(
 def test_pages_forbid_inline_scripts_through_csp(client, hq_user):
     client.force_login(hq_user)
     policy = client.get("/hq/")["Content-Security-Policy"]
-    assert "script-src 'self'" in policy and "unsafe-inline" not in policy.split("script-src")[1].split(";")[0]
+    assert (
+        "script-src 'self'" in policy and "unsafe-inline" not in policy.split("script-src")[1].split(";")[0]
+    )
 
 
 def test_sales_figures_are_cached_briefly_per_visible_scope(hq_user, manager_user, store, settings):
