@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from django.db.models import QuerySet
+from django.db.models import Q, QuerySet
 
 from retail.tenancy import Principal
 
@@ -29,3 +29,35 @@ def phone_hash_or_none(phone: str) -> str | None:
         return pii.phone_index(phone)
     except pii.InvalidPhone:
         return None
+
+
+# --- pages: the member list and search ----------------------------------------------------
+
+
+def member_search(*, principal: Principal, q: str) -> QuerySet[Member]:
+    """Visible members matching `q` exactly: a phone in any format (blind index, never a
+    decrypt), a member number or an external id."""
+    q = (q or "").strip()
+    if not q:
+        return members_for(principal=principal).none()
+    match = Q(member_no=q) | Q(member_no=q.upper()) | Q(external_id=q)
+    digest = phone_hash_or_none(q)
+    if digest is not None:
+        match |= Q(phone_hash=digest)
+    return members_for(principal=principal).filter(match).order_by("-id")
+
+
+def member_page(
+    *, principal: Principal, store_id: int | None = None, after: int | None = None, limit: int = 50
+) -> tuple[list[Member], int | None]:
+    """One keyset page of visible members, newest first: the rows and the id to continue
+    `after` (None on the last page). One query, whatever the page or the brand's size."""
+    qs = members_for(principal=principal)
+    if store_id:
+        qs = qs.filter(store_id=store_id)
+    if after:
+        qs = qs.filter(pk__lt=after)
+    rows = list(qs.order_by("-id")[: limit + 1])
+    more = len(rows) > limit
+    rows = rows[:limit]
+    return rows, (rows[-1].pk if more else None)

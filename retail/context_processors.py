@@ -24,6 +24,11 @@ NAV_SECTIONS = {
     "audit_user": "audit",
 }
 
+# Every page of these apps belongs to one nav section.
+APP_NAV_SECTIONS = {
+    "members": "members",
+}
+
 
 @dataclass(frozen=True)
 class RoleChoice:
@@ -97,8 +102,13 @@ def principal(request):
         return next((c for c in lazy_choices if c.active), None)
 
     match = getattr(request, "resolver_match", None)
+    nav_section = None
+    if match and match.namespace == "retail":
+        nav_section = NAV_SECTIONS.get(match.url_name)
+    elif match and match.namespace in APP_NAV_SECTIONS:
+        nav_section = APP_NAV_SECTIONS[match.namespace]
     return {
-        "nav_section": NAV_SECTIONS.get(match.url_name) if match and match.namespace == "retail" else None,
+        "nav_section": nav_section,
         "principal": principal,
         "role_choices": lazy_choices,
         "active_role": SimpleLazyObject(active_role),

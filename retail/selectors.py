@@ -170,9 +170,12 @@ def audit_events_for(
     object_type: str | None = None,
     object_id: str | None = None,
     actor_id: int | None = None,
+    action: str | None = None,
 ) -> QuerySet[AuditEvent]:
-    """The audit trail visible to a principal, filtered to one object or one actor."""
+    """The audit trail visible to a principal, filtered to one object, actor or action."""
     qs = AuditEvent.objects.for_principal(principal).select_related("actor")
+    if action:
+        qs = qs.filter(action=action)
     if object_type:
         qs = qs.filter(object_type=object_type)
     if object_id:
@@ -338,6 +341,13 @@ def order_search(
         start, end = local_day_bounds(day)
         qs = qs.filter(paid_at__gte=start, paid_at__lt=end)
     return qs.order_by("-paid_at", "-id")
+
+
+def orders_of_member(*, principal: Principal, member, limit: int = 20) -> list[Order]:
+    """A member's newest orders in the principal's stores, store joined (for the member
+    page's timeline)."""
+    qs = Order.objects.for_principal(principal).filter(member=member).select_related("store")
+    return list(qs.order_by("-paid_at", "-id")[:limit])
 
 
 def order_detail(*, principal: Principal) -> QuerySet[Order]:

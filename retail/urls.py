@@ -29,6 +29,7 @@ urlpatterns = [
         SpectacularSwaggerView.as_view(url_name="schema", authentication_classes=[], permission_classes=[]),
         name="api-docs",
     ),
+    path("members/", include("members.urls")),
     path("", include("retail.page_urls")),
 ]
 

@@ -1,0 +1,47 @@
+"""Forms of the member pages: search and list filters. Choices come scoped."""
+
+from __future__ import annotations
+
+from django import forms
+from django.urls import reverse
+from django.utils.translation import gettext_lazy as _
+
+from retail import selectors as retail_selectors
+from retail.tenancy import Principal
+
+
+class MemberSearchForm(forms.Form):
+    """Find one member (phone, member number, external id), or filter the list by store and
+    continue it after a member id (keyset)."""
+
+    q = forms.CharField(label=_("Find a member"), required=False, max_length=64)
+    store = forms.ModelChoiceField(
+        label=_("Store"), queryset=None, required=False, empty_label=_("All stores")
+    )
+    after = forms.IntegerField(required=False, min_value=1, widget=forms.HiddenInput)
+
+    def __init__(self, *args, principal: Principal, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["store"].queryset = retail_selectors.stores_for(principal=principal).order_by("code")
+        # choosing a store refreshes the rows in place (htmx), like typing in the search box
+        self.fields["store"].widget.attrs.update(
+            {
+                "hx-get": reverse("members:member_list"),
+                "hx-include": "closest form",
+                "hx-trigger": "change",
+                "hx-target": "#member-rows",
+                "hx-push-url": "true",
+            }
+        )
+
+    def filters(self) -> dict:
+        """The valid inputs as keyword arguments; invalid ones are dropped (and shown)."""
+        if not self.is_bound:
+            return {"q": "", "store_id": None, "after": None}
+        self.is_valid()
+        data = self.cleaned_data
+        return {
+            "q": (data.get("q") or "").strip(),
+            "store_id": data["store"].pk if data.get("store") else None,
+            "after": data.get("after"),
+        }

@@ -1,0 +1,119 @@
+"""Member pages: find a member, read their page, reveal a phone number (audited).
+
+Thin: reads through selectors (members' own, and retail's for the ledger and the audit
+trail), the one write through members.services. Every lookup is scoped to the principal, so
+another brand's (or store's) member is a 404.
+"""
+
+from __future__ import annotations
+
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
+from django.shortcuts import get_object_or_404, render
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_POST
+
+from retail import selectors as retail_selectors
+from retail.choices import AuditAction, Role
+
+from . import selectors, services
+from .forms import MemberSearchForm
+from .models import Member
+
+REVEAL_PERMISSION = "members.reveal_member_phone"
+PER_PAGE = 50
+
+
+def _may_reveal(user) -> bool:
+    return user.has_perm(REVEAL_PERMISSION)
+
+
+def _sees_audit(principal) -> bool:
+    return principal.role == Role.HQ_ADMIN or principal.is_superuser
+
+
+@login_required
+def member_list(request):
+    """Search by exact phone, member number or external id; else the visible members,
+    newest first, a keyset page at a time (?after=<id>), optionally of one store."""
+    principal = request.principal
+    form = MemberSearchForm(request.GET or None, principal=principal)
+    filters = form.filters()
+    if filters["q"]:
+        found = selectors.member_search(principal=principal, q=filters["q"])
+        members, next_after = list(found[:PER_PAGE]), None
+    else:
+        members, next_after = selectors.member_page(
+            principal=principal, store_id=filters["store_id"], after=filters["after"], limit=PER_PAGE
+        )
+    params = request.GET.copy()
+    params.pop("after", None)
+    context = {
+        "form": form,
+        "q": filters["q"],
+        "members": members,
+        "next_after": next_after,
+        "is_continued": bool(filters["after"]) and not filters["q"],
+        "query": params.urlencode(),
+    }
+    if request.htmx and request.htmx.target == "member-rows":
+        return render(request, "members/_member_rows.html", context)
+    return render(request, "members/member_list.html", context)
+
+
+@login_required
+def member_detail(request, member_id: int):
+    """One member: masked identity, recruitment, consent, orders; reveals for HQ."""
+    principal = request.principal
+    member = get_object_or_404(selectors.members_for(principal=principal), pk=member_id)
+    return render(request, "members/member_detail.html", _detail_context(request, member))
+
+
+@never_cache
+@login_required
+@require_POST
+def member_reveal_phone(request, member_id: int):
+    """The full phone number, for a user with the permission; audited by the service."""
+    principal = request.principal
+    member = get_object_or_404(selectors.members_for(principal=principal), pk=member_id)
+    if not _may_reveal(request.user):
+        raise PermissionDenied
+    phone = services.reveal_member_phone(member=member)
+    if request.htmx:
+        # HQ's list of reveals on the page is refreshed by the same response (out of band)
+        reveals = _reveals(principal, member) if _sees_audit(principal) else None
+        return render(
+            request, "members/_revealed_phone.html", {"member": member, "phone": phone, "reveals": reveals}
+        )
+    return render(request, "members/member_detail.html", {**_detail_context(request, member), "phone": phone})
+
+
+def _detail_context(request, member: Member) -> dict:
+    principal = request.principal
+    return {
+        "member": member,
+        "orders": retail_selectors.orders_of_member(principal=principal, member=member, limit=20),
+        "may_reveal": _may_reveal(request.user),
+        "reveals": _reveals(principal, member) if _sees_audit(principal) else None,
+        "profile": _profile(member),
+    }
+
+
+def _reveals(principal, member: Member) -> list:
+    """The newest 50 reveals of the member's phone: who, when, from where."""
+    events = retail_selectors.audit_events_for(
+        principal=principal,
+        object_type=Member._meta.label_lower,
+        object_id=str(member.pk),
+        action=AuditAction.REVEAL,
+    )
+    return list(events.order_by("-created_at", "-id")[:50])
+
+
+def _profile(member: Member) -> dict | None:
+    """Tier and points, where the model has them (they arrive with the loyalty work)."""
+    fields = {}
+    for name in ("tier", "points_balance"):
+        if hasattr(member, name):
+            fields[name] = getattr(member, name)
+    return fields or None
