@@ -15,9 +15,11 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from retail.admin import AuditedAdmin, BrandBoundAdmin, adopt
+from retail.errors import DomainError
 
 from . import pii, services
-from .models import Member
+from .choices import ConsentSource
+from .models import ConsentRecord, Member, PointsEntry, Tier
 from .selectors import phone_hash_or_none
 
 
@@ -100,18 +102,35 @@ class MemberAdmin(BrandBoundAdmin, AuditedAdmin):
     search_fields = ["=member_no", "=external_id"]  # and the exact phone, below
     search_help_text = _("Exact phone number, member number or external id.")
     autocomplete_fields = ["brand"]
-    raw_id_fields = ["store", "guide"]
-    readonly_fields = ["member_no", "phone_masked", "name_masked", "created_at", "updated_at"]
+    raw_id_fields = ["store", "guide", "tier"]
+    readonly_fields = [
+        "member_no",
+        "phone_masked",
+        "name_masked",
+        "points_balance",
+        "lifetime_points",
+        "created_at",
+        "updated_at",
+    ]
+
+    def get_readonly_fields(self, request, obj=None):
+        fields = list(super().get_readonly_fields(request, obj))
+        return [*fields, "tier"] if obj is not None else fields
 
     def get_fieldsets(self, request, obj=None):
         identity = ["brand", "member_no", "phone_masked", "phone", "name_masked", "name", "external_id"]
         if obj is None:
             identity = [f for f in identity if f not in ("member_no", "phone_masked", "name_masked")]
-        return [
+        fieldsets = [
             (None, {"fields": identity}),
             (_("Recruitment"), {"fields": ["source", "store", "guide", "joined_at"]}),
             (_("Consent"), {"fields": ["consent_call", "consent_sms", "consent_chat"]}),
         ]
+        if obj is not None:  # kept by the points ledger; read only
+            fieldsets.append(
+                (_("Tier and points"), {"fields": ["tier", "points_balance", "lifetime_points"]})
+            )
+        return fieldsets
 
     def get_search_results(self, request, queryset, search_term):
         """Exact phone through the blind index (no decryption), or member number / external id."""
@@ -139,6 +158,7 @@ class MemberAdmin(BrandBoundAdmin, AuditedAdmin):
                 consent_call=obj.consent_call,
                 consent_sms=obj.consent_sms,
                 consent_chat=obj.consent_chat,
+                consent_source=ConsentSource.ADMIN,
             )
             adopt(obj, member)
             return
@@ -147,4 +167,89 @@ class MemberAdmin(BrandBoundAdmin, AuditedAdmin):
             changes["phone"] = data["phone"]
         if data.get("name"):
             changes["name"] = data["name"]
-        adopt(obj, services.update_member(member=obj, **changes))
+        adopt(obj, services.update_member(member=obj, consent_source=ConsentSource.ADMIN, **changes))
+
+
+class TierAdminForm(forms.ModelForm):
+    class Meta:
+        model = Tier
+        fields = ["brand", "code", "name", "threshold_points", "rank"]
+
+    def clean(self):
+        cleaned = super().clean()
+        brand = cleaned.get("brand") or (self.instance.brand if self.instance.brand_id else None)
+        code = cleaned.get("code") or self.instance.code
+        if brand is None or cleaned.get("threshold_points") is None or cleaned.get("rank") is None:
+            return cleaned
+        others = list(Tier.objects.filter(brand=brand).exclude(code=code))
+        try:
+            services.check_tier_order(
+                others, threshold_points=cleaned["threshold_points"], rank=cleaned["rank"]
+            )
+        except DomainError as exc:
+            raise forms.ValidationError(exc.message)
+        return cleaned
+
+
+@admin.register(Tier)
+class TierAdmin(BrandBoundAdmin):
+    """Tiers are defined through `define_tier` (audited; members are re-tiered after)."""
+
+    form = TierAdminForm
+    list_display = ["brand", "rank", "code", "name", "threshold_points"]
+    list_select_related = ["brand"]
+    list_filter = ["brand"]
+    autocomplete_fields = ["brand"]
+    search_fields = ["=code", "name"]
+
+    def get_readonly_fields(self, request, obj=None):
+        fields = list(super().get_readonly_fields(request, obj))
+        return [*fields, "code"] if obj is not None else fields
+
+    def save_model(self, request, obj, form, change):
+        tier = services.define_tier(
+            brand_id=obj.brand_id,
+            code=obj.code,
+            name=obj.name,
+            threshold_points=obj.threshold_points,
+            rank=obj.rank,
+        )
+        adopt(obj, tier)
+
+
+class ReadOnlyLedgerAdmin(BrandBoundAdmin):
+    """History rows: written by services only, never edited or deleted here."""
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(PointsEntry)
+class PointsEntryAdmin(ReadOnlyLedgerAdmin):
+    list_display = [
+        "created_at",
+        "brand",
+        "member",
+        "kind",
+        "points",
+        "balance_after",
+        "reason",
+        "actor_label",
+    ]
+    list_select_related = ["brand", "member"]
+    list_filter = ["kind", "brand"]
+    raw_id_fields = ["member", "order", "actor"]
+
+
+@admin.register(ConsentRecord)
+class ConsentRecordAdmin(ReadOnlyLedgerAdmin):
+    list_display = ["created_at", "brand", "member", "channel", "granted", "source", "actor_label"]
+    list_select_related = ["brand", "member"]
+    list_filter = ["channel", "granted", "source", "brand"]
+    raw_id_fields = ["member", "actor"]

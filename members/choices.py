@@ -9,3 +9,23 @@ class MemberSource(models.TextChoices):
     ONLINE = "online", _("Online")
     IMPORT = "import", _("Import")
     PARTNER = "partner", _("Partner API")
+
+
+class PointsKind(models.TextChoices):
+    EARN = "earn", _("Earned")
+    SPEND = "spend", _("Spent")
+    EXPIRE = "expire", _("Expired")
+    ADJUST = "adjust", _("Adjusted")
+
+
+class ConsentChannel(models.TextChoices):
+    CALL = "call", _("Phone call")
+    SMS = "sms", _("SMS")
+    CHAT = "chat", _("Work-chat message")
+
+
+class ConsentSource(models.TextChoices):
+    API = "api", _("Partner API")
+    ADMIN = "admin", _("Admin")
+    IMPORT = "import", _("Import")
+    STORE = "store", _("In store")

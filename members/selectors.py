@@ -7,7 +7,8 @@ from django.db.models import Q, QuerySet
 from retail.tenancy import Principal
 
 from . import pii
-from .models import Member
+from .choices import ConsentChannel
+from .models import ConsentRecord, Member, PointsEntry, Tier
 
 
 def members_for(*, principal: Principal) -> QuerySet[Member]:
@@ -61,3 +62,29 @@ def member_page(
     more = len(rows) > limit
     rows = rows[:limit]
     return rows, (rows[-1].pk if more else None)
+
+
+# --- tiers, points and consent --------------------------------------------------------------
+
+
+def tiers_of(*, brand_id: int) -> list[Tier]:
+    """The brand's tiers, lowest rank first."""
+    return list(Tier.objects.filter(brand_id=brand_id).order_by("rank"))
+
+
+def points_ledger(*, member: Member) -> QuerySet[PointsEntry]:
+    """A member's points entries, newest first (served by the (member, id) index)."""
+    return PointsEntry.objects.filter(member_id=member.pk).order_by("-id")
+
+
+def consent_history(*, member: Member) -> QuerySet[ConsentRecord]:
+    """Every consent statement of a member, newest first."""
+    return ConsentRecord.objects.filter(member_id=member.pk).order_by("-id")
+
+
+def members_contactable(*, principal: Principal, channel: str) -> QuerySet[Member]:
+    """Visible members who consent to be contacted on `channel` (call, sms, chat). Every
+    feature that contacts members starts from this, so an opt-out is honoured everywhere."""
+    if channel not in ConsentChannel.values:
+        raise ValueError(f"unknown consent channel {channel!r}")
+    return members_for(principal=principal).filter(**{f"consent_{channel}": True})
