@@ -3,8 +3,8 @@ from rest_framework import serializers
 from retail.api.base import ScopedPrimaryKeyRelatedField, StrictSerializer
 from retail.models import Store
 
-from ..choices import MemberSource
-from ..models import Member
+from ..choices import ConsentChannel, MemberSource
+from ..models import ConsentRecord, Member, PointsEntry
 
 
 class MemberSerializer(serializers.ModelSerializer):
@@ -12,6 +12,7 @@ class MemberSerializer(serializers.ModelSerializer):
 
     phone = serializers.CharField(source="phone_masked", read_only=True)
     name = serializers.CharField(source="name_masked", read_only=True)
+    tier = serializers.SlugRelatedField(slug_field="code", read_only=True)
 
     class Meta:
         model = Member
@@ -24,6 +25,9 @@ class MemberSerializer(serializers.ModelSerializer):
             "consent_call",
             "consent_sms",
             "consent_chat",
+            "tier",
+            "points_balance",
+            "lifetime_points",
             "source",
             "store",
             "guide",
@@ -50,3 +54,39 @@ class MemberUpdateSerializer(StrictSerializer):
     consent_call = serializers.BooleanField(required=False)
     consent_sms = serializers.BooleanField(required=False)
     consent_chat = serializers.BooleanField(required=False)
+
+
+class PointsEntrySerializer(serializers.ModelSerializer):
+    """One line of the points ledger; `points` is signed, `balance_after` the balance it left."""
+
+    class Meta:
+        model = PointsEntry
+        fields = ["id", "kind", "points", "balance_after", "reason", "order", "actor_label", "created_at"]
+        read_only_fields = fields
+
+
+MAX_ADJUST = 10_000_000
+
+
+class PointsAdjustInSerializer(StrictSerializer):
+    points = serializers.IntegerField(min_value=-MAX_ADJUST, max_value=MAX_ADJUST)
+    reason = serializers.CharField(max_length=255)
+
+    def validate_points(self, value: int) -> int:
+        if value == 0:
+            raise serializers.ValidationError("Must not be 0.")
+        return value
+
+
+class ConsentRecordSerializer(serializers.ModelSerializer):
+    """One consent statement: channel, granted or withdrawn, where it came from."""
+
+    class Meta:
+        model = ConsentRecord
+        fields = ["id", "channel", "granted", "source", "actor_label", "created_at"]
+        read_only_fields = fields
+
+
+class ConsentInSerializer(StrictSerializer):
+    channel = serializers.ChoiceField(choices=ConsentChannel.choices)
+    granted = serializers.BooleanField()

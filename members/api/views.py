@@ -1,13 +1,23 @@
 from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
 from rest_framework import mixins, status
+from rest_framework.decorators import action
 from rest_framework.response import Response
 
 from retail.api.base import PartnerViewSet
 
-from .. import services
+from .. import selectors, services
+from ..choices import ConsentSource
 from ..models import Member
 from .filters import MemberFilter
-from .serializers import MemberInSerializer, MemberSerializer, MemberUpdateSerializer
+from .serializers import (
+    ConsentInSerializer,
+    ConsentRecordSerializer,
+    MemberInSerializer,
+    MemberSerializer,
+    MemberUpdateSerializer,
+    PointsAdjustInSerializer,
+    PointsEntrySerializer,
+)
 
 
 @extend_schema_view(
@@ -19,7 +29,7 @@ class MemberViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, PartnerVie
     """Members of the brand; look one up by exact `?phone=`."""
 
     scope_resource = "members"
-    queryset = Member.objects.all()
+    queryset = Member.objects.select_related("tier")
     serializer_class = MemberSerializer
     filterset_class = MemberFilter
 
@@ -35,5 +45,37 @@ class MemberViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, PartnerVie
         member = self.get_object()  # another brand's member is a 404 before any validation
         serializer = MemberUpdateSerializer(data=request.data, context=self.get_serializer_context())
         serializer.is_valid(raise_exception=True)
-        member = services.update_member(member=member, **serializer.validated_data)
+        member = services.update_member(
+            member=member, consent_source=ConsentSource.API, **serializer.validated_data
+        )
         return Response(MemberSerializer(member).data)
+
+    @extend_schema(methods=["GET"], responses={200: PointsEntrySerializer(many=True)})
+    @extend_schema(methods=["POST"], request=PointsAdjustInSerializer, responses={201: PointsEntrySerializer})
+    @action(detail=True, methods=["get", "post"], url_path="points")
+    def points(self, request, pk=None):
+        """The member's points ledger, newest first; POST adjusts the balance with a reason."""
+        member = self.get_object()  # another brand's member is a 404 before any validation
+        if request.method == "POST":
+            serializer = PointsAdjustInSerializer(data=request.data)
+            serializer.is_valid(raise_exception=True)
+            entry = services.adjust_points(member=member, **serializer.validated_data)
+            return Response(PointsEntrySerializer(entry).data, status=status.HTTP_201_CREATED)
+        page = self.paginate_queryset(selectors.points_ledger(member=member))
+        return self.get_paginated_response(PointsEntrySerializer(page, many=True).data)
+
+    @extend_schema(methods=["GET"], responses={200: ConsentRecordSerializer(many=True)})
+    @extend_schema(methods=["POST"], request=ConsentInSerializer, responses={201: ConsentRecordSerializer})
+    @action(detail=True, methods=["get", "post"], url_path="consent")
+    def consent(self, request, pk=None):
+        """The member's consent history, newest first; POST records a grant or withdrawal."""
+        member = self.get_object()
+        if request.method == "POST":
+            serializer = ConsentInSerializer(data=request.data)
+            serializer.is_valid(raise_exception=True)
+            record = services.record_consent(
+                member=member, source=ConsentSource.API, **serializer.validated_data
+            )
+            return Response(ConsentRecordSerializer(record).data, status=status.HTTP_201_CREATED)
+        page = self.paginate_queryset(selectors.consent_history(member=member))
+        return self.get_paginated_response(ConsentRecordSerializer(page, many=True).data)
