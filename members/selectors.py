@@ -35,17 +35,22 @@ def phone_hash_or_none(phone: str) -> str | None:
 # --- pages: the member list and search ----------------------------------------------------
 
 
+def members_for_pages(*, principal: Principal) -> QuerySet[Member]:
+    """Visible members shaped for the member pages: store, guide and tier joined."""
+    return members_for(principal=principal).select_related("tier")
+
+
 def member_search(*, principal: Principal, q: str) -> QuerySet[Member]:
     """Visible members matching `q` exactly: a phone in any format (blind index, never a
     decrypt), a member number or an external id."""
     q = (q or "").strip()
     if not q:
-        return members_for(principal=principal).none()
+        return members_for_pages(principal=principal).none()
     match = Q(member_no=q) | Q(member_no=q.upper()) | Q(external_id=q)
     digest = phone_hash_or_none(q)
     if digest is not None:
         match |= Q(phone_hash=digest)
-    return members_for(principal=principal).filter(match).order_by("-id")
+    return members_for_pages(principal=principal).filter(match).order_by("-id")
 
 
 def member_page(
@@ -53,7 +58,7 @@ def member_page(
 ) -> tuple[list[Member], int | None]:
     """One keyset page of visible members, newest first: the rows and the id to continue
     `after` (None on the last page). One query, whatever the page or the brand's size."""
-    qs = members_for(principal=principal)
+    qs = members_for_pages(principal=principal)
     if store_id:
         qs = qs.filter(store_id=store_id)
     if after:

@@ -22,6 +22,7 @@ from .models import Member
 
 REVEAL_PERMISSION = "members.reveal_member_phone"
 PER_PAGE = 50
+HISTORY = 10  # newest points entries and consent statements on the member page
 
 
 def _may_reveal(user) -> bool:
@@ -63,9 +64,10 @@ def member_list(request):
 
 @login_required
 def member_detail(request, member_id: int):
-    """One member: masked identity, recruitment, consent, orders; reveals for HQ."""
+    """One member: masked identity, recruitment, tier and points, consent with its history,
+    orders; HQ also sees who revealed the phone."""
     principal = request.principal
-    member = get_object_or_404(selectors.members_for(principal=principal), pk=member_id)
+    member = get_object_or_404(selectors.members_for_pages(principal=principal), pk=member_id)
     return render(request, "members/member_detail.html", _detail_context(request, member))
 
 
@@ -75,7 +77,7 @@ def member_detail(request, member_id: int):
 def member_reveal_phone(request, member_id: int):
     """The full phone number, for a user with the permission; audited by the service."""
     principal = request.principal
-    member = get_object_or_404(selectors.members_for(principal=principal), pk=member_id)
+    member = get_object_or_404(selectors.members_for_pages(principal=principal), pk=member_id)
     if not _may_reveal(request.user):
         raise PermissionDenied
     phone = services.reveal_member_phone(member=member)
@@ -95,7 +97,8 @@ def _detail_context(request, member: Member) -> dict:
         "orders": retail_selectors.orders_of_member(principal=principal, member=member, limit=20),
         "may_reveal": _may_reveal(request.user),
         "reveals": _reveals(principal, member) if _sees_audit(principal) else None,
-        "profile": _profile(member),
+        "points": list(selectors.points_ledger(member=member)[:HISTORY]),
+        "consents": list(selectors.consent_history(member=member)[:HISTORY]),
     }
 
 
@@ -108,12 +111,3 @@ def _reveals(principal, member: Member) -> list:
         action=AuditAction.REVEAL,
     )
     return list(events.order_by("-created_at", "-id")[:50])
-
-
-def _profile(member: Member) -> dict | None:
-    """Tier and points, where the model has them (they arrive with the loyalty work)."""
-    fields = {}
-    for name in ("tier", "points_balance"):
-        if hasattr(member, name):
-            fields[name] = getattr(member, name)
-    return fields or None

@@ -318,10 +318,39 @@ def test_member_page_shows_masked_identity_recruitment_consent_and_orders(client
     assert "138****5678" in html and "韩*" in html
     assert "13812345678" not in html and "韩梅梅" not in html
     assert "Sample dispenser" in html and store.name in html and "Xiao Wang" in html
-    assert html.count("No consent") == 1 and html.count(">Consents<") == 2
+    flags = html.split('id="member-consent"', 1)[1].split("</dl>", 1)[0]
+    assert flags.count(">No consent<") == 1 and flags.count(">Consents<") == 2
     assert html.index("NEW-1") < html.index("OLD-1")
     assert "¥1,299.00" in html and "¥88.50" in html
     assert "SOMEONE-ELSE" not in html
+
+
+def test_member_page_shows_tier_points_history_and_consent_history(client, brand, store, hq_user, li_lei):
+    from members import services
+
+    services.define_tier(brand_id=brand.pk, code="silver", name="银卡", threshold_points=100, rank=1)
+    services.earn_points(member=li_lei, points=150, reason="Welcome gift")
+    services.adjust_points(member=li_lei, points=-20, reason="Goodwill correction")
+    services.record_consent(member=li_lei, channel="call", granted=True, source="store")
+    services.record_consent(member=li_lei, channel="call", granted=False, source="admin")
+    client.force_login(hq_user)
+
+    html = client.get(detail_url(li_lei)).content.decode()
+
+    points = html.split('id="member-points"', 1)[1].split("</section>", 1)[0]
+    assert "银卡" in points and ">130<" in points and ">150<" in points
+    assert points.index("Goodwill correction") < points.index("Welcome gift")  # newest first
+    assert "+150" in points and "-20" in points
+    consent = html.split('id="member-consent"', 1)[1].split("</section>", 1)[0]
+    assert consent.index("Withdrawn") < consent.index("Granted")
+    assert "No consent statements recorded." not in consent
+
+
+def test_member_page_without_tier_points_or_consent_history_says_so(client, hq_user, li_lei):
+    client.force_login(hq_user)
+    html = client.get(detail_url(li_lei)).content.decode()
+    assert "No points yet." in html
+    assert "No consent statements recorded." in html or "Granted" in html
 
 
 def test_member_page_keeps_to_the_newest_20_orders_with_a_fixed_number_of_queries(
@@ -331,10 +360,11 @@ def test_member_page_keeps_to_the_newest_20_orders_with_a_fixed_number_of_querie
     client.force_login(hq_user)
     OrderFactory.create_batch(2, brand=brand, store=store, member=member)
     # 4 (session, user, principal, nav) + member + orders + permissions (user, groups) + reveals
-    with django_assert_num_queries(9):
+    # + points entries + consent history
+    with django_assert_num_queries(11):
         assert client.get(detail_url(member)).status_code == 200
     OrderFactory.create_batch(25, brand=brand, store=StoreFactory(brand=brand), member=member)
-    with django_assert_num_queries(9):
+    with django_assert_num_queries(11):
         response = client.get(detail_url(member))
     assert len(response.context["orders"]) == 20
 
