@@ -477,17 +477,20 @@ def earn_points(*, member: Member, points: int, order_id: int | None = None, rea
     """Credit points to a member. With an order, the order earns once: a repeat returns
     the first entry and changes nothing."""
     points = _positive(points)
-    if order_id is not None:
-        existing = PointsEntry.objects.filter(
-            member_id=member.pk, order_id=order_id, kind=PointsKind.EARN
-        ).first()
-        if existing:
-            return existing
     try:
         with transaction.atomic():
+            if order_id is not None:
+                # take the member's lock first, so a concurrent delivery of the same order
+                # waits here and then finds the entry this one wrote
+                Member.objects.select_for_update().only("pk").get(pk=member.pk)
+                existing = PointsEntry.objects.filter(
+                    member_id=member.pk, order_id=order_id, kind=PointsKind.EARN
+                ).first()
+                if existing:
+                    return existing
             return _apply_points(member.pk, _Change(PointsKind.EARN, points, reason, order_id))
     except IntegrityError:
-        # a concurrent delivery of the same order won the race (it held the lock first)
+        # the unique (member, order, kind) constraint is the backstop if the lock was bypassed
         existing = PointsEntry.objects.filter(
             member_id=member.pk, order_id=order_id, kind=PointsKind.EARN
         ).first()

@@ -157,6 +157,36 @@ def test_concurrent_earns_for_one_member_lose_nothing(brand):
     assert len(set(balances)) == 16  # each entry saw the one before it
 
 
+@pytest.mark.django_db(transaction=True)
+def test_concurrent_deliveries_of_one_order_earn_once(brand):
+    # given one order whose event eight workers deliver at the same moment
+    from django.conf import settings
+
+    if not settings.IS_POSTGRES:
+        pytest.skip("concurrency is tested on PostgreSQL (SQLite serialises writers)")
+    member = MemberFactory(brand=brand)
+    order = OrderFactory(brand=brand, member=member, total=Decimal("88.80"))
+    barrier = threading.Barrier(8)
+    entries = []
+
+    def deliver() -> None:
+        barrier.wait()
+        try:
+            entries.append(services.earn_points_for_order(order_id=order.pk).pk)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=deliver) for _ in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    # then the order earned once and every delivery saw that one entry
+    assert len(entries) == 8 and len(set(entries)) == 1
+    assert_balance_is_sum_of_entries(member)
+    assert member.points_balance == 88
+
+
 # --- the API --------------------------------------------------------------------------------
 
 
