@@ -101,3 +101,33 @@ def test_the_api_shows_the_members_tier_code(partner, brand, tiers):
     member = MemberFactory(brand=brand)
     services.earn_points(member=member, points=5000)
     assert partner.get(f"/api/v1/members/{member.pk}/").json()["tier"] == "gold"
+
+
+def test_an_operator_defines_a_tier_in_the_admin_through_the_service(
+    client, brand, django_capture_on_commit_callbacks
+):
+    from django.urls import reverse
+
+    from retail.models import AuditEvent
+    from retail.tests.factories import UserFactory
+
+    # given a member with 600 lifetime points and an operator in the admin
+    member = MemberFactory(brand=brand)
+    services.earn_points(member=member, points=600)
+    client.force_login(UserFactory(username="operator", is_staff=True, is_superuser=True))
+    # when they add a 500-point tier
+    body = {"brand": brand.pk, "code": "silver", "name": "银卡", "threshold_points": 500, "rank": 1}
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client.post(reverse("admin:members_tier_add"), body)
+    # then the tier exists, its creation is audited, and the member was re-tiered
+    assert response.status_code == 302
+    tier = Tier.objects.get(brand=brand, code="silver")
+    assert AuditEvent.objects.filter(
+        object_type="members.tier", object_id=str(tier.pk), action="create"
+    ).exists()
+    member.refresh_from_db()
+    assert member.tier == tier
+    # and a tier out of order is a form error, not a server error
+    bad = {"brand": brand.pk, "code": "gold", "name": "金卡", "threshold_points": 100, "rank": 2}
+    refused = client.post(reverse("admin:members_tier_add"), bad)
+    assert refused.status_code == 200 and not Tier.objects.filter(code="gold").exists()
