@@ -234,6 +234,13 @@ SPECTACULAR_SETTINGS = {
     "REDOC_DIST": "SIDECAR",
     "SCHEMA_PATH_PREFIX": r"/api/v1",
     "COMPONENT_SPLIT_REQUEST": True,
+    # Choice sets that share a field name across apps get explicit component names.
+    "ENUM_NAME_OVERRIDES": {
+        "OrderChannelEnum": "retail.choices.Channel",
+        "ConsentChannelEnum": "members.choices.ConsentChannel",
+        "ConsentSourceEnum": "members.choices.ConsentSource",
+        "MemberSourceEnum": "members.choices.MemberSource",
+    },
 }
 
 # ---------------------------------------------------------------------------------------
