@@ -16,6 +16,12 @@ def _celery_eager():
 
 
 @pytest.fixture(autouse=True)
+def _jobs_inline(settings):
+    # Long jobs (retail.jobs.enqueue_job) run right after commit, so a test sees them finished.
+    settings.JOBS_INLINE = True
+
+
+@pytest.fixture(autouse=True)
 def _fresh_cache():
     # Throttle counters and other cached state must not leak from one test to the next.
     # On Redis only this worker's keys go (FLUSHDB would wipe the other xdist workers').

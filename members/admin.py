@@ -19,7 +19,20 @@ from retail.errors import DomainError
 
 from . import pii, services
 from .choices import ConsentSource
-from .models import ConsentRecord, Member, PointsEntry, Tier
+from .models import (
+    ConsentRecord,
+    Member,
+    MemberImport,
+    MemberImportError,
+    MemberProfile,
+    MemberTag,
+    PointsEntry,
+    ProfileRun,
+    Segment,
+    SegmentMember,
+    Tag,
+    Tier,
+)
 from .selectors import phone_hash_or_none
 
 
@@ -253,3 +266,85 @@ class ConsentRecordAdmin(ReadOnlyLedgerAdmin):
     list_select_related = ["brand", "member"]
     list_filter = ["channel", "granted", "source", "brand"]
     raw_id_fields = ["member", "actor"]
+
+
+# Computed and job rows: written by the member pages' services (tags, segments, imports,
+# profile runs); the admin shows them for support, read-only.
+
+
+@admin.register(MemberProfile)
+class MemberProfileAdmin(ReadOnlyLedgerAdmin):
+    list_display = [
+        "member",
+        "brand",
+        "r_score",
+        "f_score",
+        "m_score",
+        "frequency",
+        "monetary",
+        "computed_at",
+    ]
+    list_select_related = ["brand", "member"]
+    list_filter = ["brand", "r_score", "f_score", "m_score"]
+    raw_id_fields = ["member", "last_store"]
+
+
+@admin.register(ProfileRun)
+class ProfileRunAdmin(ReadOnlyLedgerAdmin):
+    list_display = ["created_at", "brand", "status", "progress", "profiles", "finished_at"]
+    list_select_related = ["brand"]
+    list_filter = ["status", "brand"]
+
+
+@admin.register(Tag)
+class TagAdmin(ReadOnlyLedgerAdmin):
+    list_display = ["name", "brand", "created_at"]
+    list_select_related = ["brand"]
+    list_filter = ["brand"]
+    search_fields = ["=name"]
+
+
+@admin.register(MemberTag)
+class MemberTagAdmin(ReadOnlyLedgerAdmin):
+    list_display = ["member", "tag", "source", "created_at"]
+    list_select_related = ["member", "tag"]
+    list_filter = ["source", "brand"]
+    raw_id_fields = ["member", "tag"]
+
+
+@admin.register(Segment)
+class SegmentAdmin(ReadOnlyLedgerAdmin):
+    list_display = ["name", "brand", "channel", "status", "size", "materialised_at"]
+    list_select_related = ["brand"]
+    list_filter = ["status", "brand"]
+    search_fields = ["=name"]
+
+
+@admin.register(SegmentMember)
+class SegmentMemberAdmin(ReadOnlyLedgerAdmin):
+    list_display = ["segment", "member"]
+    list_select_related = ["segment", "member"]
+    list_filter = ["brand"]
+    raw_id_fields = ["segment", "member"]
+
+
+@admin.register(MemberImport)
+class MemberImportAdmin(ReadOnlyLedgerAdmin):
+    list_display = [
+        "original_name",
+        "brand",
+        "stage",
+        "rows_total",
+        "rows_done",
+        "rows_invalid",
+        "created_at",
+    ]
+    list_select_related = ["brand"]
+    list_filter = ["stage", "brand"]
+
+
+@admin.register(MemberImportError)
+class MemberImportErrorAdmin(ReadOnlyLedgerAdmin):
+    list_display = ["member_import", "row_number", "errors"]
+    list_select_related = ["member_import"]
+    raw_id_fields = ["member_import"]

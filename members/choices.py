@@ -29,3 +29,33 @@ class ConsentSource(models.TextChoices):
     ADMIN = "admin", _("Admin")
     IMPORT = "import", _("Import")
     STORE = "store", _("In store")
+
+
+class TagSource(models.TextChoices):
+    MANUAL = "manual", _("By hand")
+    RULE = "rule", _("By rule")
+    IMPORT = "import", _("Import")
+    API = "api", _("Partner API")
+
+
+class JobStatus(models.TextChoices):
+    """The life of a long job (segment materialisation, import, profile computation)."""
+
+    PENDING = "pending", _("Waiting")
+    RUNNING = "running", _("Running")
+    DONE = "done", _("Done")
+    FAILED = "failed", _("Failed")
+
+
+class ImportStage(models.TextChoices):
+    UPLOADED = "uploaded", _("Uploaded")
+    CHECKING = "checking", _("Checking (dry run)")
+    CHECKED = "checked", _("Checked")
+    IMPORTING = "importing", _("Importing")
+    DONE = "done", _("Imported")
+    FAILED = "failed", _("Failed")
+
+
+class ImportFormat(models.TextChoices):
+    CSV = "csv", "CSV"
+    XLSX = "xlsx", "XLSX"

@@ -11,7 +11,16 @@ from retail.models import Brand, Store
 from retail.tenancy import TenantQuerySet
 
 from . import pii
-from .choices import ConsentChannel, ConsentSource, MemberSource, PointsKind
+from .choices import (
+    ConsentChannel,
+    ConsentSource,
+    ImportFormat,
+    ImportStage,
+    JobStatus,
+    MemberSource,
+    PointsKind,
+    TagSource,
+)
 
 
 class Member(models.Model):
@@ -30,6 +39,8 @@ class Member(models.Model):
     phone_masked = models.CharField(_("phone"), max_length=20, editable=False)
     name_encrypted = models.TextField(blank=True, editable=False)
     name_masked = models.CharField(_("name"), max_length=40, blank=True, editable=False)
+    # blind index of the normalised full name (pii.name_index): exact search by name
+    name_hash = models.CharField(max_length=64, blank=True, default="", editable=False)
     consent_call = models.BooleanField(_("consents to calls"), default=False)
     consent_sms = models.BooleanField(_("consents to SMS"), default=False)
     consent_chat = models.BooleanField(_("consents to work-chat messages"), default=False)
@@ -90,6 +101,9 @@ class Member(models.Model):
         indexes = [
             models.Index(fields=["store", "joined_at"]),
             models.Index(fields=["guide", "joined_at"]),
+            # the member list of a store, a keyset page at a time (newest id first)
+            models.Index(fields=["store", "id"], name="member_store_id"),
+            models.Index(fields=["brand", "name_hash"], name="member_name_hash", condition=~Q(name_hash="")),
         ]
 
     def __str__(self) -> str:
@@ -109,6 +123,7 @@ class Member(models.Model):
         name = (name or "").strip()
         self.name_encrypted = pii.encrypt(name)
         self.name_masked = pii.mask_name(name)
+        self.name_hash = pii.name_index(name)
 
 
 class Tier(models.Model):
@@ -230,3 +245,281 @@ class ConsentRecord(models.Model):
     def __str__(self) -> str:
         verb = "granted" if self.granted else "withdrawn"
         return f"{self.channel} {verb} ({self.source})"
+
+
+# --- computed profile (会员画像) ------------------------------------------------------------
+
+
+class MemberProfile(models.Model):
+    """A member's computed profile: recency / frequency / monetary and their 1–5 scores
+    (quintiles within the brand, 5 is best), lifetime value, favourite categories, last store.
+    Written only by the set-based computation in members.services.profiles; one row per
+    member who has bought (a member without orders has no row)."""
+
+    TENANT_BRAND_FIELD = "brand"
+    TENANT_STORE_FIELD = "member__store"
+    TENANT_GUIDE_FIELD = "member__guide"
+
+    member = models.OneToOneField(Member, on_delete=models.CASCADE, primary_key=True, related_name="profile")
+    brand = models.ForeignKey(Brand, on_delete=models.CASCADE, related_name="+", db_index=False)
+    first_order_at = models.DateTimeField(_("first order"), null=True)
+    last_order_at = models.DateTimeField(_("last order"), null=True)
+    last_store = models.ForeignKey(
+        Store,
+        verbose_name=_("last store"),
+        on_delete=models.SET_NULL,
+        null=True,
+        related_name="+",
+        db_index=False,
+    )
+    recency_days = models.IntegerField(_("days since last purchase"), null=True)
+    frequency = models.IntegerField(_("orders"), default=0)
+    monetary = models.DecimalField(_("total spend (CNY)"), max_digits=14, decimal_places=2, default=0)
+    lifetime_value = models.DecimalField(
+        _("lifetime value (CNY)"), max_digits=14, decimal_places=2, default=0
+    )
+    r_score = models.PositiveSmallIntegerField(_("recency score"), default=0)
+    f_score = models.PositiveSmallIntegerField(_("frequency score"), default=0)
+    m_score = models.PositiveSmallIntegerField(_("monetary score"), default=0)
+    favourite_categories = models.JSONField(_("favourite categories"), default=list, blank=True)
+    computed_at = models.DateTimeField(_("computed at"))
+
+    objects = TenantQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("member profile")
+        verbose_name_plural = _("member profiles")
+        indexes = [models.Index(fields=["brand", "r_score", "f_score", "m_score"], name="profile_rfm")]
+
+    def __str__(self) -> str:
+        return f"R{self.r_score} F{self.f_score} M{self.m_score}"
+
+
+class ProfileRun(models.Model):
+    """One computation of a brand's profiles (a Celery job with progress)."""
+
+    TENANT_BRAND_FIELD = "brand"
+
+    brand = models.ForeignKey(Brand, on_delete=models.CASCADE, related_name="+", db_index=False)
+    status = models.CharField(
+        _("status"), max_length=10, choices=JobStatus.choices, default=JobStatus.PENDING
+    )
+    progress = models.PositiveSmallIntegerField(_("progress (%)"), default=0)
+    profiles = models.IntegerField(_("profiles"), default=0)
+    error = models.TextField(_("error"), blank=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    objects = TenantQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-id"]
+        verbose_name = _("profile run")
+        verbose_name_plural = _("profile runs")
+        indexes = [models.Index(fields=["brand", "id"], name="profilerun_brand_id")]
+
+    def __str__(self) -> str:
+        return f"{self.get_status_display()} {self.progress}%"
+
+
+# --- tags and segments ------------------------------------------------------------------------
+
+
+class Tag(models.Model):
+    """A brand's member tag. A rule tag (`rule` set) is applied to the members matching the
+    rule (same rule language as segments) each time it is refreshed; hand tags are set by
+    staff, imports or the API."""
+
+    TENANT_BRAND_FIELD = "brand"
+
+    brand = models.ForeignKey(Brand, on_delete=models.PROTECT, related_name="member_tags", db_index=False)
+    name = models.CharField(_("name"), max_length=40)
+    rule = models.JSONField(_("rule"), null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    objects = TenantQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["name"]
+        verbose_name = _("tag")
+        verbose_name_plural = _("tags")
+        constraints = [models.UniqueConstraint(fields=["brand", "name"], name="tag_name_unique")]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class MemberTag(models.Model):
+    """A tag on a member, with how it got there."""
+
+    TENANT_BRAND_FIELD = "brand"
+    TENANT_STORE_FIELD = "member__store"
+    TENANT_GUIDE_FIELD = "member__guide"
+
+    brand = models.ForeignKey(Brand, on_delete=models.CASCADE, related_name="+", db_index=False)
+    member = models.ForeignKey(Member, on_delete=models.CASCADE, related_name="member_tags", db_index=False)
+    tag = models.ForeignKey(Tag, on_delete=models.CASCADE, related_name="member_tags", db_index=False)
+    source = models.CharField(_("source"), max_length=10, choices=TagSource.choices, default=TagSource.MANUAL)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    objects = TenantQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("member tag")
+        verbose_name_plural = _("member tags")
+        constraints = [models.UniqueConstraint(fields=["member", "tag"], name="member_tag_unique")]
+        indexes = [models.Index(fields=["tag", "member"], name="membertag_tag_member")]
+
+    def __str__(self) -> str:
+        return f"{self.member_id}: {self.tag_id}"
+
+
+class Segment(models.Model):
+    """A saved audience: rules over tier, tags, RFM scores, recency, spend, store, guide and
+    consent. `channel` (call / sms / chat) limits it to members who consent on that channel.
+    Materialising writes its members to SegmentMember (a Celery job with progress)."""
+
+    TENANT_BRAND_FIELD = "brand"
+
+    brand = models.ForeignKey(Brand, on_delete=models.PROTECT, related_name="segments", db_index=False)
+    name = models.CharField(_("name"), max_length=80)
+    rules = models.JSONField(_("rules"), default=dict)
+    channel = models.CharField(
+        _("for channel"), max_length=8, choices=ConsentChannel.choices, blank=True, default=""
+    )
+    status = models.CharField(
+        _("status"), max_length=10, choices=JobStatus.choices, default=JobStatus.PENDING
+    )
+    progress = models.PositiveSmallIntegerField(_("progress (%)"), default=0)
+    size = models.IntegerField(_("members"), null=True, blank=True)
+    error = models.TextField(_("error"), blank=True)
+    materialised_at = models.DateTimeField(_("materialised at"), null=True, blank=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    objects = TenantQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-id"]
+        verbose_name = _("segment")
+        verbose_name_plural = _("segments")
+        constraints = [models.UniqueConstraint(fields=["brand", "name"], name="segment_name_unique")]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class SegmentMember(models.Model):
+    """A member of a materialised segment."""
+
+    TENANT_BRAND_FIELD = "brand"
+    TENANT_STORE_FIELD = "member__store"
+    TENANT_GUIDE_FIELD = "member__guide"
+
+    id = models.BigAutoField(primary_key=True)
+    brand = models.ForeignKey(Brand, on_delete=models.CASCADE, related_name="+", db_index=False)
+    segment = models.ForeignKey(Segment, on_delete=models.CASCADE, related_name="entries", db_index=False)
+    member = models.ForeignKey(
+        Member, on_delete=models.CASCADE, related_name="segment_entries", db_index=False
+    )
+
+    objects = TenantQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("segment member")
+        verbose_name_plural = _("segment members")
+        constraints = [
+            models.UniqueConstraint(fields=["segment", "member"], name="segment_member_unique"),
+        ]
+        indexes = [models.Index(fields=["member"], name="segmentmember_member")]
+
+    def __str__(self) -> str:
+        return f"{self.segment_id}: {self.member_id}"
+
+
+# --- imports ----------------------------------------------------------------------------------
+
+
+def import_upload_path(instance: MemberImport, filename: str) -> str:
+    return f"member-imports/{instance.brand_id}/{instance.sha256}.{instance.file_format}"
+
+
+class MemberImport(models.Model):
+    """An uploaded CSV / XLSX of members: checked in a dry run (per-row errors), then imported
+    in batches. `rows_done` is the resume point: a restarted import skips what it committed.
+    A file already imported into the brand (same sha256) is refused, so nothing comes twice."""
+
+    TENANT_BRAND_FIELD = "brand"
+    TENANT_STORE_FIELD = "store"
+
+    brand = models.ForeignKey(Brand, on_delete=models.PROTECT, related_name="+", db_index=False)
+    store = models.ForeignKey(
+        Store,
+        verbose_name=_("recruiting store"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        db_index=False,
+    )
+    file = models.FileField(_("file"), upload_to=import_upload_path)
+    original_name = models.CharField(_("file name"), max_length=200)
+    file_format = models.CharField(_("format"), max_length=4, choices=ImportFormat.choices)
+    sha256 = models.CharField(max_length=64)
+    stage = models.CharField(
+        _("stage"), max_length=10, choices=ImportStage.choices, default=ImportStage.UPLOADED
+    )
+    rows_total = models.IntegerField(_("rows"), default=0)
+    rows_checked = models.IntegerField(_("rows checked"), default=0)
+    rows_done = models.IntegerField(_("rows imported"), default=0)
+    rows_invalid = models.IntegerField(_("rows with errors"), default=0)
+    created_count = models.IntegerField(_("new members"), default=0)
+    merged_count = models.IntegerField(_("merged into existing members"), default=0)
+    error = models.TextField(_("error"), blank=True)
+    uploaded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    objects = TenantQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-id"]
+        verbose_name = _("member import")
+        verbose_name_plural = _("member imports")
+        indexes = [models.Index(fields=["brand", "sha256"], name="memberimport_brand_sha")]
+
+    def __str__(self) -> str:
+        return self.original_name
+
+
+class MemberImportError(models.Model):
+    """One invalid row of an import: its number in the file and what is wrong, per column.
+    Holds no clear PII (a phone appears masked)."""
+
+    TENANT_BRAND_FIELD = "member_import__brand"
+    TENANT_STORE_FIELD = "member_import__store"
+
+    member_import = models.ForeignKey(MemberImport, on_delete=models.CASCADE, related_name="row_errors")
+    row_number = models.IntegerField(_("row"))
+    errors = models.JSONField(_("errors"), default=dict)
+
+    objects = TenantQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["row_number"]
+        verbose_name = _("import row error")
+        verbose_name_plural = _("import row errors")
+        constraints = [
+            models.UniqueConstraint(fields=["member_import", "row_number"], name="import_error_row_unique"),
+        ]
+
+    def __str__(self) -> str:
+        return f"row {self.row_number}"

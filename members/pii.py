@@ -11,6 +11,7 @@ import base64
 import hashlib
 import hmac
 import re
+import unicodedata
 from functools import lru_cache
 
 from cryptography.fernet import Fernet, MultiFernet
@@ -95,3 +96,15 @@ def blind_index(value: str) -> str:
 
 def phone_index(raw: str) -> str:
     return blind_index(normalize_phone(raw))
+
+
+def normalize_name(raw: str) -> str:
+    """A name as searched: NFKC (full-width → half-width), case-folded, inner spaces collapsed."""
+    return " ".join(unicodedata.normalize("NFKC", raw or "").casefold().split())
+
+
+def name_index(raw: str) -> str:
+    """Blind index of a full name ("" for no name): exact, case- and width-insensitive search
+    by name without decrypting. Domain-separated from the phone index."""
+    name = normalize_name(raw)
+    return blind_index("name:" + name) if name else ""

@@ -1,6 +1,9 @@
-"""Member pages. Object ids are named `<model>_id` (the isolation walk relies on it)."""
+"""Member pages. Object ids are named `<model>_id` (the isolation walk relies on it).
 
-from django.urls import path
+Each area keeps its routes beside its views (members/views/<area>.py) and is included here
+into the one `members` namespace."""
+
+from django.urls import include, path
 
 from . import views
 
@@ -10,4 +13,8 @@ urlpatterns = [
     path("", views.member_list, name="member_list"),
     path("<int:member_id>/", views.member_detail, name="member_detail"),
     path("<int:member_id>/reveal-phone/", views.member_reveal_phone, name="member_reveal_phone"),
+    path("", include("members.views.tags")),
+    path("segments/", include("members.views.segments")),
+    path("imports/", include("members.views.imports")),
+    path("profiles/", include("members.views.profiles")),
 ]

@@ -156,6 +156,9 @@ CELERY_TIMEZONE = "Asia/Shanghai"
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 # Embedded mode: the beat loop runs in a thread of the server process (retail.embedded).
 EMBEDDED_BEAT = env.bool("EMBEDDED_BEAT", default=not REDIS_URL)
+# Long jobs (retail.jobs.enqueue_job): inline after commit when true (tests); otherwise a
+# worker runs them, or, with eager Celery (embedded mode), a thread of the server process.
+JOBS_INLINE = env.bool("JOBS_INLINE", default=False)
 
 # ---------------------------------------------------------------------------------------
 # Auth, i18n, time
@@ -180,6 +183,10 @@ USE_TZ = True
 STATIC_URL = "static/"
 STATICFILES_DIRS = [BASE_DIR / "static"]
 STATIC_ROOT = BASE_DIR / "var" / "staticfiles"
+# Uploaded files (member imports). Production: a volume shared by web and workers, or set
+# STORAGES["default"] to an object store.
+MEDIA_ROOT = env.path("MEDIA_ROOT", default=str(VAR_DIR / "media"))
+MEDIA_URL = "/media/"  # never served publicly: imports are read by services only
 WHITENOISE_USE_FINDERS = True
 WHITENOISE_AUTOREFRESH = DEBUG
 

@@ -360,11 +360,11 @@ def test_member_page_keeps_to_the_newest_20_orders_with_a_fixed_number_of_querie
     client.force_login(hq_user)
     OrderFactory.create_batch(2, brand=brand, store=store, member=member)
     # 4 (session, user, principal, nav) + member + orders + permissions (user, groups) + reveals
-    # + points entries + consent history
-    with django_assert_num_queries(11):
+    # + points entries + consent history + profile + tags + the timeline's three providers
+    with django_assert_num_queries(16):
         assert client.get(detail_url(member)).status_code == 200
     OrderFactory.create_batch(25, brand=brand, store=StoreFactory(brand=brand), member=member)
-    with django_assert_num_queries(11):
+    with django_assert_num_queries(16):
         response = client.get(detail_url(member))
     assert len(response.context["orders"]) == 20
 

@@ -43,7 +43,14 @@ def test_language_switch_turns_the_interface_chinese(page, live_server, shop):
 
     assert page.locator("h1").inner_text() == "品牌概览"
     assert page.locator("html").get_attribute("lang") == "zh-hans"
-    assert page.locator(".mainnav").inner_text().split() == ["首页", "门店", "商品", "订单", "会员", "审计日志"]
+    assert page.locator(".mainnav").inner_text().split() == [
+        "首页",
+        "门店",
+        "商品",
+        "订单",
+        "会员",
+        "审计日志",
+    ]
 
     with page.expect_navigation():
         page.click('.lang-switch button[value="en"]')

@@ -6,9 +6,9 @@ from django.db.models import Q, QuerySet
 
 from retail.tenancy import Principal
 
-from . import pii
-from .choices import ConsentChannel
-from .models import ConsentRecord, Member, PointsEntry, Tier
+from .. import pii
+from ..choices import ConsentChannel
+from ..models import ConsentRecord, Member, PointsEntry, Tier
 
 
 def members_for(*, principal: Principal) -> QuerySet[Member]:

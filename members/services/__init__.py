@@ -17,9 +17,9 @@ from retail import audit, events
 from retail.choices import AuditAction
 from retail.errors import Conflict, DomainError, InvalidInput
 
-from . import pii
-from .choices import ConsentChannel, ConsentSource, MemberSource, PointsKind
-from .models import ConsentRecord, Member, PointsEntry, Tier
+from .. import pii
+from ..choices import ConsentChannel, ConsentSource, MemberSource, PointsKind
+from ..models import ConsentRecord, Member, PointsEntry, Tier
 
 CONSENT_FIELDS = ("consent_call", "consent_sms", "consent_chat")
 
@@ -338,7 +338,7 @@ def check_tier_order(others: list[Tier], *, threshold_points: int, rank: int) ->
 
 
 def _enqueue_tier_recompute(brand_id: int) -> None:
-    from .tasks import recompute_member_tiers_task
+    from ..tasks import recompute_member_tiers_task
 
     recompute_member_tiers_task.delay(brand_id)
 

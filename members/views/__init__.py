@@ -16,9 +16,11 @@ from django.views.decorators.http import require_POST
 from retail import selectors as retail_selectors
 from retail.choices import AuditAction, Role
 
-from . import selectors, services
-from .forms import MemberSearchForm
-from .models import Member
+from .. import selectors, services, timeline
+from ..forms import MemberSearchForm
+from ..models import Member
+from ..selectors import profiles as profile_selectors
+from ..selectors import segments as segment_selectors
 
 REVEAL_PERMISSION = "members.reveal_member_phone"
 PER_PAGE = 50
@@ -99,6 +101,9 @@ def _detail_context(request, member: Member) -> dict:
         "reveals": _reveals(principal, member) if _sees_audit(principal) else None,
         "points": list(selectors.points_ledger(member=member)[:HISTORY]),
         "consents": list(selectors.consent_history(member=member)[:HISTORY]),
+        "profile": profile_selectors.profile_of(member=member),
+        "tags": segment_selectors.tags_of(member=member),
+        "timeline": timeline.timeline_of(member=member, principal=principal, limit=30),
     }
 
 

@@ -1,0 +1,3 @@
+"""Member imports pages (routes in `urlpatterns`, included by members/urls.py)."""
+
+urlpatterns: list = []

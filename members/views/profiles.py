@@ -1,0 +1,3 @@
+"""Member profiles pages (routes in `urlpatterns`, included by members/urls.py)."""
+
+urlpatterns: list = []

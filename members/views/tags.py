@@ -1,0 +1,3 @@
+"""Member tag pages (routes in `urlpatterns`, included by members/urls.py at the root)."""
+
+urlpatterns: list = []
