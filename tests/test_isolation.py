@@ -47,6 +47,10 @@ PAGE_KWARGS: dict[str, str] = {
     "user_id": "auth.user",
     "event_id": "retail.auditevent",
     "client_id": "retail.apiclient",
+    "segment_id": "members.segment",
+    "tag_id": "members.tag",
+    "import_id": "members.memberimport",
+    "run_id": "members.profilerun",
 }
 
 
@@ -66,6 +70,37 @@ def _api_client(brand):
     return services.create_api_client(brand=brand, name="walk", scopes=["orders:read"])
 
 
+def _segment(brand):
+    from members.models import Segment
+
+    return Segment.objects.create(brand=brand, name=f"walk {Segment.objects.count()}", rules={})
+
+
+def _tag(brand):
+    from members.models import Tag
+
+    return Tag.objects.create(brand=brand, name=f"walk {Tag.objects.count()}")
+
+
+def _member_import(brand):
+    from members.models import MemberImport
+
+    n = MemberImport.objects.count()
+    return MemberImport.objects.create(
+        brand=brand,
+        file=f"member-imports/walk-{n}.csv",
+        original_name="walk.csv",
+        file_format="csv",
+        sha256=f"{n:064d}",
+    )
+
+
+def _profile_run(brand):
+    from members.models import ProfileRun
+
+    return ProfileRun.objects.create(brand=brand)
+
+
 # Model label → how to make one in a given brand. Register every new model here.
 FACTORIES: dict[str, Callable[[object], models.Model]] = {
     "retail.brand": lambda brand: brand,
@@ -79,6 +114,10 @@ FACTORIES: dict[str, Callable[[object], models.Model]] = {
     "auth.user": _user,
     "retail.auditevent": _audit_event,
     "retail.apiclient": _api_client,
+    "members.segment": _segment,
+    "members.tag": _tag,
+    "members.memberimport": _member_import,
+    "members.profilerun": _profile_run,
 }
 
 
