@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from .harness import REGISTRY, run
+from .harness import REGISTRY, load_benchmarks, run
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -14,8 +14,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--list", action="store_true", help="list the benchmarks and exit")
     args = parser.parse_args(argv)
     if args.list:
-        from . import orders_ingest  # noqa: F401
-
+        load_benchmarks()
         for entry in sorted(REGISTRY.values(), key=lambda r: r.name):
             print(f"{entry.name:20} goal {entry.goal:g}  {entry.about}")
         return 0

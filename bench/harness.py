@@ -388,9 +388,34 @@ def print_result(registered: Registered, comparison: Comparison) -> bool:
     return errors == 0
 
 
+def load_benchmarks() -> None:
+    """Import every module of bench/ (each registers its benchmarks)."""
+    import importlib
+    import pkgutil
+    from pathlib import Path
+
+    for info in pkgutil.iter_modules([str(Path(__file__).parent)]):
+        if info.name not in {"harness", "__main__"}:
+            importlib.import_module(f"{__package__}.{info.name}")
+
+
+def timed(label: str, fn: Callable[[], object], *, repeat: int = 1) -> LoadResult:
+    """Time an in-process job (no server): each run counts as one "request", so the ratio of
+    two timed results is the baseline's time over ours (≥ 1 would be faster than it)."""
+    result = LoadResult(label)
+    for _ in range(repeat):
+        started = time.perf_counter()
+        fn()
+        elapsed = time.perf_counter() - started
+        result.latencies.append(elapsed)
+        result.seconds += elapsed
+        result.statuses[200] += 1
+    return result
+
+
 def run(names: list[str]) -> int:
     """Run the named benchmarks (all when empty) one after another; the exit status."""
-    from . import orders_ingest  # noqa: F401  (registers itself; later benchmarks add theirs here)
+    load_benchmarks()
 
     unknown = [n for n in names if n not in REGISTRY]
     if unknown:
