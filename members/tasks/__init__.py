@@ -7,7 +7,7 @@ from django.db import OperationalError
 
 from retail.events import Event
 
-from . import services
+from .. import services
 
 
 @shared_task(
@@ -30,3 +30,8 @@ def on_order_created(event: Event) -> None:
     order_id = event.payload.get("order")
     if order_id and event.payload.get("member"):
         earn_order_points_task.delay(order_id)
+
+
+# Each area's tasks live in its own module; importing them here registers them with Celery
+# (autodiscovery imports `members.tasks`).
+from . import imports, profiles, segments  # noqa: E402, F401

@@ -1,0 +1,1 @@
+"""Celery tasks of member imports: thin, idempotent, taking ids and calling services."""

@@ -1,0 +1,1 @@
+"""Celery tasks of member segments: thin, idempotent, taking ids and calling services."""
