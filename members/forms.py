@@ -11,7 +11,7 @@ from retail.tenancy import Principal
 
 
 class MemberSearchForm(forms.Form):
-    """Find one member (phone, member number, external id), or filter the list by store and
+    """Find one member (phone, full name, member number, external id), or filter the list by store and
     continue it after a member id (keyset)."""
 
     q = forms.CharField(label=_("Find a member"), required=False, max_length=64)

@@ -41,8 +41,8 @@ def members_for_pages(*, principal: Principal) -> QuerySet[Member]:
 
 
 def member_search(*, principal: Principal, q: str) -> QuerySet[Member]:
-    """Visible members matching `q` exactly: a phone in any format (blind index, never a
-    decrypt), a member number or an external id."""
+    """Visible members matching `q` exactly: a phone in any format or a full name (blind
+    indexes, never a decrypt), a member number or an external id."""
     q = (q or "").strip()
     if not q:
         return members_for_pages(principal=principal).none()
@@ -50,6 +50,8 @@ def member_search(*, principal: Principal, q: str) -> QuerySet[Member]:
     digest = phone_hash_or_none(q)
     if digest is not None:
         match |= Q(phone_hash=digest)
+    else:
+        match |= Q(name_hash=pii.name_index(q))
     return members_for_pages(principal=principal).filter(match).order_by("-id")
 
 
