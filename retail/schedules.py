@@ -14,4 +14,9 @@ PERIODIC_TASKS = {
         {"minute": "41", "hour": "3"},
         "The outbox keeps DOMAIN_EVENT_RETENTION_DAYS of history for replays and webhooks.",
     ),
+    "expire-lapsed-points": (
+        "members.tasks.expire_lapsed_points_task",
+        {"minute": "30", "hour": "2", "day_of_month": "1"},
+        "Unused points lapse POINTS_EXPIRE_AFTER_DAYS after they were credited (FIFO).",
+    ),
 }

@@ -160,6 +160,9 @@ EMBEDDED_BEAT = env.bool("EMBEDDED_BEAT", default=not REDIS_URL)
 # worker runs them, or, with eager Celery (embedded mode), a thread of the server process.
 JOBS_INLINE = env.bool("JOBS_INLINE", default=False)
 
+# Members: points credited this many days ago and not used since lapse (monthly job).
+POINTS_EXPIRE_AFTER_DAYS = env.int("POINTS_EXPIRE_AFTER_DAYS", default=730)
+
 # ---------------------------------------------------------------------------------------
 # Auth, i18n, time
 AUTH_PASSWORD_VALIDATORS = [

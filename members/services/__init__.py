@@ -563,3 +563,51 @@ def expire_points(*, member: Member, points: int, reason: str = "") -> PointsEnt
         if lapsing <= 0:
             return None
         return _apply_points(member.pk, _Change(PointsKind.EXPIRE, -lapsing, reason.strip()))
+
+
+# --- points expiry ----------------------------------------------------------------------------
+
+
+def _lapsing_points_sql(member_filter: str) -> str:
+    """Per member: credits older than the cutoff minus every debit (spend, expiry, downward
+    adjustment), i.e. what is left of the old credits when debits use the oldest points
+    first (FIFO). Positive means that many points lapse."""
+    table = PointsEntry._meta.db_table
+    return (
+        f"SELECT member_id, SUM(CASE WHEN points > 0 AND created_at < %s THEN points ELSE 0 END)"
+        f" + SUM(CASE WHEN points < 0 THEN points ELSE 0 END) AS lapsing"
+        f" FROM {table} WHERE {member_filter} GROUP BY member_id"
+    )
+
+
+def expire_member_points(*, member_id: int, cutoff: datetime) -> PointsEntry | None:
+    """Expire a member's points credited before `cutoff` that were not used (FIFO). Computed
+    under the member's row lock, so a concurrent spend is counted; a rerun expires nothing."""
+    from django.db import connection
+
+    with transaction.atomic():
+        member = Member.objects.select_for_update().only("pk").get(pk=member_id)
+        with connection.cursor() as cursor:
+            cursor.execute(_lapsing_points_sql("member_id = %s"), [cutoff, member.pk])
+            row = cursor.fetchone()
+        lapsing = int(row[1] or 0) if row else 0
+        if lapsing <= 0:
+            return None
+        day = timezone.localdate(cutoff).isoformat()
+        return expire_points(member=member, points=lapsing, reason=f"unused points earned before {day}")
+
+
+def expire_lapsed_points(*, brand_id: int, as_of: datetime | None = None) -> int:
+    """Expire, for every member of the brand, the points credited more than
+    POINTS_EXPIRE_AFTER_DAYS before `as_of` and not used since. One set-based query finds
+    the members concerned; each is then expired under its own lock. Returns how many
+    members lost points."""
+    from django.conf import settings
+    from django.db import connection
+
+    cutoff = (as_of or timezone.now()) - timezone.timedelta(days=settings.POINTS_EXPIRE_AFTER_DAYS)
+    sql = f"SELECT member_id FROM ({_lapsing_points_sql('brand_id = %s')}) AS t WHERE lapsing > 0"
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [cutoff, brand_id])
+        member_ids = [row[0] for row in cursor.fetchall()]
+    return sum(1 for member_id in member_ids if expire_member_points(member_id=member_id, cutoff=cutoff))

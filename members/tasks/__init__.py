@@ -24,6 +24,21 @@ def recompute_member_tiers_task(brand_id: int) -> int:
     return services.recompute_member_tiers(brand_id=brand_id)
 
 
+@shared_task(acks_late=True, ignore_result=True)
+def expire_lapsed_points_task() -> None:
+    """Monthly: let unused points older than POINTS_EXPIRE_AFTER_DAYS lapse, brand by brand
+    (each brand in its own task, so one brand's failure does not hold up the others)."""
+    from retail.models import Brand
+
+    for brand_id in Brand.objects.values_list("pk", flat=True):
+        expire_brand_points_task.delay(brand_id)
+
+
+@shared_task(acks_late=True, autoretry_for=(OperationalError,), retry_backoff=True, max_retries=5)
+def expire_brand_points_task(brand_id: int) -> int:
+    return services.expire_lapsed_points(brand_id=brand_id)
+
+
 def on_order_created(event: Event) -> None:
     """`order.created` subscriber: orders with a member earn points, in their own task so a
     transient failure (lock timeout, deadlock) is retried rather than lost."""
