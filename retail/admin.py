@@ -177,6 +177,27 @@ class UniquePerBrandForm(forms.ModelForm):
         return cleaned
 
 
+class ServiceBackedMixin:
+    """Admin writes go through the domain's create/update services (audit, events,
+    invariants): a subclass names the service's fields and the two calls."""
+
+    service_fields: tuple[str, ...] = ()
+
+    def create_through_service(self, obj, fields: dict):
+        raise NotImplementedError
+
+    def update_through_service(self, obj, fields: dict) -> None:
+        raise NotImplementedError
+
+    def save_model(self, request, obj, form, change):
+        if change:
+            fields = {f: form.cleaned_data[f] for f in form.changed_data if f in self.service_fields}
+            self.update_through_service(obj, fields)
+            obj.refresh_from_db()
+        else:
+            adopt(obj, self.create_through_service(obj, {f: getattr(obj, f) for f in self.service_fields}))
+
+
 class BrandBoundAdmin(LargeTableAdmin):
     """A row's brand is chosen once: moving rows between tenants is not an edit."""
 
@@ -209,7 +230,7 @@ class StoreForm(UniquePerBrandForm):
 
 
 @admin.register(Store)
-class StoreAdmin(BrandBoundAdmin, AuditedAdmin):
+class StoreAdmin(ServiceBackedMixin, BrandBoundAdmin, AuditedAdmin):
     form = StoreForm
     list_display = ["code", "name", "brand", "city", "status", "updated_at"]
     list_select_related = ["brand"]
@@ -219,14 +240,13 @@ class StoreAdmin(BrandBoundAdmin, AuditedAdmin):
     autocomplete_fields = ["brand"]
     readonly_fields = ["created_at", "updated_at"]
 
-    def save_model(self, request, obj, form, change):
-        if change:
-            fields = {f: form.cleaned_data[f] for f in form.changed_data if f in services.STORE_FIELDS}
-            services.update_store(store=obj, **fields)
-            obj.refresh_from_db()
-        else:
-            fields = {f: getattr(obj, f) for f in services.STORE_FIELDS}
-            adopt(obj, services.create_store(brand=obj.brand, **fields))
+    service_fields = services.STORE_FIELDS
+
+    def create_through_service(self, obj, fields):
+        return services.create_store(brand=obj.brand, **fields)
+
+    def update_through_service(self, obj, fields):
+        services.update_store(store=obj, **fields)
 
 
 @admin.register(StaffRole)
@@ -268,7 +288,7 @@ class ProductForm(UniquePerBrandForm):
 
 
 @admin.register(Product)
-class ProductAdmin(BrandBoundAdmin, AuditedAdmin):
+class ProductAdmin(ServiceBackedMixin, BrandBoundAdmin, AuditedAdmin):
     form = ProductForm
     list_display = ["sku", "name", "brand", "category", "price", "online_stock", "is_active"]
     list_select_related = ["brand"]
@@ -278,14 +298,13 @@ class ProductAdmin(BrandBoundAdmin, AuditedAdmin):
     autocomplete_fields = ["brand"]
     readonly_fields = ["created_at", "updated_at"]
 
-    def save_model(self, request, obj, form, change):
-        if change:
-            fields = {f: form.cleaned_data[f] for f in form.changed_data if f in services.PRODUCT_FIELDS}
-            services.update_product(product=obj, **fields)
-            obj.refresh_from_db()
-        else:
-            fields = {f: getattr(obj, f) for f in services.PRODUCT_FIELDS}
-            adopt(obj, services.create_product(brand=obj.brand, **fields))
+    service_fields = services.PRODUCT_FIELDS
+
+    def create_through_service(self, obj, fields):
+        return services.create_product(brand=obj.brand, **fields)
+
+    def update_through_service(self, obj, fields):
+        services.update_product(product=obj, **fields)
 
 
 class OrderLineInline(admin.TabularInline):
