@@ -1,10 +1,136 @@
-"""Reads of tags and segments."""
+"""Reads of tags and segments: who matches rules (count and a keyset preview), a materialised
+segment's members (consent re-checked at read time), tags with their member counts."""
 
 from __future__ import annotations
 
-from ..models import Member, Tag
+from django.db.models import Count, QuerySet
+
+from retail.tenancy import Principal
+
+from .. import rules as rule_language
+from ..models import Member, Segment, SegmentMember, Tag
+from . import members_contactable, members_for_pages
+
+PREVIEW_SIZE = 20
 
 
 def tags_of(*, member: Member) -> list[Tag]:
     """The member's tags, by name."""
     return list(Tag.objects.filter(member_tags__member_id=member.pk).order_by("name"))
+
+
+def tags_for(*, principal: Principal) -> QuerySet[Tag]:
+    """The brand's tags, by name."""
+    return Tag.objects.for_principal(principal).order_by("name")
+
+
+def tags_with_counts(*, principal: Principal) -> list[Tag]:
+    """The brand's tags with `members`: how many visible members carry each (one query)."""
+    tags = tags_for(principal=principal)
+    if principal.store_ids is not None:
+        tags = tags.annotate(
+            members=Count("member_tags", filter=_visible_tag_members(principal), distinct=True)
+        )
+    else:
+        tags = tags.annotate(members=Count("member_tags"))
+    return list(tags)
+
+
+def _visible_tag_members(principal: Principal):
+    from django.db.models import Q
+
+    return Q(member_tags__member__store_id__in=principal.store_ids)
+
+
+def matching_members(*, principal: Principal, rules: dict, channel: str = "") -> QuerySet[Member]:
+    """Visible members matching validated rules; with a channel, only those who consent on it
+    (through members_contactable, the one consent gate)."""
+    base = (
+        members_contactable(principal=principal, channel=channel)
+        if channel
+        else members_for_pages(principal=principal)
+    )
+    return base.filter(rule_language.compile_rules(rules))
+
+
+def count_matching(*, principal: Principal, rules: dict, channel: str = "") -> int:
+    """How many visible members match (one query)."""
+    return matching_members(principal=principal, rules=rules, channel=channel).order_by().count()
+
+
+def preview_matching(
+    *,
+    principal: Principal,
+    rules: dict,
+    channel: str = "",
+    after: int | None = None,
+    limit: int = PREVIEW_SIZE,
+) -> tuple[list[Member], int | None]:
+    """One keyset page of matching members, newest id first: rows and the id to continue after.
+    One query, whatever the page or the brand's size."""
+    qs = matching_members(principal=principal, rules=rules, channel=channel).select_related("tier", "store")
+    if after:
+        qs = qs.filter(pk__lt=after)
+    rows = list(qs.order_by("-id")[: limit + 1])
+    more = len(rows) > limit
+    rows = rows[:limit]
+    return rows, (rows[-1].pk if more else None)
+
+
+def segments_for(*, principal: Principal) -> QuerySet[Segment]:
+    """The brand's segments, newest first."""
+    return Segment.objects.for_principal(principal).select_related("created_by").order_by("-id")
+
+
+def segment_members(*, principal: Principal, segment: Segment) -> QuerySet[Member]:
+    """Visible members of a materialised segment. A segment for a channel re-checks consent
+    now, so a member who opted out after materialisation is left out."""
+    entries = SegmentMember.objects.filter(segment_id=segment.pk).values("member_id")
+    base = (
+        members_contactable(principal=principal, channel=segment.channel)
+        if segment.channel
+        else members_for_pages(principal=principal)
+    )
+    return base.filter(pk__in=entries)
+
+
+def segment_member_page(
+    *, principal: Principal, segment: Segment, after: int | None = None, limit: int = 50
+) -> tuple[list[Member], int | None]:
+    """One keyset page of a segment's members, newest id first (one query)."""
+    qs = segment_members(principal=principal, segment=segment).select_related("tier", "store")
+    if after:
+        qs = qs.filter(pk__lt=after)
+    rows = list(qs.order_by("-id")[: limit + 1])
+    more = len(rows) > limit
+    rows = rows[:limit]
+    return rows, (rows[-1].pk if more else None)
+
+
+def segments_of(*, principal: Principal, member: Member) -> QuerySet[Segment]:
+    """Materialised segments the member belongs to; a channel segment only while the member
+    still consents on its channel."""
+    qs = Segment.objects.for_principal(principal).filter(entries__member_id=member.pk)
+    for channel in ("call", "sms", "chat"):
+        if not getattr(member, f"consent_{channel}"):
+            qs = qs.exclude(channel=channel)
+    return qs.order_by("-id")
+
+
+def rule_tag(*, principal: Principal, tag_id: int) -> Tag | None:
+    return tags_for(principal=principal).filter(pk=tag_id).first()
+
+
+__all__ = [
+    "count_matching",
+    "matching_members",
+    "preview_matching",
+    "rule_language",
+    "segment_member_page",
+    "segment_members",
+    "segments_for",
+    "segments_of",
+    "tags_for",
+    "tags_of",
+    "tags_with_counts",
+]
