@@ -165,7 +165,7 @@ def _value(field: Field, op: str, value: Any) -> Any:
 def _owned_ids(field: str, brand_id: int) -> Any:
     from django.contrib.auth import get_user_model
 
-    from retail.models import StaffRole, Store
+    from retail.models import Store
 
     from .models import Tag, Tier
 
