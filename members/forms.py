@@ -9,6 +9,8 @@ from django.utils.translation import gettext_lazy as _
 from retail import selectors as retail_selectors
 from retail.tenancy import Principal
 
+from .choices import ConsentChannel
+
 
 class MemberSearchForm(forms.Form):
     """Find one member (phone, full name, member number, external id), or filter the list by store and
@@ -45,3 +47,36 @@ class MemberSearchForm(forms.Form):
             "store_id": data["store"].pk if data.get("store") else None,
             "after": data.get("after"),
         }
+
+
+class ConsentForm(forms.Form):
+    """A consent statement taken in the store: one channel, granted or withdrawn."""
+
+    channel = forms.ChoiceField(label=_("Channel"), choices=ConsentChannel.choices)
+    granted = forms.TypedChoiceField(
+        label=_("Consent"),
+        choices=[("1", _("Granted")), ("0", _("Withdrawn"))],
+        coerce=lambda value: value == "1",
+    )
+
+
+class PointsAdjustForm(forms.Form):
+    """HQ corrects a member's balance by hand, with the reason kept in the ledger."""
+
+    points = forms.IntegerField(label=_("Points (+/−)"), min_value=-10_000_000, max_value=10_000_000)
+    reason = forms.CharField(label=_("Reason"), max_length=255)
+
+    def clean_points(self) -> int:
+        points = self.cleaned_data["points"]
+        if points == 0:
+            raise forms.ValidationError(_("Must not be 0."))
+        return points
+
+
+class TierForm(forms.Form):
+    """Define a tier (create, or change the one with this code)."""
+
+    code = forms.SlugField(label=_("Code"), max_length=32)
+    name = forms.CharField(label=_("Name"), max_length=60)
+    threshold_points = forms.IntegerField(label=_("Threshold (lifetime points)"), min_value=0)
+    rank = forms.IntegerField(label=_("Rank"), min_value=0, max_value=1000)

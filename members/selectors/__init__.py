@@ -79,6 +79,25 @@ def tiers_of(*, brand_id: int) -> list[Tier]:
     return list(Tier.objects.filter(brand_id=brand_id).order_by("rank"))
 
 
+def tier_distribution(*, principal: Principal) -> list[dict]:
+    """Visible members per tier of the principal's brand (lowest rank first, then members in
+    no tier): [{"tier": Tier | None, "members": n, "share": percent}]. One GROUP BY."""
+    from django.db.models import Count
+
+    counts = {
+        row["tier_id"]: row["n"]
+        for row in members_for(principal=principal).order_by().values("tier_id").annotate(n=Count("id"))
+    }
+    tiers = tiers_of(brand_id=principal.brand_id) if principal.brand_id else []
+    rows = [{"tier": None, "members": counts.get(None, 0)}] + [
+        {"tier": tier, "members": counts.get(tier.pk, 0)} for tier in tiers
+    ]
+    total = sum(row["members"] for row in rows) or 1
+    for row in rows:
+        row["share"] = round(100 * row["members"] / total, 1)
+    return rows
+
+
 def points_ledger(*, member: Member) -> QuerySet[PointsEntry]:
     """A member's points entries, newest first (served by the (member, id) index)."""
     return PointsEntry.objects.filter(member_id=member.pk).order_by("-id")

@@ -341,7 +341,8 @@ def test_member_page_shows_tier_points_history_and_consent_history(client, brand
     assert "银卡" in points and ">130<" in points and ">150<" in points
     assert points.index("Goodwill correction") < points.index("Welcome gift")  # newest first
     assert "+150" in points and "-20" in points
-    consent = html.split('id="member-consent"', 1)[1].split("</section>", 1)[0]
+    card = html.split('id="member-consent"', 1)[1].split("</section>", 1)[0]
+    consent = card.split("Consent history", 1)[1]  # the table, after the statement form
     assert consent.index("Withdrawn") < consent.index("Granted")
     assert "No consent statements recorded." not in consent
 

@@ -7,17 +7,21 @@ another brand's (or store's) member is a 404.
 
 from __future__ import annotations
 
+from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
-from django.shortcuts import get_object_or_404, render
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
 
 from retail import selectors as retail_selectors
 from retail.choices import AuditAction, Role
+from retail.errors import DomainError
 
 from .. import selectors, services, timeline
-from ..forms import MemberSearchForm
+from ..choices import ConsentSource
+from ..forms import ConsentForm, MemberSearchForm, PointsAdjustForm, TierForm
 from ..models import Member
 from ..selectors import profiles as profile_selectors
 from ..selectors import segments as segment_selectors
@@ -92,6 +96,90 @@ def member_reveal_phone(request, member_id: int):
     return render(request, "members/member_detail.html", {**_detail_context(request, member), "phone": phone})
 
 
+@login_required
+@require_POST
+def member_consent(request, member_id: int):
+    """Record a consent statement taken in the store (any staff who sees the member)."""
+    principal = request.principal
+    member = get_object_or_404(selectors.members_for_pages(principal=principal), pk=member_id)
+    form = ConsentForm(request.POST)
+    status = 422
+    if form.is_valid():
+        services.record_consent(
+            member=member,
+            channel=form.cleaned_data["channel"],
+            granted=form.cleaned_data["granted"],
+            source=ConsentSource.STORE,
+        )
+        member.refresh_from_db()
+        form, status = ConsentForm(), 200
+    if request.htmx:
+        context = {**_detail_context(request, member), "consent_form": form}
+        return render(request, "members/_consent_card.html", context, status=status)
+    return redirect("members:member_detail", member_id=member.pk)
+
+
+@login_required
+@require_POST
+def member_points_adjust(request, member_id: int):
+    """HQ corrects a member's points with a reason (the ledger keeps it; audited)."""
+    principal = request.principal
+    member = get_object_or_404(selectors.members_for_pages(principal=principal), pk=member_id)
+    if not _sees_audit(principal):
+        raise PermissionDenied
+    form = PointsAdjustForm(request.POST)
+    status = 200
+    if form.is_valid():
+        try:
+            services.adjust_points(member=member, **form.cleaned_data)
+        except DomainError as exc:
+            form.add_error("points", exc.message)
+            status = 422
+        else:
+            member.refresh_from_db()
+            form = PointsAdjustForm()
+    else:
+        status = 422
+    if request.htmx:
+        context = {**_detail_context(request, member), "points_form": form}
+        return render(request, "members/_points_card.html", context, status=status)
+    return redirect("members:member_detail", member_id=member.pk)
+
+
+@login_required
+def tier_list(request):
+    """The brand's tiers and how many visible members are in each; HQ defines or changes a
+    tier (by code) here, and members are re-tiered in the background."""
+    principal = request.principal
+    if not principal.brand_id:
+        raise PermissionDenied
+    may_define = _sees_audit(principal)
+    form = TierForm(request.POST or None)
+    if request.method == "POST":
+        if not may_define:
+            raise PermissionDenied
+        if form.is_valid():
+            try:
+                tier = services.define_tier(brand_id=principal.brand_id, **form.cleaned_data)
+            except DomainError as exc:
+                for field, errors in (exc.fields or {}).items():
+                    for error in errors:
+                        form.add_error(field if field in form.fields else None, error)
+                if not exc.fields:
+                    form.add_error(None, exc.message)
+            else:
+                messages.success(
+                    request, _("Tier %(name)s saved; members are being re-tiered.") % {"name": tier.name}
+                )
+                return redirect("members:tier_list")
+    context = {
+        "rows": selectors.tier_distribution(principal=principal),
+        "form": form,
+        "may_define": may_define,
+    }
+    return render(request, "members/tier_list.html", context, status=422 if form.errors else 200)
+
+
 def _detail_context(request, member: Member) -> dict:
     principal = request.principal
     return {
@@ -104,6 +192,8 @@ def _detail_context(request, member: Member) -> dict:
         "profile": profile_selectors.profile_of(member=member),
         "tags": segment_selectors.tags_of(member=member),
         "timeline": timeline.timeline_of(member=member, principal=principal, limit=30),
+        "consent_form": ConsentForm(),
+        "points_form": PointsAdjustForm() if _sees_audit(principal) else None,
     }
 
 
