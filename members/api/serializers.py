@@ -69,13 +69,24 @@ MAX_ADJUST = 10_000_000
 
 
 class PointsAdjustInSerializer(StrictSerializer):
+    """`adjust` (the default): a signed correction with a reason. `spend`: a redemption of
+    `points` (positive), refused with 409 insufficient_points beyond the balance."""
+
+    kind = serializers.ChoiceField(choices=[("adjust", "adjust"), ("spend", "spend")], default="adjust")
     points = serializers.IntegerField(min_value=-MAX_ADJUST, max_value=MAX_ADJUST)
-    reason = serializers.CharField(max_length=255)
+    reason = serializers.CharField(max_length=255, required=False, default="")
 
     def validate_points(self, value: int) -> int:
         if value == 0:
             raise serializers.ValidationError("Must not be 0.")
         return value
+
+    def validate(self, attrs: dict) -> dict:
+        if attrs["kind"] == "spend" and attrs["points"] < 0:
+            raise serializers.ValidationError({"points": ["A spend is a positive number of points."]})
+        if attrs["kind"] == "adjust" and not attrs["reason"].strip():
+            raise serializers.ValidationError({"reason": ["An adjustment needs a reason."]})
+        return attrs
 
 
 class ConsentRecordSerializer(serializers.ModelSerializer):

@@ -54,12 +54,17 @@ class MemberViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, PartnerVie
     @extend_schema(methods=["POST"], request=PointsAdjustInSerializer, responses={201: PointsEntrySerializer})
     @action(detail=True, methods=["get", "post"], url_path="points")
     def points(self, request, pk=None):
-        """The member's points ledger, newest first; POST adjusts the balance with a reason."""
+        """The member's points ledger, newest first; POST adjusts the balance with a reason
+        (`kind: adjust`) or redeems points (`kind: spend`)."""
         member = self.get_object()  # another brand's member is a 404 before any validation
         if request.method == "POST":
             serializer = PointsAdjustInSerializer(data=request.data)
             serializer.is_valid(raise_exception=True)
-            entry = services.adjust_points(member=member, **serializer.validated_data)
+            data = serializer.validated_data
+            if data["kind"] == "spend":
+                entry = services.spend_points(member=member, points=data["points"], reason=data["reason"])
+            else:
+                entry = services.adjust_points(member=member, points=data["points"], reason=data["reason"])
             return Response(PointsEntrySerializer(entry).data, status=status.HTTP_201_CREATED)
         page = self.paginate_queryset(selectors.points_ledger(member=member))
         return self.get_paginated_response(PointsEntrySerializer(page, many=True).data)

@@ -266,3 +266,37 @@ def test_the_ledger_page_takes_a_constant_number_of_queries(partner, member, dja
     with django_assert_max_num_queries(8):
         response = partner.get(f"/api/v1/members/{member.pk}/points/")
     assert len(response.json()["results"]) == 29
+
+
+def test_partner_redeems_points_with_a_spend(partner, member):
+    # given a member with 100 points
+    services.earn_points(member=member, points=100)
+    # when the POS redeems 30 of them through the API
+    response = partner.post(
+        f"/api/v1/members/{member.pk}/points/",
+        {"kind": "spend", "points": 30, "reason": "gift"},
+        format="json",
+    )
+    # then a spend entry of -30 is in the ledger and the balance is 70; lifetime points stay
+    assert response.status_code == 201, response.json()
+    assert response.json()["kind"] == "spend" and response.json()["points"] == -30
+    member.refresh_from_db()
+    assert (member.points_balance, member.lifetime_points) == (70, 100)
+    assert_balance_is_sum_of_entries(member)
+
+
+def test_a_spend_beyond_the_balance_is_409_and_writes_nothing(partner, member):
+    services.earn_points(member=member, points=10)
+    response = partner.post(
+        f"/api/v1/members/{member.pk}/points/", {"kind": "spend", "points": 11}, format="json"
+    )
+    assert response.status_code == 409 and response.json()["error"]["code"] == "insufficient_points"
+    assert PointsEntry.objects.filter(member=member).count() == 1
+
+
+def test_a_negative_spend_is_400(partner, member):
+    services.earn_points(member=member, points=10)
+    response = partner.post(
+        f"/api/v1/members/{member.pk}/points/", {"kind": "spend", "points": -5}, format="json"
+    )
+    assert response.status_code == 400 and "points" in response.json()["error"]["fields"]
