@@ -373,9 +373,27 @@ def _save_credentials(path: Path, data: dict) -> None:
 def wipe_brand(brand: Brand, *, usernames: Iterable[str] = ()) -> None:
     """Delete a brand and everything it owns. The big tables go first with plain DELETEs
     (Django's collector would load millions of ids); the ORM then removes the rest."""
+    from members.models import (
+        ConsentRecord,
+        MemberImport,
+        MemberImportError,
+        MemberProfile,
+        MemberTag,
+        PointsEntry,
+        ProfileRun,
+        Segment,
+        SegmentMember,
+        Tag,
+        Tier,
+    )
+
+    member_rows = (SegmentMember, MemberTag, MemberProfile, PointsEntry, ConsentRecord)
+    brand_rows = (Segment, Tag, ProfileRun)
     with transaction.atomic():
+        MemberImportError.objects.filter(member_import__brand=brand).delete()
+        MemberImport.objects.filter(brand=brand).delete()
         with connection.cursor() as cursor:
-            for model in (OrderLine, Order, Member):
+            for model in (*member_rows, OrderLine, Order, Member, *brand_rows, Tier):
                 try:
                     with transaction.atomic():
                         cursor.execute(f"DELETE FROM {model._meta.db_table} WHERE brand_id = %s", [brand.pk])
@@ -518,6 +536,7 @@ def _seed_members(spec, brand, count, store_ids, guides_by_store, rnd, now) -> i
         "phone_masked",
         "name_encrypted",
         "name_masked",
+        "name_hash",
         "consent_call",
         "consent_sms",
         "consent_chat",
@@ -569,7 +588,7 @@ PARALLEL_FROM = 100_000  # members from which encryption runs in worker processe
 
 
 def _identities(spec: BrandSpec, count: int) -> Iterator[list[tuple]]:
-    """Batches of (phone_encrypted, phone_hash, phone_masked, name_encrypted, name_masked)
+    """Batches of (phone_encrypted, phone_hash, phone_masked, name_encrypted, name_masked, name_hash)
     for members 0..count-1, in order. Fernet costs ~7 µs a value, so a big seed spreads the
     encryption over worker processes while this one feeds the database."""
     ranges = [(spec, start, min(count, start + IDENTITY_BATCH)) for start in range(0, count, IDENTITY_BATCH)]
@@ -585,10 +604,20 @@ def _identities(spec: BrandSpec, count: int) -> Iterator[list[tuple]]:
 def _identity_batch(job: tuple[BrandSpec, int, int]) -> list[tuple]:
     spec, start, stop = job
     encrypt, index, mask_phone, mask_name = pii.encrypt, pii.blind_index, pii.mask_phone, pii.mask_name
+    name_index = pii.name_index
     out = []
     for i in range(start, stop):
         phone, name = demo_phone(spec, i), demo_name(i)
-        out.append((encrypt(phone), index(phone), mask_phone(phone), encrypt(name), mask_name(name)))
+        out.append(
+            (
+                encrypt(phone),
+                index(phone),
+                mask_phone(phone),
+                encrypt(name),
+                mask_name(name),
+                name_index(name),
+            )
+        )
     return out
 
 

@@ -207,3 +207,35 @@ def _counts() -> dict[str, int]:
 
 def _token_brand(token: str) -> str:
     return ApiToken.objects.get(prefix=token.split("_")[1]).client.brand.slug
+
+
+def test_seeded_members_are_found_by_name_through_the_blind_index():
+    seed()
+    brand = demo_brands()[0]
+    member = Member.objects.filter(brand=brand).order_by("pk").first()
+    name = pii.decrypt(member.name_encrypted)
+    assert member.name_hash == pii.name_index(name) != ""
+
+
+def test_reset_also_wipes_the_members_tags_points_profiles_and_segments():
+    # given a seeded demo whose members have points, consent history, tags, a profile and a segment
+    from members import services as member_services
+    from members.models import MemberProfile, MemberTag, PointsEntry, Segment, SegmentMember, Tag
+
+    seed()
+    brand = demo_brands()[0]
+    member = Member.objects.filter(brand=brand).first()
+    member_services.define_tier(brand_id=brand.pk, code="silver", name="银卡", threshold_points=10, rank=1)
+    member_services.earn_points(member=member, points=20)
+    member_services.record_consent(member=member, channel="sms", granted=False, source="store")
+    tag = Tag.objects.create(brand=brand, name="VIP")
+    MemberTag.objects.create(brand=brand, member=member, tag=tag)
+    MemberProfile.objects.create(member=member, brand=brand, computed_at=member.joined_at)
+    segment = Segment.objects.create(brand=brand, name="all", rules={})
+    SegmentMember.objects.create(brand=brand, segment=segment, member=member)
+    # when the demo is reset
+    seed(reset=True)
+    # then nothing of the old brand is left, and the new brands are complete
+    for model in (PointsEntry, MemberTag, Tag, MemberProfile, Segment, SegmentMember):
+        assert not model.objects.filter(brand=brand).exists(), model
+    assert len(demo_brands()) == 2
