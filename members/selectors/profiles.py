@@ -36,7 +36,12 @@ def rfm_distribution(*, principal: Principal) -> dict:
     }
     cells = [{"r": r, "f": f, "n": counts.get((r, f), 0)} for f in SCORES for r in SCORES]
     rows = [{"f": f, "counts": [counts.get((r, f), 0) for r in SCORES]} for f in reversed(SCORES)]
-    return {"cells": cells, "rows": rows, "total": sum(counts.values()), "max": max(counts.values(), default=0)}
+    return {
+        "cells": cells,
+        "rows": rows,
+        "total": sum(counts.values()),
+        "max": max(counts.values(), default=0),
+    }
 
 
 def profile_summary(*, principal: Principal) -> dict:

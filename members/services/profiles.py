@@ -328,7 +328,9 @@ def run_profile_computation(*, run_id: int) -> ProfileRun | None:
     except Exception as exc:
         logger.exception("profile run %s failed", run.pk)
         ProfileRun.objects.filter(pk=run.pk).update(
-            status=JobStatus.FAILED, error=f"{exc.__class__.__name__}: {exc}"[:2000], finished_at=timezone.now()
+            status=JobStatus.FAILED,
+            error=f"{exc.__class__.__name__}: {exc}"[:2000],
+            finished_at=timezone.now(),
         )
         raise
     ProfileRun.objects.filter(pk=run.pk).update(

@@ -24,7 +24,7 @@ from retail.choices import Channel, OrderStatus, Role
 from retail.errors import Conflict
 from retail.models import AuditEvent, Order, OrderLine
 from retail.tenancy import principal_for_role
-from retail.tests.factories import BrandFactory, ProductFactory, StaffRoleFactory, StoreFactory, UserFactory
+from retail.tests.factories import ProductFactory, StaffRoleFactory, StoreFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -269,7 +269,9 @@ def test_a_rerun_is_idempotent(brand, store, shoes, bags):
 # --- the run (a job with progress) --------------------------------------------------------------
 
 
-def test_a_run_reaches_100_percent_and_done(brand, store, member, shoes, hq_user, django_capture_on_commit_callbacks):
+def test_a_run_reaches_100_percent_and_done(
+    brand, store, member, shoes, hq_user, django_capture_on_commit_callbacks
+):
     # given a member with an order
     buy(member, days_ago=1, lines=[(shoes, 10)], store=store)
     # when HQ starts a run (the job runs after commit)
@@ -307,7 +309,9 @@ def test_a_second_start_is_refused_while_a_run_is_going(brand, hq_user):
     assert ProfileRun.objects.filter(brand=brand).count() == 1
 
 
-def test_another_brands_run_does_not_block_a_start(brand, other_brand, hq_user, django_capture_on_commit_callbacks):
+def test_another_brands_run_does_not_block_a_start(
+    brand, other_brand, hq_user, django_capture_on_commit_callbacks
+):
     ProfileRun.objects.create(brand=other_brand, status=JobStatus.RUNNING)
     with django_capture_on_commit_callbacks(execute=True):
         run = services.start_profile_run(brand_id=brand.pk, actor=hq_user)
@@ -349,7 +353,9 @@ def test_a_failing_run_records_its_error(brand, monkeypatch):
     assert run.status == JobStatus.FAILED and "disk full" in run.error
 
 
-def test_the_nightly_task_starts_a_run_for_every_brand(brand, other_brand, django_capture_on_commit_callbacks):
+def test_the_nightly_task_starts_a_run_for_every_brand(
+    brand, other_brand, django_capture_on_commit_callbacks
+):
     # given brand B already running one
     ProfileRun.objects.create(brand=other_brand, status=JobStatus.RUNNING)
     # when the nightly task runs
@@ -387,7 +393,9 @@ def test_rfm_distribution_is_scoped_to_a_store_managers_members(brand, store, sh
 PROFILES = "/members/profiles/"
 
 
-def test_hq_starts_a_computation_and_sees_it_done(client, brand, store, member, shoes, hq_user, django_capture_on_commit_callbacks):
+def test_hq_starts_a_computation_and_sees_it_done(
+    client, brand, store, member, shoes, hq_user, django_capture_on_commit_callbacks
+):
     # given HQ on the profiles page, a member with an order
     buy(member, days_ago=1, lines=[(shoes, 10)], store=store)
     client.force_login(hq_user)
@@ -405,7 +413,9 @@ def test_hq_starts_a_computation_and_sees_it_done(client, brand, store, member, 
     assert 'id="rfm-cells"' in html and "1 profiled member" in html
 
 
-def test_a_start_without_htmx_redirects_back_to_the_page(client, brand, hq_user, django_capture_on_commit_callbacks):
+def test_a_start_without_htmx_redirects_back_to_the_page(
+    client, brand, hq_user, django_capture_on_commit_callbacks
+):
     client.force_login(hq_user)
     with django_capture_on_commit_callbacks(execute=True):
         response = client.post(reverse("members:profile_run_start"))
@@ -496,7 +506,9 @@ def test_profile_pages_render_in_chinese(client, brand, store, member, shoes, hq
 
 def _msgids(text: str) -> set[str]:
     found = set()
-    for single in re.findall(r'{% translate "([^"]+)" %}', text) + re.findall(r"{% translate '([^']+)' %}", text):
+    for single in re.findall(r'{% translate "([^"]+)" %}', text) + re.findall(
+        r"{% translate '([^']+)' %}", text
+    ):
         found.add(single)
     found |= set(re.findall(r'\b_\(\s*"([^"]+)"', text))
     return found
@@ -512,7 +524,10 @@ def test_every_new_string_has_a_chinese_translation():
     ]
     wanted = set().union(*(_msgids(p.read_text()) for p in sources))
     # when the pending translations are read
-    po = (ROOT / "locale/zh_Hans/pending/profiles.po").read_text()
+    po = "\n".join(
+        (ROOT / f"locale/zh_Hans/{name}").read_text()
+        for name in ("pending/profiles.po", "LC_MESSAGES/django.po")
+    )
     entries = dict(re.findall(r'msgid "((?:[^"\\]|\\.)*)"\nmsgstr "((?:[^"\\]|\\.)*)"', po))
     # then every string has a Chinese msgstr
     missing = sorted(s for s in wanted if not re.search(r"[\u4e00-\u9fff]", entries.get(s, "")))
@@ -549,7 +564,9 @@ def _python_profiles(brand, as_of):
             "frequency": len(window),
             "monetary": sum((o.total for o in window), Decimal(0)),
             "lifetime_value": sum((o.total for o in mine), Decimal(0)),
-            "last_store_id": max(with_store, key=lambda o: (o.paid_at, o.id)).store_id if with_store else None,
+            "last_store_id": max(with_store, key=lambda o: (o.paid_at, o.id)).store_id
+            if with_store
+            else None,
             "favourite_categories": [c for c, _ in sorted(cats.items(), key=lambda kv: (-kv[1], kv[0]))[:3]],
         }
 
@@ -582,7 +599,9 @@ def test_postgresql_profiles_equal_a_plain_python_computation_on_random_data(bra
     members = [MemberFactory(brand=brand, store=rnd.choice(stores)) for _ in range(60)]
     for m in members[:55]:
         for _ in range(rnd.randint(1, 6)):
-            lines = [(p, Decimal(rnd.randint(100, 99999)) / 100) for p in rnd.sample(products, rnd.randint(1, 3))]
+            lines = [
+                (p, Decimal(rnd.randint(100, 99999)) / 100) for p in rnd.sample(products, rnd.randint(1, 3))
+            ]
             buy(
                 m,
                 days_ago=rnd.uniform(0, 730),

@@ -40,7 +40,7 @@ def _progress_context(run) -> dict:
     if run.status == JobStatus.DONE:
         detail = _("%(status)s · %(count)s profiles") % {"status": detail, "count": run.profiles}
     elif run.status == JobStatus.FAILED and run.error:
-        detail = _("%(status)s · %(error)s") % {"status": detail, "error": run.error[:120]}
+        detail = f"{detail} · {run.error[:120]}"
     return {
         "run": run,
         "percent": run.progress,
