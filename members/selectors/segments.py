@@ -3,7 +3,7 @@ segment's members (consent re-checked at read time), tags with their member coun
 
 from __future__ import annotations
 
-from django.db.models import Count, QuerySet
+from django.db.models import Count, Q, QuerySet
 
 from retail.tenancy import Principal
 
@@ -36,9 +36,7 @@ def tags_with_counts(*, principal: Principal) -> list[Tag]:
     return list(tags)
 
 
-def _visible_tag_members(principal: Principal):
-    from django.db.models import Q
-
+def _visible_tag_members(principal: Principal) -> Q:
     return Q(member_tags__member__store_id__in=principal.store_ids)
 
 
@@ -110,27 +108,31 @@ def segment_member_page(
 def segments_of(*, principal: Principal, member: Member) -> QuerySet[Segment]:
     """Materialised segments the member belongs to; a channel segment only while the member
     still consents on its channel."""
-    qs = Segment.objects.for_principal(principal).filter(entries__member_id=member.pk)
+    consenting = Q(channel="")
     for channel in ("call", "sms", "chat"):
-        if not getattr(member, f"consent_{channel}"):
-            qs = qs.exclude(channel=channel)
+        consenting |= Q(channel=channel, **{f"entries__member__consent_{channel}": True})
+    # one filter() call: the consent is read from the same joined entry's member row
+    qs = Segment.objects.for_principal(principal).filter(consenting, entries__member_id=member.pk)
     return qs.order_by("-id")
 
 
-def rule_tag(*, principal: Principal, tag_id: int) -> Tag | None:
-    return tags_for(principal=principal).filter(pk=tag_id).first()
+def tagged_members(*, principal: Principal, tag: Tag) -> QuerySet[Member]:
+    """Visible members carrying the tag."""
+    return members_for_pages(principal=principal).filter(member_tags__tag_id=tag.pk)
 
 
-__all__ = [
-    "count_matching",
-    "matching_members",
-    "preview_matching",
-    "rule_language",
-    "segment_member_page",
-    "segment_members",
-    "segments_for",
-    "segments_of",
-    "tags_for",
-    "tags_of",
-    "tags_with_counts",
-]
+def tagged_count(*, principal: Principal, tag: Tag) -> int:
+    return tagged_members(principal=principal, tag=tag).order_by().count()
+
+
+def tagged_member_page(
+    *, principal: Principal, tag: Tag, after: int | None = None, limit: int = 50
+) -> tuple[list[Member], int | None]:
+    """One keyset page of the tag's members, newest id first (one query)."""
+    qs = tagged_members(principal=principal, tag=tag)
+    if after:
+        qs = qs.filter(pk__lt=after)
+    rows = list(qs.order_by("-id")[: limit + 1])
+    more = len(rows) > limit
+    rows = rows[:limit]
+    return rows, (rows[-1].pk if more else None)
