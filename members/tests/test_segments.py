@@ -15,6 +15,7 @@ from django.utils import timezone
 
 from members.choices import JobStatus, TagSource
 from members.models import Member, MemberProfile, MemberTag, Segment, SegmentMember, Tag
+from members.rules import RuleError
 from members.selectors import segments as selectors
 from members.services import segments as services
 from members.tests.factories import MemberFactory
