@@ -8,6 +8,7 @@ from retail.api.base import PartnerViewSet
 from .. import selectors, services
 from ..choices import ConsentSource
 from ..models import Member
+from . import segments as segment_api
 from .filters import MemberFilter
 from .serializers import (
     ConsentInSerializer,
@@ -84,3 +85,21 @@ class MemberViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, PartnerVie
             return Response(ConsentRecordSerializer(record).data, status=status.HTTP_201_CREATED)
         page = self.paginate_queryset(selectors.consent_history(member=member))
         return self.get_paginated_response(ConsentRecordSerializer(page, many=True).data)
+
+    @extend_schema(methods=["GET"], responses={200: segment_api.TagSerializer(many=True)})
+    @extend_schema(
+        methods=["POST"],
+        request=segment_api.MemberTagsInSerializer,
+        responses={200: segment_api.TagSerializer(many=True)},
+    )
+    @action(detail=True, methods=["get", "post"], url_path="tags")
+    def tags(self, request, pk=None):
+        """The member's tags; POST {"add": [names], "remove": [names]} (new names become tags)."""
+        member = self.get_object()  # another brand's member is a 404 before any validation
+        return segment_api.member_tags(self, request, member)
+
+    @extend_schema(responses={200: segment_api.SegmentSerializer(many=True)})
+    @action(detail=True, methods=["get"], url_path="segments")
+    def segments(self, request, pk=None):
+        """The materialised segments the member is in (a channel segment only with consent)."""
+        return segment_api.member_segments(self, request, self.get_object())

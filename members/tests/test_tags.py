@@ -23,7 +23,9 @@ def test_adding_a_new_tag_by_name_creates_it_in_the_brand_and_audits(client, bra
     client.force_login(hq_user)
     # when HQ adds "VIP" on the member page (htmx)
     response = client.post(
-        reverse("members:member_tags", kwargs={"member_id": member.pk}), {"name": "  VIP "}, HTTP_HX_REQUEST="true"
+        reverse("members:member_tags", kwargs={"member_id": member.pk}),
+        {"name": "  VIP "},
+        HTTP_HX_REQUEST="true",
     )
     # then the card comes back with the tag, a new tag of brand A carries it, and it is audited
     assert response.status_code == 200
@@ -32,7 +34,9 @@ def test_adding_a_new_tag_by_name_creates_it_in_the_brand_and_audits(client, bra
     tag = Tag.objects.get(brand=brand, name="VIP")
     assert MemberTag.objects.get(member=member).tag == tag
     assert MemberTag.objects.get(member=member).source == TagSource.MANUAL
-    assert AuditEvent.objects.filter(object_id=str(member.pk), message="tag added: VIP", actor=hq_user).exists()
+    assert AuditEvent.objects.filter(
+        object_id=str(member.pk), message="tag added: VIP", actor=hq_user
+    ).exists()
 
 
 def test_adding_a_tag_twice_changes_nothing(brand):
@@ -64,7 +68,9 @@ def test_a_bad_tag_name_is_refused_with_a_message(client, brand, hq_user, name):
     member = MemberFactory(brand=brand)
     client.force_login(hq_user)
     response = client.post(
-        reverse("members:member_tags", kwargs={"member_id": member.pk}), {"name": name}, HTTP_HX_REQUEST="true"
+        reverse("members:member_tags", kwargs={"member_id": member.pk}),
+        {"name": name},
+        HTTP_HX_REQUEST="true",
     )
     assert "1 to 40 characters" in response.content.decode()
     assert not Tag.objects.exists()
