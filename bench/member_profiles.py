@@ -21,8 +21,9 @@ ORDERS = int(os.environ.get("BENCH_PROFILE_ORDERS", "5000000"))
 ROUNDS = int(os.environ.get("BENCH_PROFILE_ROUNDS", "2"))
 KEEP = os.environ.get("BENCH_PROFILE_KEEP", "") == "1"
 
-# The baseline: everything the service computes, in one statement, into a temp table (no WAL,
-# no index, no progress, no upsert): the floor for the same work.
+# The baseline: everything the service computes, with the same techniques (hash aggregate with
+# the array-max pick of the last store, ROW_NUMBER for categories, NTILE for scores), in one
+# statement into a temp table (no WAL, no index, no progress, no upsert): the floor for the work.
 BASELINE_SQL = """
 CREATE TEMPORARY TABLE bench_profiles_baseline AS
 WITH counted AS (
@@ -35,20 +36,16 @@ totals AS (
     SELECT member_id, MIN(paid_at) AS first_order_at, MAX(paid_at) AS last_order_at,
            COUNT(*) FILTER (WHERE paid_at > %(since)s) AS frequency,
            COALESCE(SUM(total) FILTER (WHERE paid_at > %(since)s), 0) AS monetary,
-           SUM(total) AS lifetime_value
+           SUM(total) AS lifetime_value,
+           (MAX(ARRAY[(date_part('epoch', paid_at) * 1000000)::bigint, id, store_id])
+                FILTER (WHERE store_id IS NOT NULL))[3] AS last_store_id
     FROM counted GROUP BY member_id
-),
-last_store AS (
-    SELECT member_id, store_id FROM (
-        SELECT member_id, store_id,
-               ROW_NUMBER() OVER (PARTITION BY member_id ORDER BY paid_at DESC, id DESC) AS rn
-        FROM counted WHERE store_id IS NOT NULL
-    ) s WHERE rn = 1
 ),
 categories AS (
     SELECT member_id, jsonb_agg(category ORDER BY rn) AS favourite_categories FROM (
         SELECT member_id, category,
-               ROW_NUMBER() OVER (PARTITION BY member_id ORDER BY spend DESC, category) AS rn
+               ROW_NUMBER() OVER (
+                   PARTITION BY member_id ORDER BY spend DESC, category COLLATE "C") AS rn
         FROM (
             SELECT o.member_id, p.category, SUM(l.line_total) AS spend
             FROM retail_orderline l
@@ -59,7 +56,7 @@ categories AS (
         ) spent
     ) ranked WHERE rn <= 3 GROUP BY member_id
 )
-SELECT t.member_id, t.first_order_at, t.last_order_at, s.store_id AS last_store_id,
+SELECT t.member_id, t.first_order_at, t.last_order_at, t.last_store_id,
        FLOOR(EXTRACT(EPOCH FROM (%(as_of)s - t.last_order_at)) / 86400)::integer AS recency_days,
        t.frequency, t.monetary, t.lifetime_value,
        NTILE(5) OVER (ORDER BY t.last_order_at, t.member_id) AS r_score,
@@ -69,7 +66,6 @@ SELECT t.member_id, t.first_order_at, t.last_order_at, s.store_id AS last_store_
            PARTITION BY t.frequency > 0 ORDER BY t.monetary, t.member_id) END AS m_score,
        COALESCE(c.favourite_categories, '[]'::jsonb) AS favourite_categories
 FROM totals t
-LEFT JOIN last_store s ON s.member_id = t.member_id
 LEFT JOIN categories c ON c.member_id = t.member_id
 """
 

@@ -260,8 +260,16 @@ class MemberProfile(models.Model):
     TENANT_STORE_FIELD = "member__store"
     TENANT_GUIDE_FIELD = "member__guide"
 
-    member = models.OneToOneField(Member, on_delete=models.CASCADE, primary_key=True, related_name="profile")
-    brand = models.ForeignKey(Brand, on_delete=models.CASCADE, related_name="+", db_index=False)
+    # No database FK constraints: the rows are derived from existing members, brands and stores
+    # by one set-based statement, and checking a million inserted rows (each a FOR KEY SHARE
+    # lookup at COMMIT) costs more than computing them. Deletes still cascade / set null
+    # through the ORM; a run deletes rows of members who have gone.
+    member = models.OneToOneField(
+        Member, on_delete=models.CASCADE, primary_key=True, related_name="profile", db_constraint=False
+    )
+    brand = models.ForeignKey(
+        Brand, on_delete=models.CASCADE, related_name="+", db_index=False, db_constraint=False
+    )
     first_order_at = models.DateTimeField(_("first order"), null=True)
     last_order_at = models.DateTimeField(_("last order"), null=True)
     last_store = models.ForeignKey(
@@ -271,6 +279,7 @@ class MemberProfile(models.Model):
         null=True,
         related_name="+",
         db_index=False,
+        db_constraint=False,
     )
     recency_days = models.IntegerField(_("days since last purchase"), null=True)
     frequency = models.IntegerField(_("orders"), default=0)

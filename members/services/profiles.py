@@ -78,6 +78,7 @@ class _Dialect:
     empty_json: str  # literal of an empty JSON array
     days_since_last: str  # whole days from a.last_order_at to %(as_of)s
     temp_schema: str  # qualifies a temp table, so a DROP never reaches a real table
+    collate: str  # byte order for category names: fast, and the same on both databases
 
 
 _POSTGRESQL = _Dialect(
@@ -85,6 +86,7 @@ _POSTGRESQL = _Dialect(
     empty_json="'[]'::jsonb",
     days_since_last="FLOOR(EXTRACT(EPOCH FROM (%(as_of)s - a.last_order_at)) / 86400)::integer",
     temp_schema="pg_temp",
+    collate='COLLATE "C"',
 )
 _SQLITE = _Dialect(
     json_array="json_array",
@@ -94,6 +96,7 @@ _SQLITE = _Dialect(
         " - CAST(strftime('%%s', a.last_order_at) AS INTEGER)) / 86400 AS INTEGER)"
     ),
     temp_schema="temp",
+    collate="COLLATE BINARY",
 )
 
 AGG_TABLE = "tiandi_profile_agg"
@@ -122,7 +125,8 @@ _COUNTED = """o.brand_id = %(brand_id)s AND o.status = %(paid)s AND o.member_id 
       AND o.paid_at <= %(as_of)s"""
 
 # Per member: first/last order, window frequency and spend, lifetime value, last store.
-# The last store is the store of the member's newest store-attributed order (ROW_NUMBER).
+# Portable form: the last store is the store of the member's newest store-attributed order,
+# picked by ROW_NUMBER.
 AGGREGATES_SQL = """
 CREATE TEMPORARY TABLE {agg} AS
 WITH counted AS (
@@ -154,6 +158,24 @@ SELECT t.member_id, t.first_order_at, t.last_order_at, t.frequency, t.monetary,
 FROM totals t LEFT JOIN last_store s ON s.member_id = t.member_id
 """
 
+# PostgreSQL form, the same result in one pass (one hash aggregate, no sort, parallel-safe):
+# the newest store order is the largest [paid_at in µs, id, store_id] array among the member's
+# orders that have a store, i.e. ORDER BY paid_at DESC, id DESC.
+AGGREGATES_SQL_POSTGRESQL = """
+CREATE TEMPORARY TABLE {agg} AS
+SELECT o.member_id,
+       MIN(o.paid_at) AS first_order_at,
+       MAX(o.paid_at) AS last_order_at,
+       COUNT(*) FILTER (WHERE o.paid_at > %(since)s) AS frequency,
+       COALESCE(SUM(o.total) FILTER (WHERE o.paid_at > %(since)s), 0) AS monetary,
+       SUM(o.total) AS lifetime_value,
+       (MAX(ARRAY[(date_part('epoch', o.paid_at) * 1000000)::bigint, o.id, o.store_id])
+            FILTER (WHERE o.store_id IS NOT NULL))[3] AS last_store_id
+FROM {orders} o
+WHERE {counted}
+GROUP BY o.member_id
+"""
+
 # Per member: the top categories by line spend, pivoted into c1..c3.
 CATEGORIES_SQL = """
 CREATE TEMPORARY TABLE {cat} AS
@@ -163,7 +185,7 @@ SELECT member_id,
        MAX(CASE WHEN rn = 3 THEN category END) AS c3
 FROM (
     SELECT member_id, category,
-           ROW_NUMBER() OVER (PARTITION BY member_id ORDER BY spend DESC, category) AS rn
+           ROW_NUMBER() OVER (PARTITION BY member_id ORDER BY spend DESC, category {collate}) AS rn
     FROM (
         SELECT o.member_id, p.category, SUM(l.line_total) AS spend
         FROM {lines} l
@@ -234,6 +256,7 @@ def _sql(template: str) -> str:
         days=d.days_since_last,
         json_array=d.json_array,
         empty_json=d.empty_json,
+        collate=d.collate,
     )
 
 
@@ -262,7 +285,10 @@ def compute_profiles(*, brand_id: int, run: ProfileRun | None = None, as_of: dat
             _drop_temp_tables(cursor)
             with transaction.atomic():
                 _tune(cursor)
-                cursor.execute(_sql(AGGREGATES_SQL), params)
+                aggregates = (
+                    AGGREGATES_SQL_POSTGRESQL if connection.vendor == "postgresql" else AGGREGATES_SQL
+                )
+                cursor.execute(_sql(aggregates), params)
                 if connection.vendor == "postgresql":
                     cursor.execute(f"ANALYZE {AGG_TABLE}")
             _progress(run, PHASES["aggregates"])
