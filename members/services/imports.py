@@ -28,7 +28,9 @@ import csv
 import hashlib
 import io
 import itertools
+import random
 import re
+import time as clock
 import unicodedata
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -376,6 +378,9 @@ class Row:
     errors: dict[str, list[dict]] = field(default_factory=dict)
     store_id: int | None = None
     guide_id: int | None = None
+    # encrypted before the batch's transaction (the slow part), so the transaction is short
+    phone_encrypted: str = ""
+    name_encrypted: str = ""
 
     def error(self, column: str, code: str, value: str = "") -> None:
         entry = {"code": code}
@@ -757,6 +762,10 @@ def run_member_import(*, import_id: int, on_batch=None) -> MemberImport:
             for batch_no, batch in enumerate(_batches(remaining, batch_size()), start=1):
                 parsed = [parse_row(n, raw, now=now) for n, raw in batch]
                 lookups.resolve(parsed)
+                for row in parsed:
+                    if not row.errors:
+                        row.phone_encrypted = pii.encrypt(row.phone)
+                        row.name_encrypted = pii.encrypt(row.name)
                 _import_batch(member_import, parsed, position)
                 position += len(batch)
                 if on_batch is not None:
@@ -792,19 +801,25 @@ def run_member_import(*, import_id: int, on_batch=None) -> MemberImport:
     return done
 
 
+BATCH_ATTEMPTS = 10
+
+
 def _import_batch(member_import: MemberImport, rows: list[Row], position: int) -> None:
-    """Write one batch in one transaction (retried if a concurrent join took a member number,
-    phone or external id between our lookup and our insert)."""
-    for attempt in range(5):
+    """Write one batch in one transaction, retried (with a short, growing, jittered pause)
+    when a concurrent join took a member number, phone or external id between our lookup and
+    our insert. Member numbers are never allocated with gaps: join_member numbers after the
+    newest member by id, so a gap would let later joins climb into a range we hold."""
+    for attempt in range(BATCH_ATTEMPTS):
         try:
             with transaction.atomic():
                 _write_batch(member_import, rows, position)
             return
         except IntegrityError:
-            if attempt == 4:
+            if attempt == BATCH_ATTEMPTS - 1:
                 raise
             for row in rows:  # checked afresh on the next attempt
                 row.errors.pop("external_id", None)
+            clock.sleep(random.uniform(0.005, 0.02) * (attempt + 1))
 
 
 def _write_batch(member_import: MemberImport, rows: list[Row], position: int) -> None:
@@ -812,9 +827,11 @@ def _write_batch(member_import: MemberImport, rows: list[Row], position: int) ->
     locked = MemberImport.objects.select_for_update().get(pk=member_import.pk)
     if locked.stage != ImportStage.IMPORTING or locked.rows_done != position:
         raise _Interrupted
-    # one writer of member numbers per brand at a time among imports; a concurrent
-    # join_member that picks the same number makes one of us retry (unique constraint)
-    Brand.objects.select_for_update().filter(pk=brand_id).values_list("pk", flat=True).first()
+    # one writer of member numbers per brand at a time among imports. FOR NO KEY UPDATE does
+    # not conflict with the FOR KEY SHARE that inserting a member (FK) takes, so joins in
+    # store never wait on (or deadlock with) an import; a join that picks a number we
+    # allocated makes one of us retry on the unique constraint
+    Brand.objects.select_for_update(no_key=True).filter(pk=brand_id).values_list("pk", flat=True).first()
 
     # rows the dry run found invalid are skipped; a row that became invalid since is recorded
     flagged = set(
@@ -870,10 +887,12 @@ def _write_batch(member_import: MemberImport, rows: list[Row], position: int) ->
                 joined_at=row.joined_at,
                 **{c: row.consents.get(c, False) for c in CONSENT_COLUMNS},
             )
-            member.phone_encrypted = pii.encrypt(row.phone)
+            member.phone_encrypted = row.phone_encrypted or pii.encrypt(row.phone)
             member.phone_hash = row.phone_hash
             member.phone_masked = pii.mask_phone(row.phone)
-            member.set_name(row.name)
+            member.name_encrypted = row.name_encrypted or pii.encrypt(row.name)
+            member.name_masked = pii.mask_name(row.name)
+            member.name_hash = pii.name_index(row.name)
             if external_id:
                 taken_external.add(external_id)
             new[row.phone_hash] = member
@@ -883,7 +902,9 @@ def _write_batch(member_import: MemberImport, rows: list[Row], position: int) ->
             is_new = member.pk is None
             fields = changed.setdefault(row.phone_hash, set()) if not is_new else set()
             if row.name and not member.name_encrypted:
-                member.set_name(row.name)
+                member.name_encrypted = row.name_encrypted or pii.encrypt(row.name)
+                member.name_masked = pii.mask_name(row.name)
+                member.name_hash = pii.name_index(row.name)
                 fields |= {"name_encrypted", "name_masked", "name_hash"}
             if external_id and not member.external_id:
                 member.external_id = external_id

@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import csv
 import io
+import threading
+import time
 import tracemalloc
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
+from django.db import connection
 from django.test import TestCase
 from django.urls import reverse
 from django.utils import timezone
@@ -21,7 +24,7 @@ from members.tests.factories import MemberFactory
 from retail.choices import Role
 from retail.errors import Conflict, InvalidInput
 from retail.models import AuditEvent, DomainEvent
-from retail.tests.factories import StaffRoleFactory, StoreFactory, UserFactory
+from retail.tests.factories import BrandFactory, StaffRoleFactory, StoreFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -408,8 +411,6 @@ def test_the_same_file_twice_is_refused_naming_the_earlier_import(brand, django_
     assert f"#{first.pk}" in refused.value.message
     assert MemberImport.objects.count() == 1
     # but another brand may import the same file
-    from retail.tests.factories import BrandFactory
-
     assert upload(BrandFactory(), data).stage == ImportStage.CHECKED
 
 
@@ -656,3 +657,87 @@ def test_a_store_manager_imports_into_their_own_stores_only(
 def test_a_guide_does_not_import(client, guide_user):
     client.force_login(guide_user)
     assert client.get(reverse("members:import_list")).status_code == 403
+
+
+# --- PostgreSQL: concurrent runners and joins ---------------------------------------------------------
+
+pg_only = pytest.mark.skipif(
+    connection.vendor != "postgresql", reason="row locks between concurrent transactions: PostgreSQL"
+)
+
+
+def in_threads(*jobs) -> list:
+    """Run each callable in its own thread (own connection); their exceptions, if any."""
+    failures: list = []
+
+    def wrap(job):
+        try:
+            job()
+        except Exception as exc:  # collected and asserted by the test
+            failures.append(exc)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=wrap, args=(job,)) for job in jobs]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return failures
+
+
+@pg_only
+@pytest.mark.django_db(transaction=True)
+def test_two_runners_of_one_import_write_each_row_once(settings):
+    # given a checked import of 400 rows in batches of 50, started twice (a redelivered task)
+    settings.MEMBER_IMPORT_BATCH_SIZE = 50
+    brand = BrandFactory()
+    member_import = upload(brand, csv_bytes(people(400)))
+    MemberImport.objects.filter(pk=member_import.pk).update(
+        stage=ImportStage.IMPORTING, started_at=timezone.now(), created_count=0, merged_count=0
+    )
+    # when two workers run it at the same time
+    run = lambda: services.run_member_import(import_id=member_import.pk)  # noqa: E731
+    assert in_threads(run, run) == []
+    # then every row was imported exactly once
+    member_import.refresh_from_db()
+    assert member_import.stage == ImportStage.DONE
+    assert (member_import.rows_done, member_import.created_count, member_import.merged_count) == (400, 400, 0)
+    assert Member.objects.filter(brand=brand).count() == 400
+    assert ConsentRecord.objects.filter(brand=brand).count() == 400
+
+
+@pg_only
+@pytest.mark.django_db(transaction=True)
+def test_members_joining_during_an_import_are_merged_not_doubled(settings):
+    # given an import of 1,000 rows in batches of 100
+    settings.MEMBER_IMPORT_BATCH_SIZE = 100
+    brand = BrandFactory()
+    member_import = upload(brand, csv_bytes(people(1000)))
+    MemberImport.objects.filter(pk=member_import.pk).update(
+        stage=ImportStage.IMPORTING, started_at=timezone.now(), created_count=0, merged_count=0
+    )
+    joined: list[str] = []
+
+    def join_meanwhile():
+        from members.services import join_member
+
+        for i in range(0, 1000, 9):  # some of the file's people, and as many new ones
+            time.sleep(0.002)  # people join one after another, not in a tight loop
+            for phone in (f"139{i:08d}", f"137{i:08d}"):
+                try:
+                    join_member(brand_id=brand.pk, phone=phone)
+                    joined.append(phone)
+                except Conflict:  # the import got there first
+                    pass
+
+    # when members join in store while the import runs
+    failures = in_threads(lambda: services.run_member_import(import_id=member_import.pk), join_meanwhile)
+    # then nothing failed, and each phone is one member with its own member number
+    assert failures == []
+    member_import.refresh_from_db()
+    assert member_import.stage == ImportStage.DONE
+    assert member_import.created_count + member_import.merged_count == 1000
+    members = Member.objects.filter(brand=brand)
+    assert members.count() == 1000 + sum(1 for p in joined if p.startswith("137"))
+    assert members.values("member_no").distinct().count() == members.count()

@@ -46,13 +46,14 @@ def import_list(request):
     principal = _principal_who_imports(request)
     form = MemberImportUploadForm(request.POST or None, request.FILES or None, principal=principal)
     earlier = None
-    if request.method == "POST" and form.is_valid():
+    if request.method == "POST" and principal.brand_id is None:
+        form.add_error(None, _("Act as a role of a brand to import members."))
+    elif request.method == "POST" and form.is_valid():
         upload = form.cleaned_data["file"]
-        store = form.cleaned_data["store"]
         try:
             member_import, unknown = services.upload_member_import(
-                brand_id=store.brand_id if store else principal.brand_id,
-                store=store,
+                brand_id=principal.brand_id,
+                store=form.cleaned_data["store"],
                 fileobj=upload,
                 filename=upload.name,
                 size=upload.size,
@@ -72,8 +73,6 @@ def import_list(request):
                     % {"columns": ", ".join(unknown)},
                 )
             return redirect("members:import_detail", import_id=member_import.pk)
-    if request.method == "POST" and principal.brand_id is None:
-        form.add_error(None, _("Act as a role of a brand to import members."))
     imports = list(selectors.imports_for(principal=principal)[:RECENT])
     return render(
         request,
@@ -128,7 +127,7 @@ def import_detail(request, import_id: int):
         "may_resume": member_import.started_at is not None
         and member_import.stage in (ImportStage.FAILED, ImportStage.IMPORTING),
         "may_check": member_import.started_at is None
-        and member_import.stage in (ImportStage.UPLOADED, ImportStage.FAILED),
+        and member_import.stage in (ImportStage.UPLOADED, ImportStage.FAILED, ImportStage.CHECKING),
         "nav_section": "members",
     }
     if request.htmx and request.htmx.target == "import-errors":
