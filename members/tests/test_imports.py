@@ -741,3 +741,40 @@ def test_members_joining_during_an_import_are_merged_not_doubled(settings):
     members = Member.objects.filter(brand=brand)
     assert members.count() == 1000 + sum(1 for p in joined if p.startswith("137"))
     assert members.values("member_no").distinct().count() == members.count()
+
+
+def test_row_errors_are_shown_a_page_at_a_time(client, brand, hq_user):
+    # given a checked import with 60 bad rows
+    member_import = upload(brand, csv_bytes([["bad"]] * 60 + [["13812345678"]], header=["phone"]))
+    client.force_login(hq_user)
+    url = reverse("members:import_detail", kwargs={"import_id": member_import.pk})
+    # when HQ opens the preview, the first 50 errors show, in file order, with a next page
+    first = client.get(url)
+    assert [n for n, _columns in first.context["rows"]] == list(range(2, 52))
+    assert "Page 1 of 2" in first.content.decode()
+    # when htmx asks for page 2, only the errors partial comes back, with the last 10
+    second = client.get(url + "?page=2", HTTP_HX_REQUEST="true", HTTP_HX_TARGET="import-errors")
+    assert [n for n, _columns in second.context["rows"]] == list(range(52, 62))
+    assert "<h1" not in second.content.decode()
+
+
+def test_a_stalled_dry_run_can_be_started_again(client, brand, hq_user):
+    # given an import whose dry run stopped half-way (its worker died)
+    member_import = upload(brand, csv_bytes([["13812345678"], ["bad"]], header=["phone"]))
+    MemberImport.objects.filter(pk=member_import.pk).update(stage=ImportStage.CHECKING, rows_checked=1)
+    client.force_login(hq_user)
+    page = client.get(reverse("members:import_detail", kwargs={"import_id": member_import.pk}))
+    assert "Check again" in page.content.decode()
+    # when HQ starts it again, it runs to the end and the errors are not doubled
+    with TestCase.captureOnCommitCallbacks(execute=True):
+        client.post(reverse("members:import_check", kwargs={"import_id": member_import.pk}))
+    member_import.refresh_from_db()
+    assert (member_import.stage, member_import.rows_checked, member_import.rows_invalid) == ("checked", 2, 1)
+    assert MemberImportError.objects.filter(member_import=member_import).count() == 1
+
+
+def test_an_import_that_began_cannot_be_checked_again(brand):
+    member_import = run_import(upload(brand, csv_bytes([["13812345678"]], header=["phone"])))
+    with pytest.raises(Conflict):
+        services.start_check(member_import=member_import)
+    assert MemberImport.objects.get(pk=member_import.pk).stage == ImportStage.DONE
