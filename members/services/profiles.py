@@ -311,6 +311,9 @@ def compute_profiles(*, brand_id: int, run: ProfileRun | None = None, as_of: dat
                 cursor.execute(f"SELECT COUNT(*) FROM {AGG_TABLE}")
                 count = cursor.fetchone()[0]
                 _progress(run, PHASES["write"], profiles=count)
+            if connection.vendor == "postgresql":
+                # fresh statistics, or the profile pages' scoped reads plan for the old table
+                cursor.execute(f"ANALYZE {MemberProfile._meta.db_table}")
         finally:
             _drop_temp_tables(cursor)
     return count

@@ -58,9 +58,10 @@ def profiles(request):
     principal = _principal_with_brand(request)
     may_start = _may_start(principal)
     active = selectors.active_profile_run(principal=principal) if may_start else None
+    overview = selectors.profile_overview(principal=principal)
     context = {
-        "distribution": selectors.rfm_distribution(principal=principal),
-        "summary": selectors.profile_summary(principal=principal),
+        "distribution": overview["distribution"],
+        "summary": overview["summary"],
         "may_start": may_start,
         "runs": selectors.profile_runs(principal=principal) if may_start else [],
         "active": active,
