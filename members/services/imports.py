@@ -39,7 +39,7 @@ from typing import IO, Any
 
 from django.conf import settings
 from django.core.files.base import File
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.db.models import F
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -929,7 +929,7 @@ def _write_batch(member_import: MemberImport, rows: list[Row], position: int) ->
         numbers = _allocate_member_numbers(brand_id, len(new))
         for member, number in zip(new.values(), numbers, strict=True):
             member.member_no = number
-        Member.objects.bulk_create(list(new.values()))
+        _insert(Member, list(new.values()), with_ids=True)
         if any(m.pk is None for m in new.values()):  # a backend that returns no ids
             ids = dict(
                 Member.objects.filter(brand_id=brand_id, phone_hash__in=new.keys()).values_list(
@@ -962,7 +962,7 @@ def _write_batch(member_import: MemberImport, rows: list[Row], position: int) ->
         )
         for digest, channel, granted in consent_changes
     ]  # fmt: skip
-    ConsentRecord.objects.bulk_create(consent_rows)
+    _insert(ConsentRecord, consent_rows)
 
     if tags_of:
         names = set().union(*tags_of.values())
@@ -989,6 +989,42 @@ def _write_batch(member_import: MemberImport, rows: list[Row], position: int) ->
         merged_count=F("merged_count") + merged,
         rows_invalid=F("rows_invalid") + len(new_errors),
     )
+
+
+def _insert(model, objs: list, *, with_ids: bool = False) -> None:
+    """Insert new rows: PostgreSQL COPY (ids drawn from the table's identity sequence first
+    when the caller needs them), else bulk_create. COPY skips the ORM's per-value compile
+    step, which is most of the cost of inserting 100,000 members."""
+    if not objs:
+        return
+    if connection.vendor != "postgresql":
+        model.objects.bulk_create(objs)
+        return
+    from psycopg import sql
+
+    meta = model._meta
+    now = timezone.now()
+    auto_now = [f.attname for f in meta.concrete_fields if getattr(f, "auto_now", False) or getattr(f, "auto_now_add", False)]  # fmt: skip
+    fields = [f for f in meta.concrete_fields if with_ids or not f.primary_key]
+    with connection.wrap_database_errors, connection.cursor() as cursor:
+        if with_ids:
+            cursor.execute(
+                "SELECT nextval(pg_get_serial_sequence(%s, %s)) FROM generate_series(1, %s)",
+                [meta.db_table, meta.pk.column, len(objs)],
+            )
+            for obj, (pk,) in zip(objs, cursor.fetchall(), strict=True):
+                obj.pk = pk
+        statement = sql.SQL("COPY {} ({}) FROM STDIN").format(
+            sql.Identifier(meta.db_table), sql.SQL(", ").join(sql.Identifier(f.column) for f in fields)
+        )
+        with cursor.cursor.copy(statement) as copy:
+            for obj in objs:
+                for attname in auto_now:
+                    setattr(obj, attname, now)
+                copy.write_row([getattr(obj, f.attname) for f in fields])
+    for obj in objs:
+        obj._state.adding = False
+        obj._state.db = connection.alias
 
 
 def _allocate_member_numbers(brand_id: int, count: int) -> list[str]:
