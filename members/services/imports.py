@@ -543,19 +543,21 @@ def upload_member_import(
     if store is not None and store.brand_id != brand_id:
         raise InvalidInput("other_brand", _("Unknown store."), fields={"store": [_("Not found.")]})
     inspection = inspect_upload(fileobj=fileobj, filename=filename, size=size)
-    earlier = (
-        MemberImport.objects.filter(brand_id=brand_id, sha256=inspection.sha256)
-        .exclude(stage=ImportStage.FAILED, started_at__isnull=True)
-        .order_by("-id")
-        .first()
-    )
-    if earlier is not None:
-        if earlier.stage == ImportStage.DONE:
-            message = _("This file was already imported (import #%(id)s); nothing was imported twice.")
-        else:
-            message = _("This file was already uploaded (import #%(id)s); continue with that import.")
-        raise Conflict("duplicate_file", message % {"id": earlier.pk}, fields={"import_id": earlier.pk})
     with transaction.atomic():
+        # the brand's row lock makes a double-posted upload find the first one
+        Brand.objects.select_for_update(no_key=True).filter(pk=brand_id).values_list("pk", flat=True).first()
+        earlier = (
+            MemberImport.objects.filter(brand_id=brand_id, sha256=inspection.sha256)
+            .exclude(stage=ImportStage.FAILED, started_at__isnull=True)
+            .order_by("-id")
+            .first()
+        )
+        if earlier is not None:
+            if earlier.stage == ImportStage.DONE:
+                message = _("This file was already imported (import #%(id)s); nothing was imported twice.")
+            else:
+                message = _("This file was already uploaded (import #%(id)s); continue with that import.")
+            raise Conflict("duplicate_file", message % {"id": earlier.pk}, fields={"import_id": earlier.pk})
         member_import = MemberImport(
             brand_id=brand_id,
             store=store,
@@ -616,8 +618,8 @@ def check_member_import(*, import_id: int) -> MemberImport:
     if member_import.stage != ImportStage.CHECKING:
         return member_import  # already checked, importing or done: nothing to do
     try:
-        expected = _estimate_rows(member_import)
-        MemberImport.objects.filter(pk=import_id).update(rows_total=expected, rows_checked=0)
+        member_import.rows_total = _estimate_rows(member_import)
+        MemberImport.objects.filter(pk=import_id).update(rows_total=member_import.rows_total, rows_checked=0)
         MemberImportError.objects.filter(member_import_id=import_id).delete()
         counts = _check_rows(member_import)
     except DomainError as exc:

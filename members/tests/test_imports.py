@@ -778,3 +778,21 @@ def test_an_import_that_began_cannot_be_checked_again(brand):
     with pytest.raises(Conflict):
         services.start_check(member_import=member_import)
     assert MemberImport.objects.get(pk=member_import.pk).stage == ImportStage.DONE
+
+
+def test_the_dry_run_reports_its_progress_against_the_expected_total(brand, settings, monkeypatch):
+    # given 30 rows checked 10 at a time, watched after each batch
+    settings.MEMBER_IMPORT_BATCH_SIZE = 10
+    seen = []
+    original = services._batches
+
+    def watch(rows, size):
+        for batch in original(rows, size):
+            yield batch
+            seen.append(MemberImport.objects.values_list("rows_checked", "rows_total").get())
+
+    monkeypatch.setattr(services, "_batches", watch)
+    # when the file is uploaded and checked
+    upload(brand, csv_bytes(people(30)))
+    # then the total was known from the start and the checked rows moved towards it
+    assert seen == [(10, 30), (20, 30), (30, 30)]
