@@ -24,9 +24,9 @@ Definitions (as_of = the moment the computation starts):
   such members are deleted.
 
 The computation is set-based SQL (aggregates and window functions), never a loop over
-members: temp tables of per-member aggregates and top categories, then one INSERT ... SELECT
-... ON CONFLICT (member_id) DO UPDATE that ranks the scores, and one DELETE of stale rows, the
-write in one transaction. The same statements run on PostgreSQL and on SQLite (≥ 3.30:
+members: temp tables of per-member aggregates and top categories, then, in one transaction,
+a DELETE of the brand's rows and one INSERT ... SELECT that ranks the scores and writes every
+row (readers see the old set until it commits). The same statements run on PostgreSQL and on SQLite (≥ 3.30:
 window functions, FILTER, upsert); a few dialect fragments differ (`_Dialect`), and on
 PostgreSQL the per-member aggregates take a one-pass form (`AGGREGATES_SQL_POSTGRESQL`) that
 gives the same rows as the portable ROW_NUMBER form (both are tested against the definitions;
@@ -227,28 +227,13 @@ SELECT a.member_id, %(brand_id)s, a.first_order_at, a.last_order_at, a.last_stor
             ELSE {json_array}(c.c1, c.c2, c.c3) END,
        %(as_of)s
 FROM {agg} a LEFT JOIN {cat} c ON c.member_id = a.member_id
-WHERE TRUE
-ON CONFLICT (member_id) DO UPDATE SET
-    brand_id = excluded.brand_id,
-    first_order_at = excluded.first_order_at,
-    last_order_at = excluded.last_order_at,
-    last_store_id = excluded.last_store_id,
-    recency_days = excluded.recency_days,
-    frequency = excluded.frequency,
-    monetary = excluded.monetary,
-    lifetime_value = excluded.lifetime_value,
-    r_score = excluded.r_score,
-    f_score = excluded.f_score,
-    m_score = excluded.m_score,
-    favourite_categories = excluded.favourite_categories,
-    computed_at = excluded.computed_at
 """
 
-# Rows of members who no longer have any counted order.
-DELETE_STALE_SQL = """
-DELETE FROM {profiles}
-WHERE brand_id = %(brand_id)s
-  AND NOT EXISTS (SELECT 1 FROM {agg} a WHERE a.member_id = {profiles}.member_id)
+# The brand's rows go before the new ones are written (same transaction), which also removes
+# the rows of members who no longer have a counted order. Faster than an upsert of every row
+# plus a delete of the stale ones (measured at 1M profiles).
+DELETE_BRAND_SQL = """
+DELETE FROM {profiles} WHERE brand_id = %(brand_id)s
 """
 
 
@@ -306,8 +291,8 @@ def compute_profiles(*, brand_id: int, run: ProfileRun | None = None, as_of: dat
             _progress(run, PHASES["categories"])
             with transaction.atomic():
                 _tune(cursor)
+                cursor.execute(_sql(DELETE_BRAND_SQL), params)
                 cursor.execute(_sql(WRITE_SQL), params)
-                cursor.execute(_sql(DELETE_STALE_SQL), params)
                 cursor.execute(f"SELECT COUNT(*) FROM {AGG_TABLE}")
                 count = cursor.fetchone()[0]
                 _progress(run, PHASES["write"], profiles=count)
