@@ -1,11 +1,11 @@
 """member_profiles: the set-based profile computation (members.services.profiles.compute_profiles:
-aggregates, categories, scores, upsert and stale-row delete, with progress between phases)
+aggregates, categories, scores, then delete + insert of the brand's rows, with progress between phases)
 against the one hand-written SQL statement that computes the same profiles and scores into a
 temp table (CTEs + ROW_NUMBER + NTILE), on the same seeded brand and the same work_mem.
 
 Size from the environment: BENCH_PROFILE_MEMBERS (default 1,000,000) and BENCH_PROFILE_ORDERS
 (default 5,000,000); BENCH_PROFILE_ROUNDS (default 2) alternating rounds. The first round of
-ours inserts every row, later rounds update them. BENCH_PROFILE_KEEP=1 keeps the seeded brand
+ours writes into an empty profile table, later rounds replace the brand's rows. BENCH_PROFILE_KEEP=1 keeps the seeded brand
 for the next run (it is found again by its slug), else it is wiped at the end.
 """
 
@@ -73,7 +73,7 @@ LEFT JOIN categories c ON c.member_id = t.member_id
 @register(
     "member_profiles",
     goal=0.67,
-    about="compute_profiles (set-based, phases, upsert) vs one hand-written SQL statement",
+    about="compute_profiles (set-based, phases, delete + insert) vs one hand-written SQL statement",
 )
 def member_profiles(bench: Bench) -> Comparison:
     from datetime import timedelta
@@ -127,7 +127,7 @@ def member_profiles(bench: Bench) -> Comparison:
         for round_no in range(ROUNDS):
             base = timed("one SQL statement", baseline)
             mine = timed("compute_profiles", ours)
-            what = "insert" if round_no == 0 else "update"
+            what = "first" if round_no == 0 else "replace"
             print(
                 f"  round {round_no + 1}: baseline {base.seconds:.1f} s | ours {mine.seconds:.1f} s ({what})"
             )
