@@ -286,16 +286,20 @@ def compile_rules(rules: dict) -> Q:
     return q
 
 
-def describe(rules: dict) -> list[str]:
-    """One short line per condition, for lists and detail pages."""
+def describe(rules: dict, names: dict[str, dict[int, str]] | None = None) -> list[str]:
+    """One short line per condition, for detail pages; `names` labels ids per field."""
+    names = names or {}
     lines = []
     for cond in (rules or {}).get("conditions", []):
         field = FIELDS.get(cond.get("field"))
         if field is None:
             continue
         value = cond.get("value")
-        if isinstance(value, list):
-            value = "–".join(map(str, value)) if field.kind == "score" else ", ".join(map(str, value))
+        if isinstance(value, list) and field.kind == "score":
+            value = "–".join(map(str, value))
+        elif isinstance(value, list):
+            labels = names.get(field.name, {})
+            value = ", ".join(labels.get(v, f"#{v}") for v in value)
         elif isinstance(value, bool):
             value = _("yes") if value else _("no")
         lines.append(f"{field.label} {OP_LABELS.get(cond.get('op'), cond.get('op'))} {value}")

@@ -424,3 +424,17 @@ def test_a_rule_tag_with_bad_rules_is_not_created(client, brand, hq_user):
     assert response.status_code == 400
     assert not Tag.objects.exists()
     assert Member.objects.count() == 0
+
+
+def test_the_segment_page_names_the_tags_and_stores_its_rules_use(client, brand, hq_user):
+    tag = Tag.objects.create(brand=brand, name="Loves silk")
+    shop = StoreFactory(brand=brand, name="Nanjing West Road")
+    rules = {"match": "all", "conditions": [
+        {"field": "tags", "op": "any_of", "value": [tag.pk]},
+        {"field": "store", "op": "in", "value": [shop.pk]},
+    ]}  # fmt: skip
+    segment = services.save_segment(brand_id=brand.pk, name="Silk", rules=rules, materialise=False)
+    client.force_login(hq_user)
+    body = client.get(reverse("members:segment_detail", kwargs={"segment_id": segment.pk})).content.decode()
+    assert "has any of Loves silk" in body
+    assert "Nanjing West Road" in body

@@ -67,7 +67,11 @@ def _builder_page(request, *, segment=None, form=None, rows=None, errors=(), sta
     if form is None:
         initial = {"match": "all", "channel": ""}
         if segment is not None:
-            initial = {"name": segment.name, "channel": segment.channel, "match": segment.rules.get("match", "all")}
+            initial = {
+                "name": segment.name,
+                "channel": segment.channel,
+                "match": segment.rules.get("match", "all"),
+            }
         form = segment_forms.SegmentForm(initial=initial)
     if rows is None:
         rows = segment_forms.rows_from_rules(segment.rules) if segment else []
@@ -149,7 +153,9 @@ def segment_count(request):
     validated, general = _validated(request, rows, rules)
     context = {"count": None, "problems": general + [e for r in rows for e in r.errors], "rules": rules}
     if validated is not None and channel in ("", "call", "sms", "chat"):
-        context["count"] = selectors.count_matching(principal=request.principal, rules=validated, channel=channel)
+        context["count"] = selectors.count_matching(
+            principal=request.principal, rules=validated, channel=channel
+        )
         context["conditions"] = len(validated["conditions"])
     return render(request, "members/segments/_count.html", context)
 
@@ -190,7 +196,7 @@ def segment_detail(request, segment_id: int):
     )
     context = {
         "segment": segment,
-        "rule_lines": rule_language.describe(segment.rules),
+        "rule_lines": rule_lines(request, segment.rules),
         "members": members,
         "next_after": next_after,
         "is_continued": bool(after),
@@ -199,6 +205,12 @@ def segment_detail(request, segment_id: int):
     if request.htmx and request.htmx.target == "segment-members":
         return render(request, "members/segments/_members.html", context)
     return render(request, "members/segments/detail.html", context)
+
+
+def rule_lines(request, rules: dict) -> list[str]:
+    """The rules in words, ids shown by name."""
+    choices = segment_forms.choices_for(request.principal)
+    return rule_language.describe(rules, {field: dict(pairs) for field, pairs in choices.items()})
 
 
 def _status_context(segment: Segment) -> dict:

@@ -10,12 +10,11 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from retail.errors import DomainError
 
-from .. import rules as rule_language
 from .. import segment_forms
 from .. import selectors as member_selectors
 from ..selectors import segments as selectors
 from ..services import segments as services
-from .segments import _brand_id, _builder, _parse, _validated
+from .segments import _brand_id, _builder, _parse, _validated, rule_lines
 
 
 def _member(request, member_id: int):
@@ -71,7 +70,9 @@ def tag_list(request):
         validated, errors = _validated(request, rows, rules)
         if validated is not None:
             try:
-                tag = services.create_tag(brand_id=brand_id, name=form.cleaned_data.get("name", ""), rule=validated)
+                tag = services.create_tag(
+                    brand_id=brand_id, name=form.cleaned_data.get("name", ""), rule=validated
+                )
             except DomainError as exc:
                 errors, status = [exc.message], 400
             else:
@@ -101,7 +102,7 @@ def tag_detail(request, tag_id: int):
         "members/segments/tag_detail.html",
         {
             "tag": tag,
-            "rule_lines": rule_language.describe(tag.rule) if tag.rule else [],
+            "rule_lines": rule_lines(request, tag.rule) if tag.rule else [],
             "members": members,
             "count": selectors.tagged_count(principal=request.principal, tag=tag),
         },
