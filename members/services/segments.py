@@ -13,7 +13,7 @@ from typing import Any
 
 from django.core.cache import cache
 from django.db import IntegrityError, connection, transaction
-from django.db.models import Max, Min
+from django.db.models import Exists, Max, Min, OuterRef
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -131,13 +131,15 @@ def refresh_rule_tag(*, tag_id: int) -> dict[str, int]:
     sql, params = _matching_ids_sql(brand_id=tag.brand_id, rules=rules, channel="")
     table = MemberTag._meta.db_table
     with transaction.atomic():
+        # NOT EXISTS (an anti-join), not NOT IN: PostgreSQL cannot hash a big NOT IN list
+        still_matching = (
+            Member.objects.filter(brand_id=tag.brand_id, pk=OuterRef("member_id"))
+            .filter(rule_language.compile_rules(rules))
+            .values("id")
+        )
         removed, _n = (
             MemberTag.objects.filter(tag_id=tag.pk, source=TagSource.RULE)
-            .exclude(
-                member_id__in=Member.objects.filter(brand_id=tag.brand_id)
-                .filter(rule_language.compile_rules(rules))
-                .values("id")
-            )  # fmt: skip
+            .exclude(Exists(still_matching))
             .delete()
         )
         added = _execute(
