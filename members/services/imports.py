@@ -857,9 +857,11 @@ def _write_batch(member_import: MemberImport, rows: list[Row], position: int) ->
         valid.append(row)
 
     hashes = {r.phone_hash for r in valid}
+    # locked (in id order) for the batch: a concurrent change to one of these members by
+    # update_member or record_consent is neither lost nor based on a stale read
     existing = {
         m.phone_hash: m
-        for m in Member.objects.filter(brand_id=brand_id, phone_hash__in=hashes).only(
+        for m in Member.objects.select_for_update().filter(brand_id=brand_id, phone_hash__in=hashes).order_by("pk").only(
             "pk", "brand_id", "phone_hash", "name_encrypted", "external_id", "store_id", "guide_id",
             *CONSENT_COLUMNS,
         )
