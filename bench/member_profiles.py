@@ -5,8 +5,9 @@ temp table (CTEs + ROW_NUMBER + NTILE), on the same seeded brand and the same wo
 
 Size from the environment: BENCH_PROFILE_MEMBERS (default 1,000,000) and BENCH_PROFILE_ORDERS
 (default 5,000,000); BENCH_PROFILE_ROUNDS (default 2) alternating rounds. The first round of
-ours writes into an empty profile table, later rounds replace the brand's rows. BENCH_PROFILE_KEEP=1 keeps the seeded brand
-for the next run (it is found again by its slug), else it is wiped at the end.
+ours writes into an empty profile table, later rounds replace the brand's rows.
+BENCH_PROFILE_KEEP=1 keeps the seeded brand for the next run (it is found again by its slug),
+else it is wiped at the end.
 """
 
 from __future__ import annotations

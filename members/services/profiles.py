@@ -26,8 +26,8 @@ Definitions (as_of = the moment the computation starts):
 The computation is set-based SQL (aggregates and window functions), never a loop over
 members: temp tables of per-member aggregates and top categories, then, in one transaction,
 a DELETE of the brand's rows and one INSERT ... SELECT that ranks the scores and writes every
-row (readers see the old set until it commits). The same statements run on PostgreSQL and on SQLite (≥ 3.30:
-window functions, FILTER, upsert); a few dialect fragments differ (`_Dialect`), and on
+row (readers see the old set until it commits). The same statements run on PostgreSQL and
+on SQLite (≥ 3.30: window functions, FILTER); a few dialect fragments differ (`_Dialect`), and on
 PostgreSQL the per-member aggregates take a one-pass form (`AGGREGATES_SQL_POSTGRESQL`) that
 gives the same rows as the portable ROW_NUMBER form (both are tested against the definitions;
 PostgreSQL also against a plain Python computation on random data).

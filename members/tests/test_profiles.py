@@ -387,6 +387,19 @@ def test_rfm_distribution_is_scoped_to_a_store_managers_members(brand, store, sh
     assert len(as_hq["cells"]) == 25 and sum(c["n"] for c in as_hq["cells"]) == 3
 
 
+def test_a_guide_sees_the_profiles_of_their_own_members_only(brand, store, shoes, guide_user):
+    # given a member recruited by the guide and one recruited by nobody, both with orders
+    mine = MemberFactory(brand=brand, store=store, guide=guide_user)
+    other = MemberFactory(brand=brand, store=store)
+    for m in (mine, other):
+        buy(m, days_ago=1, lines=[(shoes, 10)], store=store)
+    compute(brand)
+    # when the guide reads the summary, then only their member counts
+    guide = principal_for_role(guide_user.staff_roles.get())
+    assert selectors.profile_summary(principal=guide)["members"] == 1
+    assert list(selectors.profiles_for(principal=guide).values_list("pk", flat=True)) == [mine.pk]
+
+
 # --- pages --------------------------------------------------------------------------------------
 
 
@@ -428,7 +441,9 @@ def test_a_second_start_from_the_page_says_why_and_creates_nothing(client, brand
     client.force_login(hq_user)
     # when HQ presses the button, then the refusal is shown, no second run
     response = client.post(reverse("members:profile_run_start"), HTTP_HX_REQUEST="true")
-    assert response.status_code == 200 and "already running" in response.content.decode()
+    html = response.content.decode()
+    assert response.status_code == 200 and "already running" in html
+    assert 'hx-trigger="every 1s"' in html  # and the going run's bar, still polling
     assert ProfileRun.objects.filter(brand=brand).count() == 1
     # and the page shows the running run's progress, polling, with the button disabled
     html = client.get(PROFILES).content.decode()

@@ -81,8 +81,10 @@ def profile_run_start(request):
     try:
         run = services.start_profile_run(brand_id=principal.brand_id, actor=request.user)
     except DomainError as exc:
-        if request.htmx:
-            return render(request, "members/profiles/_refused.html", {"message": exc.message})
+        if request.htmx:  # the refusal, and the progress of the run that is going
+            active = selectors.active_profile_run(principal=principal)
+            context = {"message": exc.message, **(_progress_context(active) if active else {})}
+            return render(request, "members/profiles/_refused.html", context)
         messages.error(request, exc.message)
         return redirect("members:profiles")
     run.refresh_from_db()  # inline jobs (tests, JOBS_INLINE) may have finished it already
