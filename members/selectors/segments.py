@@ -80,25 +80,28 @@ def segments_for(*, principal: Principal) -> QuerySet[Segment]:
     return Segment.objects.for_principal(principal).select_related("created_by").order_by("-id")
 
 
-def segment_members(*, principal: Principal, segment: Segment) -> QuerySet[Member]:
-    """Visible members of a materialised segment. A segment for a channel re-checks consent
-    now, so a member who opted out after materialisation is left out."""
-    entries = SegmentMember.objects.filter(segment_id=segment.pk).values("member_id")
+def segment_members(*, principal: Principal, segment: Segment, after: int | None = None) -> QuerySet[Member]:
+    """Visible members of a materialised segment (with `after`, those of lower id). A segment
+    for a channel re-checks consent now, so a member who opted out since is left out."""
+    entries = SegmentMember.objects.filter(segment_id=segment.pk)
+    if after:
+        # bound the entries too: the (segment, member) index then starts at `after`
+        entries = entries.filter(member_id__lt=after)
+    entries = entries.values("member_id")
     base = (
         members_contactable(principal=principal, channel=segment.channel)
         if segment.channel
         else members_for_pages(principal=principal)
     )
-    return base.filter(pk__in=entries)
+    qs = base.filter(pk__in=entries)
+    return qs.filter(pk__lt=after) if after else qs
 
 
 def segment_member_page(
     *, principal: Principal, segment: Segment, after: int | None = None, limit: int = 50
 ) -> tuple[list[Member], int | None]:
     """One keyset page of a segment's members, newest id first (one query)."""
-    qs = segment_members(principal=principal, segment=segment).select_related("tier", "store")
-    if after:
-        qs = qs.filter(pk__lt=after)
+    qs = segment_members(principal=principal, segment=segment, after=after).select_related("tier", "store")
     rows = list(qs.order_by("-id")[: limit + 1])
     more = len(rows) > limit
     rows = rows[:limit]
