@@ -71,6 +71,8 @@ STALE_RUN_AFTER = timedelta(hours=6)
 PG_WORK_MEM = "256MB"
 
 ACTIVE = (JobStatus.PENDING, JobStatus.RUNNING)
+# A brand with at least this many profiles re-analyzes the profile table after its run.
+ANALYZE_FROM = 50_000
 
 # Progress (%) reached after each phase.
 PHASES = {"aggregates": 40, "categories": 75, "write": 100}
@@ -296,8 +298,9 @@ def compute_profiles(*, brand_id: int, run: ProfileRun | None = None, as_of: dat
                 cursor.execute(f"SELECT COUNT(*) FROM {AGG_TABLE}")
                 count = cursor.fetchone()[0]
                 _progress(run, PHASES["write"], profiles=count)
-            if connection.vendor == "postgresql":
+            if connection.vendor == "postgresql" and count >= ANALYZE_FROM:
                 # fresh statistics, or the profile pages' scoped reads plan for the old table
+                # (a small brand leaves that to autovacuum: ANALYZE samples the whole table)
                 cursor.execute(f"ANALYZE {MemberProfile._meta.db_table}")
         finally:
             _drop_temp_tables(cursor)
