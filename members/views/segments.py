@@ -32,7 +32,7 @@ PER_PAGE = 50
 EXPORT_BATCH = 2000
 
 
-def _brand_id(request) -> int:
+def brand_id_of(request) -> int:
     brand_id = request.principal.brand_id
     if brand_id is None:  # a superuser acting for no brand has no segments to build
         raise Http404
@@ -43,22 +43,22 @@ def _segments(request):
     return selectors.segments_for(principal=request.principal)
 
 
-def _parse(request, data) -> tuple[list[segment_forms.Row], dict, str]:
+def parse_rules(request, data) -> tuple[list[segment_forms.Row], dict, str]:
     rows = segment_forms.rows_from_post(data)
     rules = segment_forms.rows_to_rules(rows, str(data.get("match", "all")))
     channel = str(data.get("channel", ""))
     return rows, rules, channel
 
 
-def _validated(request, rows, rules) -> tuple[dict | None, list[str]]:
+def validate_posted(request, rows, rules) -> tuple[dict | None, list[str]]:
     """The validated rules, or None and the general problems (row problems go on the rows)."""
     try:
-        return rule_language.validate_rules(rules, brand_id=_brand_id(request)), []
+        return rule_language.validate_rules(rules, brand_id=brand_id_of(request)), []
     except rule_language.RuleError as exc:
         return None, segment_forms.attach_errors(rows, exc)
 
 
-def _builder(request, rows, general_errors=()) -> segment_forms.Builder:
+def builder_for(request, rows, general_errors=()) -> segment_forms.Builder:
     return segment_forms.Builder(
         rows=rows, choices=segment_forms.choices_for(request.principal), general_errors=list(general_errors)
     )
@@ -79,7 +79,7 @@ def _builder_page(request, *, segment=None, form=None, rows=None, errors=(), sta
     return render(
         request,
         "members/segments/builder.html",
-        {"segment": segment, "form": form, "builder": _builder(request, rows, errors)},
+        {"segment": segment, "form": form, "builder": builder_for(request, rows, errors)},
         status=status,
     )
 
@@ -87,7 +87,7 @@ def _builder_page(request, *, segment=None, form=None, rows=None, errors=(), sta
 @login_required
 def segment_list(request):
     """The brand's segments with their size and status."""
-    _brand_id(request)
+    brand_id_of(request)
     return render(request, "members/segments/list.html", {"segments": list(_segments(request)[:200])})
 
 
@@ -106,13 +106,13 @@ def segment_edit(request, segment_id: int):
 
 
 def _save(request, *, segment):
-    brand_id = _brand_id(request)
+    brand_id = brand_id_of(request)
     if request.method == "GET":
         return _builder_page(request, segment=segment)
     form = segment_forms.SegmentForm(request.POST)
     form.is_valid()
-    rows, rules, channel = _parse(request, request.POST)
-    validated, general = _validated(request, rows, rules)
+    rows, rules, channel = parse_rules(request, request.POST)
+    validated, general = validate_posted(request, rows, rules)
     if validated is None:
         return _builder_page(request, segment=segment, form=form, rows=rows, errors=general, status=400)
     try:
@@ -139,9 +139,9 @@ def _save(request, *, segment):
 def segment_conditions(request):
     """The condition rows again after "add" / "remove" / a field change (htmx); tells the
     page to recount, since a re-rendered row may now mean something else."""
-    _brand_id(request)
+    brand_id_of(request)
     rows = segment_forms.edit_rows(segment_forms.rows_from_post(request.POST), request.POST)
-    response = render(request, "members/segments/_conditions.html", {"builder": _builder(request, rows)})
+    response = render(request, "members/segments/_conditions.html", {"builder": builder_for(request, rows)})
     response["HX-Trigger"] = "rules-changed"
     return response
 
@@ -150,8 +150,8 @@ def segment_conditions(request):
 @require_POST
 def segment_count(request):
     """The live count of visible members matching the posted rules (htmx)."""
-    rows, rules, channel = _parse(request, request.POST)
-    validated, general = _validated(request, rows, rules)
+    rows, rules, channel = parse_rules(request, request.POST)
+    validated, general = validate_posted(request, rows, rules)
     context = {"count": None, "problems": general + [e for r in rows for e in r.errors], "rules": rules}
     if validated is not None and channel in ("", "call", "sms", "chat"):
         context["count"] = selectors.count_matching(
@@ -166,8 +166,8 @@ def segment_count(request):
 def segment_preview(request):
     """The first page of matching members (keyset, one query), for the builder (htmx)."""
     data = request.POST if request.method == "POST" else request.GET
-    rows, rules, channel = _parse(request, data)
-    validated, general = _validated(request, rows, rules)
+    rows, rules, channel = parse_rules(request, data)
+    validated, general = validate_posted(request, rows, rules)
     members, next_after = [], None
     if validated is not None and channel in ("", "call", "sms", "chat"):
         try:

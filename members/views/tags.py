@@ -14,7 +14,7 @@ from .. import segment_forms
 from .. import selectors as member_selectors
 from ..selectors import segments as selectors
 from ..services import segments as services
-from .segments import _brand_id, _builder, _parse, _validated, rule_lines
+from .segments import brand_id_of, builder_for, parse_rules, rule_lines, validate_posted
 
 
 def _member(request, member_id: int):
@@ -61,13 +61,13 @@ def member_tag_remove(request, member_id: int, tag_id: int):
 @require_http_methods(["GET", "POST"])
 def tag_list(request):
     """The brand's tags with member counts; POST creates a rule tag from the builder."""
-    brand_id = _brand_id(request)
+    brand_id = brand_id_of(request)
     form = segment_forms.TagForm(request.POST or None, initial={"match": "all"})
     rows, errors, status = [], [], 200
     if request.method == "POST":
         form.is_valid()
-        rows, rules, _channel = _parse(request, request.POST)
-        validated, errors = _validated(request, rows, rules)
+        rows, rules, _channel = parse_rules(request, request.POST)
+        validated, errors = validate_posted(request, rows, rules)
         if validated is not None:
             try:
                 tag = services.create_tag(
@@ -86,7 +86,7 @@ def tag_list(request):
         {
             "tags": selectors.tags_with_counts(principal=request.principal),
             "form": form,
-            "builder": _builder(request, rows, errors),
+            "builder": builder_for(request, rows, errors),
         },
         status=status,
     )
