@@ -59,7 +59,7 @@ NOTE = "_note"  # key of a within-file duplicate's note in MemberImportError.err
 
 
 def batch_size() -> int:
-    return int(getattr(settings, "MEMBER_IMPORT_BATCH_SIZE", 2000))
+    return int(getattr(settings, "MEMBER_IMPORT_BATCH_SIZE", 5000))
 
 
 def max_upload_bytes() -> int:
