@@ -551,3 +551,23 @@ def test_concurrent_materialisations_of_one_segment_end_with_one_clean_membershi
     ) == sorted(m.pk for m in members)
     segment.refresh_from_db()
     assert (segment.status, segment.size) == (JobStatus.DONE, 20)
+
+
+def test_a_guide_may_look_but_not_define_or_materialise_segments_and_rule_tags(client, brand, guide_user):
+    segment = services.save_segment(brand_id=brand.pk, name="Best", rules=r_between(4, 5), materialise=False)
+    tag = services.create_tag(brand_id=brand.pk, name="Champions", rule=r_between(5, 5))
+    client.force_login(guide_user)
+    listing = client.get(reverse("members:segment_list"))
+    assert listing.status_code == 200
+    assert reverse("members:segment_new") not in listing.content.decode()
+    assert client.post(reverse("members:segment_new"), builder_post(name="Mine")).status_code == 403
+    edit = reverse("members:segment_edit", kwargs={"segment_id": segment.pk})
+    assert client.post(edit, builder_post(name="Renamed")).status_code == 403
+    materialise = reverse("members:segment_materialise", kwargs={"segment_id": segment.pk})
+    assert client.post(materialise).status_code == 403
+    assert client.post(reverse("members:tag_list"), builder_post(name="New")).status_code == 403
+    assert client.post(reverse("members:tag_refresh", kwargs={"tag_id": tag.pk})).status_code == 403
+    segment.refresh_from_db()
+    assert (segment.name, segment.status) == ("Best", JobStatus.PENDING)
+    assert list(Segment.objects.values_list("name", flat=True)) == ["Best"]
+    assert list(Tag.objects.values_list("name", flat=True)) == ["Champions"]

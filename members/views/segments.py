@@ -11,6 +11,7 @@ import csv
 
 from asgiref.sync import sync_to_async
 from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
 from django.http import Http404, StreamingHttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import path, reverse
@@ -19,6 +20,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from retail.choices import Role
 from retail.errors import DomainError
 
 from .. import rules as rule_language
@@ -37,6 +39,17 @@ def brand_id_of(request) -> int:
     if brand_id is None:  # a superuser acting for no brand has no segments to build
         raise Http404
     return brand_id
+
+
+def may_manage_segments(principal) -> bool:
+    """Segments and rule tags are brand-wide audiences: HQ and store managers define them;
+    guides (and anyone else) may look, not change them."""
+    return principal.is_superuser or principal.role in (Role.HQ_ADMIN, Role.STORE_MANAGER)
+
+
+def require_segment_manager(request) -> None:
+    if not may_manage_segments(request.principal):
+        raise PermissionDenied
 
 
 def _segments(request):
@@ -79,7 +92,12 @@ def _builder_page(request, *, segment=None, form=None, rows=None, errors=(), sta
     return render(
         request,
         "members/segments/builder.html",
-        {"segment": segment, "form": form, "builder": builder_for(request, rows, errors)},
+        {
+            "segment": segment,
+            "form": form,
+            "builder": builder_for(request, rows, errors),
+            "may_manage": may_manage_segments(request.principal),
+        },
         status=status,
     )
 
@@ -88,7 +106,11 @@ def _builder_page(request, *, segment=None, form=None, rows=None, errors=(), sta
 def segment_list(request):
     """The brand's segments with their size and status."""
     brand_id_of(request)
-    return render(request, "members/segments/list.html", {"segments": list(_segments(request)[:200])})
+    context = {
+        "segments": list(_segments(request)[:200]),
+        "may_manage": may_manage_segments(request.principal),
+    }
+    return render(request, "members/segments/list.html", context)
 
 
 @login_required
@@ -109,6 +131,7 @@ def _save(request, *, segment):
     brand_id = brand_id_of(request)
     if request.method == "GET":
         return _builder_page(request, segment=segment)
+    require_segment_manager(request)
     form = segment_forms.SegmentForm(request.POST)
     form.is_valid()
     rows, rules, channel = parse_rules(request, request.POST)
@@ -201,6 +224,7 @@ def segment_detail(request, segment_id: int):
         "members": members,
         "next_after": next_after,
         "is_continued": bool(after),
+        "may_manage": may_manage_segments(request.principal),
         **_status_context(segment),
     }
     if request.htmx and request.htmx.target == "segment-members":
@@ -241,6 +265,7 @@ def segment_status(request, segment_id: int):
 def segment_materialise(request, segment_id: int):
     """Materialise now: rebuild the members from the rules in the background."""
     segment = get_object_or_404(_segments(request), pk=segment_id)
+    require_segment_manager(request)
     services.start_materialisation(segment=segment)
     if request.htmx:
         segment.refresh_from_db()

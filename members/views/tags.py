@@ -14,7 +14,15 @@ from .. import segment_forms
 from .. import selectors as member_selectors
 from ..selectors import segments as selectors
 from ..services import segments as services
-from .segments import brand_id_of, builder_for, parse_rules, rule_lines, validate_posted
+from .segments import (
+    brand_id_of,
+    builder_for,
+    may_manage_segments,
+    parse_rules,
+    require_segment_manager,
+    rule_lines,
+    validate_posted,
+)
 
 
 def _member(request, member_id: int):
@@ -65,6 +73,7 @@ def tag_list(request):
     form = segment_forms.TagForm(request.POST or None, initial={"match": "all"})
     rows, errors, status = [], [], 200
     if request.method == "POST":
+        require_segment_manager(request)
         form.is_valid()
         rows, rules, _channel = parse_rules(request, request.POST)
         validated, errors = validate_posted(request, rows, rules)
@@ -87,6 +96,7 @@ def tag_list(request):
             "tags": selectors.tags_with_counts(principal=request.principal),
             "form": form,
             "builder": builder_for(request, rows, errors),
+            "may_manage": may_manage_segments(request.principal),
         },
         status=status,
     )
@@ -105,6 +115,7 @@ def tag_detail(request, tag_id: int):
             "rule_lines": rule_lines(request, tag.rule) if tag.rule else [],
             "members": members,
             "count": selectors.tagged_count(principal=request.principal, tag=tag),
+            "may_manage": may_manage_segments(request.principal),
         },
     )
 
@@ -114,6 +125,7 @@ def tag_detail(request, tag_id: int):
 def tag_refresh(request, tag_id: int):
     """Re-apply a rule tag now (a background job)."""
     tag = get_object_or_404(selectors.tags_for(principal=request.principal), pk=tag_id)
+    require_segment_manager(request)
     if tag.rule is not None:
         services.start_tag_refresh(tag=tag)
     return redirect("members:tag_detail", tag_id=tag.pk)
