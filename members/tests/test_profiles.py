@@ -472,6 +472,31 @@ def test_store_staff_see_the_page_but_may_not_start(client, request, brand, who)
     assert not ProfileRun.objects.exists()
 
 
+def test_the_profiles_page_runs_a_fixed_number_of_queries(client, brand, store, shoes, hq_user):
+    # given HQ, and the page's query count with one profiled member and one run
+    from django.db import connection as db
+    from django.test.utils import CaptureQueriesContext
+
+    client.force_login(hq_user)
+
+    def queries() -> int:
+        with CaptureQueriesContext(db) as captured:
+            assert client.get(PROFILES).status_code == 200
+        return len(captured)
+
+    buy(MemberFactory(brand=brand, store=store), days_ago=1, lines=[(shoes, 10)], store=store)
+    compute(brand)
+    ProfileRun.objects.create(brand=brand, status=JobStatus.DONE, progress=100, profiles=1)
+    small = queries()
+    # when there are more members, profiles and runs (and a new run empties the cache)
+    for i in range(6):
+        buy(MemberFactory(brand=brand, store=store), days_ago=i + 2, lines=[(shoes, 10)], store=store)
+        ProfileRun.objects.create(brand=brand, status=JobStatus.DONE, progress=100, profiles=i)
+    compute(brand)
+    # then the page asks the database the same number of times
+    assert queries() == small
+
+
 def test_profiles_pages_require_login(client, brand):
     response = client.get(PROFILES)
     assert response.status_code == 302 and "login" in response["Location"]
