@@ -151,6 +151,11 @@ def refresh_rule_tag(*, tag_id: int) -> dict[str, int]:
     return {"added": added, "removed": removed}
 
 
+def rule_tag_ids() -> list[int]:
+    """Every rule tag of every brand (for the nightly refresh)."""
+    return list(Tag.objects.filter(rule__isnull=False).order_by("pk").values_list("pk", flat=True))
+
+
 def start_tag_refresh(*, tag: Tag) -> None:
     """Refresh a rule tag in the background (members.tasks.segments)."""
     from ..tasks.segments import refresh_rule_tag_task
