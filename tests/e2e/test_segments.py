@@ -74,6 +74,19 @@ def test_store_manager_finds_reveals_tags_and_builds_a_segment_with_a_live_count
     expect(page.locator("h1")).to_have_text("VIP texts")
     expect(page.locator("#segment-members")).to_contain_text(member.member_no)
     expect(page.locator("#segment-members tbody tr")).to_have_count(1)
+    expect(page.locator("#segment-status")).to_contain_text("Done")
+    expect(page.locator(".rule-lines")).to_contain_text("VIP 贵宾")  # the rule names the tag
+    scroll_width, inner_width = no_horizontal_overflow(page)
+    screenshot(page, "manager-segment-detail")
+    assert scroll_width <= inner_width
+
+    # the tags page lists the hand tag with its one member
+    page.goto(f"{live_server.url}/members/tags/")
+    expect(page.locator("#tag-list tbody tr")).to_have_count(1)
+    expect(page.locator("#tag-list tbody tr").first).to_contain_text("1")
+    scroll_width, inner_width = no_horizontal_overflow(page)
+    screenshot(page, "manager-tags")
+    assert scroll_width <= inner_width
     assert page.errors == []
 
     # HQ sees the manager's reveal on the member page
