@@ -563,11 +563,12 @@ def test_every_new_string_has_a_chinese_translation():
         ROOT / "members/services/profiles.py",
     ]
     wanted = set().union(*(_msgids(p.read_text()) for p in sources))
-    # when the pending translations are read
-    po = "\n".join(
-        (ROOT / f"locale/zh_Hans/{name}").read_text()
-        for name in ("pending/profiles.po", "LC_MESSAGES/django.po")
-    )
+    # when the translations are read (the catalogue and every area's pending entries)
+    catalogues = [
+        ROOT / "locale/zh_Hans/LC_MESSAGES/django.po",
+        *(ROOT / "locale/zh_Hans/pending").glob("*.po"),
+    ]
+    po = "\n".join(path.read_text() for path in catalogues)
     entries = dict(re.findall(r'msgid "((?:[^"\\]|\\.)*)"\nmsgstr "((?:[^"\\]|\\.)*)"', po))
     # then every string has a Chinese msgstr
     missing = sorted(s for s in wanted if not re.search(r"[\u4e00-\u9fff]", entries.get(s, "")))
