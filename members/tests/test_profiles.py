@@ -544,6 +544,47 @@ def test_profile_pages_render_in_chinese(client, brand, store, member, shoes, hq
     assert "会员" in page.content.decode()
 
 
+@pytest.fixture
+def merged_translations(settings, tmp_path):
+    """The catalogue plus every area's pending entries, compiled, ahead of LOCALE_PATHS (the
+    lead merges the pending files later; this shows the pages in Chinese already)."""
+    import shutil
+    import subprocess
+
+    if not (shutil.which("msgcat") and shutil.which("msgfmt")):
+        pytest.skip("needs gettext's msgcat and msgfmt")
+    locale = ROOT / "locale/zh_Hans"
+    header = 'msgid ""\nmsgstr ""\n"Content-Type: text/plain; charset=UTF-8\\n"\n"Plural-Forms: nplurals=1; plural=0;\\n"\n\n'
+    parts = [locale / "LC_MESSAGES/django.po"]
+    for n, pending in enumerate(sorted((locale / "pending").glob("*.po"))):
+        part = tmp_path / f"pending-{n}.po"
+        part.write_text(header + pending.read_text())
+        parts.append(part)
+    merged = tmp_path / "merged.po"
+    subprocess.run(["msgcat", "--use-first", "-o", str(merged), *map(str, parts)], check=True)
+    target = tmp_path / "locale/zh_Hans/LC_MESSAGES"
+    target.mkdir(parents=True)
+    subprocess.run(["msgfmt", "-o", str(target / "django.mo"), str(merged)], check=True)
+    settings.LOCALE_PATHS = [str(tmp_path / "locale"), *settings.LOCALE_PATHS]
+
+
+def test_profile_pages_show_the_chinese_translations(
+    client, brand, store, member, shoes, hq_user, merged_translations
+):
+    # given a computed profile and HQ reading in Simplified Chinese, with the pending entries
+    buy(member, days_ago=3, lines=[(shoes, 88)], store=store)
+    compute(brand)
+    client.force_login(hq_user)
+    client.post(reverse("set_language"), {"language": "zh-hans", "next": "/"})
+    # when they open the profiles page and the member's page
+    page = client.get(PROFILES).content.decode()
+    detail = client.get(reverse("members:member_detail", kwargs={"member_id": member.pk})).content.decode()
+    # then the new strings are in Chinese, none left in English
+    assert "会员画像" in page and "得分概览" in page and "立即计算画像" in page
+    assert "Score summary" not in page and "Compute profiles now" not in page
+    assert "生命周期价值" in detail and "偏好品类" in detail and "Lifetime value" not in detail
+
+
 def _msgids(text: str) -> set[str]:
     found = set()
     for single in re.findall(r'{% translate "([^"]+)" %}', text) + re.findall(
