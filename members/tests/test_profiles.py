@@ -309,6 +309,46 @@ def test_a_second_start_is_refused_while_a_run_is_going(brand, hq_user):
     assert ProfileRun.objects.filter(brand=brand).count() == 1
 
 
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="row locks across connections")
+@pytest.mark.django_db(transaction=True)
+def test_concurrent_starts_make_exactly_one_run(monkeypatch):
+    # given a brand, and jobs that stay pending (not handed to a worker)
+    import threading
+    import time
+
+    import retail.jobs
+    from retail.tests.factories import BrandFactory
+
+    monkeypatch.setattr(retail.jobs, "enqueue_job", lambda *args: None)
+    # and a slow step between taking the brand's lock and looking for a going run, so
+    # unserialised starts would all look before any of them writes
+    expire = services._expire_dead_runs
+    monkeypatch.setattr(services, "_expire_dead_runs", lambda brand_id: (time.sleep(0.2), expire(brand_id)))
+    brand = BrandFactory()
+    barrier = threading.Barrier(6)
+    outcomes = []
+
+    def start():
+        try:
+            barrier.wait()
+            services.start_profile_run(brand_id=brand.pk)
+            outcomes.append("started")
+        except Conflict:
+            outcomes.append("refused")
+        finally:
+            connection.close()
+
+    # when six HQ admins press the button at once
+    threads = [threading.Thread(target=start) for _ in range(6)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    # then one run started and five were refused
+    assert sorted(outcomes) == ["refused"] * 5 + ["started"]
+    assert ProfileRun.objects.filter(brand=brand).count() == 1
+
+
 def test_another_brands_run_does_not_block_a_start(
     brand, other_brand, hq_user, django_capture_on_commit_callbacks
 ):
