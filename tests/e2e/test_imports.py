@@ -26,6 +26,9 @@ def test_hq_uploads_checks_and_imports_members(page, live_server, shop, settings
     page.goto(f"{live_server.url}/members/imports/")
     expect(page.locator("h1")).to_have_text("Import members")
     expect(page.locator('a:has-text("Download the template (CSV)")')).to_be_visible()
+    width, viewport = no_horizontal_overflow(page)
+    assert width <= viewport
+    screenshot(page, "member-import-upload")
 
     # uploads: the dry run runs and the preview shows the forecast and the bad row
     page.set_input_files('input[name="file"]', {"name": "会员.csv", "mimeType": "text/csv", "buffer": CSV})
