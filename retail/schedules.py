@@ -19,4 +19,9 @@ PERIODIC_TASKS = {
         {"minute": "30", "hour": "2", "day_of_month": "1"},
         "Unused points lapse POINTS_EXPIRE_AFTER_DAYS after they were credited (FIFO).",
     ),
+    "compute-member-profiles": (
+        "members.tasks.profiles.compute_all_profiles_task",
+        {"minute": "10", "hour": "1"},
+        "Nightly RFM / lifetime value / favourite categories of every brand's members.",
+    ),
 }
