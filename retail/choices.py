@@ -35,6 +35,7 @@ class AuditAction(models.TextChoices):
     REVEAL = "reveal", _("Revealed PII")
     PERMISSION = "permission", _("Permission changed")
     LOGIN = "login", _("Logged in")
+    EXPORT = "export", _("Exported")
 
 
 # Partner API scopes: "<resource>:read" / "<resource>:write". Later apps add theirs here.

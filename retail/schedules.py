@@ -24,4 +24,9 @@ PERIODIC_TASKS = {
         {"minute": "10", "hour": "1"},
         "Nightly RFM / lifetime value / favourite categories of every brand's members.",
     ),
+    "refresh-rule-tags": (
+        "members.tasks.segments.refresh_all_rule_tags_task",
+        {"minute": "40", "hour": "2"},
+        "Rule tags follow their rules nightly, after the profiles they read are recomputed.",
+    ),
 }

@@ -27,7 +27,7 @@ from ..choices import ConsentChannel, JobStatus, TagSource
 from ..models import Member, MemberTag, Segment, SegmentMember, Tag
 
 CHUNK_IDS = 100_000  # member-id range per INSERT ... SELECT
-EXPORT_ACTION = getattr(AuditAction, "EXPORT", "export")
+EXPORT_ACTION = AuditAction.EXPORT
 
 
 # --- tags by hand -----------------------------------------------------------------------------
