@@ -29,4 +29,9 @@ PERIODIC_TASKS = {
         {"minute": "40", "hour": "2"},
         "Rule tags follow their rules nightly, after the profiles they read are recomputed.",
     ),
+    "discard-stale-member-uploads": (
+        "members.tasks.imports.discard_stale_uploads_task",
+        {"minute": "5", "hour": "4"},
+        "Uploaded member files hold clear PII: unfinished imports lose them after 7 days.",
+    ),
 }

@@ -40,7 +40,7 @@ from typing import IO, Any
 from django.conf import settings
 from django.core.files.base import File
 from django.db import IntegrityError, connection, transaction
-from django.db.models import F
+from django.db.models import F, Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -549,6 +549,7 @@ def upload_member_import(
         earlier = (
             MemberImport.objects.filter(brand_id=brand_id, sha256=inspection.sha256)
             .exclude(stage=ImportStage.FAILED, started_at__isnull=True)
+            .exclude(~Q(stage=ImportStage.DONE) & Q(file=""))  # discarded unfinished: upload again
             .order_by("-id")
             .first()
         )
@@ -787,6 +788,8 @@ def run_member_import(*, import_id: int, on_batch=None) -> MemberImport:
         done.stage = ImportStage.DONE
         done.finished_at = timezone.now()
         done.save(update_fields=["stage", "finished_at"])
+        # the upload holds phones and names in clear: once imported it is not kept
+        transaction.on_commit(lambda: _discard_file(import_id))
         audit.record(
             AuditAction.CREATE,
             done,
@@ -1057,3 +1060,40 @@ __all__ = [
     "template_csv",
     "upload_member_import",
 ]
+
+
+# --- uploaded files: clear PII on disk is kept no longer than needed -------------------------
+
+
+def _discard_file(import_id: int) -> None:
+    member_import = MemberImport.objects.filter(pk=import_id).first()
+    if member_import is None or not member_import.file:
+        return
+    member_import.file.delete(save=False)  # storage first: a crash leaves a name, not a file
+    MemberImport.objects.filter(pk=import_id).update(file="")
+
+
+def discard_stale_uploads(*, now=None) -> int:
+    """Delete the files of imports not finished within MEMBER_IMPORT_FILE_RETENTION_DAYS (an
+    upload holds phones and names in clear). Such an import ends as failed; the same file
+    may then be uploaded again. Finished imports dropped their file when they finished."""
+    days = getattr(settings, "MEMBER_IMPORT_FILE_RETENTION_DAYS", 7)
+    cutoff = (now or timezone.now()) - timezone.timedelta(days=days)
+    stale = (
+        MemberImport.objects.filter(created_at__lt=cutoff).exclude(file="").exclude(stage=ImportStage.DONE)
+    )
+    count = 0
+    for import_id in stale.values_list("pk", flat=True):
+        with transaction.atomic():
+            member_import = MemberImport.objects.select_for_update().get(pk=import_id)
+            if member_import.stage == ImportStage.DONE or not member_import.file:
+                continue
+            member_import.stage = ImportStage.FAILED
+            member_import.error = _(
+                "The uploaded file was deleted after %(days)s days without finishing the import; "
+                "upload it again to continue."
+            ) % {"days": days}
+            member_import.save(update_fields=["stage", "error"])
+            transaction.on_commit(lambda pk=import_id: _discard_file(pk))
+        count += 1
+    return count

@@ -19,3 +19,9 @@ def run_member_import_task(import_id: int) -> None:
     runner of the same import stops at its first batch (the import row's lock and
     `rows_done` tell it someone else is on it)."""
     imports.run_member_import(import_id=import_id)
+
+
+@shared_task(acks_late=True, ignore_result=True)
+def discard_stale_uploads_task() -> None:
+    """Daily: delete uploaded files of imports left unfinished (they hold clear PII)."""
+    imports.discard_stale_uploads()
