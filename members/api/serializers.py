@@ -4,7 +4,7 @@ from retail.api.base import ScopedPrimaryKeyRelatedField, StrictSerializer
 from retail.models import Store
 
 from ..choices import ConsentChannel, MemberSource
-from ..models import ConsentRecord, Member, PointsEntry
+from ..models import ConsentRecord, Member, PointsEntry, Tier
 
 
 class MemberSerializer(serializers.ModelSerializer):
@@ -101,3 +101,12 @@ class ConsentRecordSerializer(serializers.ModelSerializer):
 class ConsentInSerializer(StrictSerializer):
     channel = serializers.ChoiceField(choices=ConsentChannel.choices)
     granted = serializers.BooleanField()
+
+
+class TierSerializer(serializers.ModelSerializer):
+    """A tier of the brand: reached at `threshold_points` lifetime points; higher rank is better."""
+
+    class Meta:
+        model = Tier
+        fields = ["code", "name", "rank", "threshold_points"]
+        read_only_fields = fields

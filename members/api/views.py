@@ -7,7 +7,7 @@ from retail.api.base import PartnerViewSet
 
 from .. import selectors, services
 from ..choices import ConsentSource
-from ..models import Member
+from ..models import Member, Tier
 from . import segments as segment_api
 from .filters import MemberFilter
 from .serializers import (
@@ -18,6 +18,7 @@ from .serializers import (
     MemberUpdateSerializer,
     PointsAdjustInSerializer,
     PointsEntrySerializer,
+    TierSerializer,
 )
 
 
@@ -103,3 +104,12 @@ class MemberViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, PartnerVie
     def segments(self, request, pk=None):
         """The materialised segments the member is in (a channel segment only with consent)."""
         return segment_api.member_segments(self, request, self.get_object())
+
+
+class TierViewSet(mixins.ListModelMixin, PartnerViewSet):
+    """The brand's tiers, lowest rank first: a member's `tier` is one of these codes."""
+
+    scope_resource = "members"
+    queryset = Tier.objects.order_by("rank")
+    serializer_class = TierSerializer
+    pagination_class = None  # a handful per brand

@@ -131,3 +131,12 @@ def test_an_operator_defines_a_tier_in_the_admin_through_the_service(
     bad = {"brand": brand.pk, "code": "gold", "name": "金卡", "threshold_points": 100, "rank": 2}
     refused = client.post(reverse("admin:members_tier_add"), bad)
     assert refused.status_code == 200 and not Tier.objects.filter(code="gold").exists()
+
+
+def test_partners_read_the_brands_tiers_lowest_first(partner, brand, other_brand):
+    services.define_tier(brand_id=brand.pk, code="gold", name="金卡", threshold_points=5000, rank=2)
+    services.define_tier(brand_id=brand.pk, code="silver", name="银卡", threshold_points=1000, rank=1)
+    services.define_tier(brand_id=other_brand.pk, code="theirs", name="X", threshold_points=1, rank=1)
+    body = partner.get("/api/v1/tiers/").json()
+    assert [t["code"] for t in body] == ["silver", "gold"]
+    assert body[0] == {"code": "silver", "name": "银卡", "rank": 1, "threshold_points": 1000}
