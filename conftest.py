@@ -22,6 +22,17 @@ def _jobs_inline(settings):
 
 
 @pytest.fixture(autouse=True)
+def _default_language():
+    # A page test in Chinese leaves zh-hans active in its thread; services that word a
+    # stored message (a job's error) must not inherit it in the next test.
+    from django.utils import translation
+
+    translation.deactivate()
+    yield
+    translation.deactivate()
+
+
+@pytest.fixture(autouse=True)
 def _fresh_cache():
     # Throttle counters and other cached state must not leak from one test to the next.
     # On Redis only this worker's keys go (FLUSHDB would wipe the other xdist workers').
