@@ -63,6 +63,12 @@ def member_page(
     qs = members_for_pages(principal=principal)
     if store_id:
         qs = qs.filter(store_id=store_id)
+    return keyset_page(qs, after=after, limit=limit)
+
+
+def keyset_page(qs: QuerySet[Member], *, after: int | None, limit: int) -> tuple[list[Member], int | None]:
+    """Members of `qs` with an id below `after`, newest first: `limit` rows read with one
+    query (one row more tells whether a page follows), and the id to continue after."""
     if after:
         qs = qs.filter(pk__lt=after)
     rows = list(qs.order_by("-id")[: limit + 1])

@@ -9,7 +9,7 @@ from retail.tenancy import Principal
 
 from .. import rules as rule_language
 from ..models import Member, Segment, SegmentMember, Tag
-from . import members_contactable, members_for_pages
+from . import keyset_page, members_contactable, members_for_pages
 
 PREVIEW_SIZE = 20
 
@@ -67,12 +67,7 @@ def preview_matching(
     """One keyset page of matching members, newest id first: rows and the id to continue after.
     One query, whatever the page or the brand's size."""
     qs = matching_members(principal=principal, rules=rules, channel=channel).select_related("tier", "store")
-    if after:
-        qs = qs.filter(pk__lt=after)
-    rows = list(qs.order_by("-id")[: limit + 1])
-    more = len(rows) > limit
-    rows = rows[:limit]
-    return rows, (rows[-1].pk if more else None)
+    return keyset_page(qs, after=after, limit=limit)
 
 
 def segments_for(*, principal: Principal) -> QuerySet[Segment]:
@@ -102,10 +97,7 @@ def segment_member_page(
 ) -> tuple[list[Member], int | None]:
     """One keyset page of a segment's members, newest id first (one query)."""
     qs = segment_members(principal=principal, segment=segment, after=after).select_related("tier", "store")
-    rows = list(qs.order_by("-id")[: limit + 1])
-    more = len(rows) > limit
-    rows = rows[:limit]
-    return rows, (rows[-1].pk if more else None)
+    return keyset_page(qs, after=None, limit=limit)  # `after` already bounds the entries
 
 
 def segments_of(*, principal: Principal, member: Member) -> QuerySet[Segment]:
@@ -132,10 +124,4 @@ def tagged_member_page(
     *, principal: Principal, tag: Tag, after: int | None = None, limit: int = 50
 ) -> tuple[list[Member], int | None]:
     """One keyset page of the tag's members, newest id first (one query)."""
-    qs = tagged_members(principal=principal, tag=tag)
-    if after:
-        qs = qs.filter(pk__lt=after)
-    rows = list(qs.order_by("-id")[: limit + 1])
-    more = len(rows) > limit
-    rows = rows[:limit]
-    return rows, (rows[-1].pk if more else None)
+    return keyset_page(tagged_members(principal=principal, tag=tag), after=after, limit=limit)
