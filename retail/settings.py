@@ -46,6 +46,7 @@ INSTALLED_APPS = [
     # Tiandi: the core (people, goods, places)
     "retail",
     "members",
+    "devices",
 ]
 
 MIDDLEWARE = [

@@ -10,6 +10,7 @@ from . import views
 api_v1 = [
     path("", include("retail.api.urls")),
     path("", include("members.api.urls")),
+    path("", include("devices.api.urls")),
 ]
 
 urlpatterns = [
@@ -30,6 +31,7 @@ urlpatterns = [
         name="api-docs",
     ),
     path("members/", include("members.urls")),
+    path("devices/", include("devices.urls")),
     path("", include("retail.page_urls")),
 ]
 

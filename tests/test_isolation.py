@@ -19,6 +19,7 @@ from django.db import models
 from django.urls import NoReverseMatch, URLPattern, URLResolver, get_resolver, resolve, reverse
 
 from conftest import make_partner
+from devices.tests.factories import DeviceFactory, DeviceTypeFactory
 from members.tests.factories import MemberFactory
 from retail import audit
 from retail.choices import AuditAction, Role
@@ -51,6 +52,8 @@ PAGE_KWARGS: dict[str, str] = {
     "tag_id": "members.tag",
     "import_id": "members.memberimport",
     "run_id": "members.profilerun",
+    "device_id": "devices.device",
+    "type_id": "devices.devicetype",
 }
 
 
@@ -118,6 +121,8 @@ FACTORIES: dict[str, Callable[[object], models.Model]] = {
     "members.tag": _tag,
     "members.memberimport": _member_import,
     "members.profilerun": _profile_run,
+    "devices.device": lambda brand: DeviceFactory(brand=brand),
+    "devices.devicetype": lambda brand: DeviceTypeFactory(brand=brand),
 }
 
 

@@ -1,0 +1,3 @@
+"""Device API routes: each area adds its viewsets / paths here."""
+
+urlpatterns: list = []

@@ -1,0 +1,16 @@
+from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
+
+
+class DevicesConfig(AppConfig):
+    name = "devices"
+    verbose_name = _("Devices")
+
+    def ready(self) -> None:
+        from retail import events
+
+        from . import tasks  # noqa: F401  (registers the Celery tasks)
+
+        events.register("device.online", "A device sent a heartbeat or events after being offline (or new).")
+        events.register("device.offline", "A device missed its heartbeats and is now offline.")
+        events.register("device.low_stock", "A sample dispenser's stock fell to its low-stock threshold.")

@@ -1,0 +1,1 @@
+"""Device dispensers use cases."""

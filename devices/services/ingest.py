@@ -1,0 +1,1 @@
+"""Device ingest use cases."""

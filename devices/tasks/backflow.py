@@ -1,0 +1,1 @@
+"""Celery tasks of device backflow: thin, idempotent, taking ids."""

@@ -1,0 +1,1 @@
+"""Celery tasks of device dispensers: thin, idempotent, taking ids."""

@@ -1,0 +1,1 @@
+"""Celery tasks of device ingest: thin, idempotent, taking ids."""

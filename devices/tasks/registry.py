@@ -1,0 +1,1 @@
+"""Celery tasks of device registry: thin, idempotent, taking ids."""

@@ -1,0 +1,3 @@
+"""Device ingest pages (routes in `urlpatterns`, included by devices/urls.py)."""
+
+urlpatterns: list = []
