@@ -48,4 +48,6 @@ API_SCOPES = {
     "members:write": _("Create and change members"),
     "orders:read": _("Read orders"),
     "orders:write": _("Create orders"),
+    "devices:read": _("Read devices"),
+    "devices:write": _("Create and change devices"),
 }
