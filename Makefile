@@ -29,10 +29,7 @@ run: seed
 
 ## test: the whole suite (SQLite by default; PostgreSQL/Redis when DATABASE_URL/REDIS_URL are set).
 test: $(STAMP)
-	$(BIN)/python -m pytest -q -n $(JOBS) --dist loadfile --ignore=tests/e2e
-	# Browser tests in their own run: sync Playwright keeps an event loop running in its
-	# worker thread, which breaks async_to_sync in tests scheduled after it.
-	$(BIN)/python -m pytest -q -n $(JOBS) --dist loadfile tests/e2e
+	$(BIN)/python -m pytest -q -n $(JOBS) --dist loadfile
 
 ## stack: web + Celery worker + beat against PostgreSQL and Redis (DATABASE_URL, REDIS_URL).
 stack: $(STAMP)

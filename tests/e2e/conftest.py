@@ -28,8 +28,12 @@ if not CHROMIUM.exists():
     )
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser():
+    # Per module, not per session: sync Playwright keeps an event loop running in this
+    # thread while it lives, and async_to_sync (channels, events) refuses to run in a thread
+    # with a running loop. Stopping it after each browser module lets the same worker go on
+    # with the rest of the suite, so one pytest run holds everything.
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as pw:
