@@ -8,17 +8,25 @@ from __future__ import annotations
 
 import hashlib
 import secrets
+from datetime import datetime, timedelta
 from typing import Any
 
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
+from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from retail import audit
+from retail import audit, events
 from retail.choices import AuditAction
 from retail.errors import Conflict, InvalidInput
 
-from ..models import Device, DeviceType
+from ..choices import DeviceStatus
+from ..models import BackflowPolicy, Device, DeviceEvent, DeviceType
+
+# A device is offline once it has missed this many heartbeats in a row.
+MISSED_HEARTBEATS = 3
+DEFAULT_RETENTION_DAYS = 30
+RETENTION_BATCH = 5000
 
 CREDENTIAL_PREFIX = "tdv"
 
@@ -117,3 +125,99 @@ def define_device_type(*, brand_id: int, code: str, **fields: Any) -> DeviceType
             after=audit.snapshot(device_type),
         )
     return device_type
+
+
+def retire_device(*, device: Device) -> Device:
+    """Take a device out of service for good: it keeps its history, never comes back online
+    (ingestion refuses it) and is left out of the heartbeat watch. Audited; a repeat is a no-op."""
+    with transaction.atomic():
+        locked = Device.objects.select_for_update().get(pk=device.pk)
+        if locked.status == DeviceStatus.RETIRED:
+            return locked
+        before = audit.snapshot(locked)
+        locked.status = DeviceStatus.RETIRED
+        locked.retired_at = timezone.now()
+        locked.save(update_fields=["status", "retired_at", "updated_at"])
+        audit.record(
+            AuditAction.UPDATE, locked, before=before, after=audit.snapshot(locked), message="device retired"
+        )
+    device.status, device.retired_at = locked.status, locked.retired_at
+    return locked
+
+
+def mark_offline_devices(*, now: datetime | None = None) -> list[int]:
+    """Mark offline every online device whose last heartbeat is older than
+    MISSED_HEARTBEATS × its type's interval, in one UPDATE ... RETURNING (PostgreSQL and
+    SQLite ≥ 3.35), and publish `device.offline` for each (brand and store set, so the
+    store's live group hears it). Only `online` devices qualify: provisioned devices never
+    seen and retired ones are left alone, and a second run finds nothing to do. Returns the
+    ids marked offline."""
+    now = now or timezone.now()
+    intervals = sorted(set(DeviceType.objects.values_list("heartbeat_interval_seconds", flat=True)))
+    if not intervals:
+        return []
+    late = Q()
+    for seconds in intervals:
+        late |= Q(
+            device_type__heartbeat_interval_seconds=seconds,
+            last_seen_at__lt=now - timedelta(seconds=MISSED_HEARTBEATS * seconds),
+        )
+    candidates = Device.objects.filter(late, status=DeviceStatus.ONLINE).values("id")
+    sub_sql, sub_params = candidates.query.sql_with_params()
+    table = connection.ops.quote_name(Device._meta.db_table)
+    sql = (
+        f"UPDATE {table} SET status = %s, updated_at = %s "  # noqa: S608 (names are ours)
+        f"WHERE status = %s AND id IN ({sub_sql}) "
+        "RETURNING id, brand_id, store_id, serial, last_seen_at"
+    )
+    params = [
+        DeviceStatus.OFFLINE,
+        connection.ops.adapt_datetimefield_value(now),
+        DeviceStatus.ONLINE,
+        *sub_params,
+    ]
+    last_seen_field = Device._meta.get_field("last_seen_at")
+    converters = connection.ops.get_db_converters(last_seen_field.get_col(Device._meta.db_table))
+    with transaction.atomic():
+        with connection.cursor() as cursor:
+            cursor.execute(sql, params)
+            rows = cursor.fetchall()
+        for device_id, brand_id, store_id, serial, last_seen in sorted(rows):
+            for converter in converters:
+                last_seen = converter(last_seen, last_seen_field, connection)
+            events.publish(
+                "device.offline",
+                brand=brand_id,
+                store=store_id,
+                device=device_id,
+                serial=serial,
+                last_seen_at=last_seen,
+            )
+    return sorted(row[0] for row in rows)
+
+
+def retention_days(*, brand_id: int) -> int:
+    """How many days the brand keeps raw telemetry (its backflow policy, else the default)."""
+    days = BackflowPolicy.objects.filter(brand_id=brand_id).values_list("raw_event_retention_days", flat=True)
+    found = list(days)
+    return found[0] if found else DEFAULT_RETENTION_DAYS
+
+
+def delete_expired_device_events(
+    *, brand_id: int, now: datetime | None = None, batch_size: int = RETENTION_BATCH
+) -> int:
+    """Delete the brand's raw telemetry received before its retention window, a batch of
+    ids at a time (one short DELETE per id range, so no long lock and no huge transaction);
+    daily aggregates (DeviceDay) stay. Idempotent. Returns how many rows went."""
+    now = now or timezone.now()
+    cutoff = now - timedelta(days=retention_days(brand_id=brand_id))
+    expired = DeviceEvent.objects.filter(brand_id=brand_id, received_at__lt=cutoff)
+    deleted = 0
+    after = 0
+    while True:
+        ids = list(expired.filter(id__gt=after).order_by("id").values_list("id", flat=True)[:batch_size])
+        if not ids:
+            return deleted
+        batch = expired.filter(id__gte=ids[0], id__lte=ids[-1])
+        deleted += batch._raw_delete(batch.db)
+        after = ids[-1]

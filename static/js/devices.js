@@ -1,0 +1,34 @@
+// Device status, live: listens on /ws/live/ (the user's brand or store groups) and, for
+// `device.online` / `device.offline`, updates the status badge of that device on the page.
+// Labels come from data-label-<status> attributes on #device-rows (translated server-side).
+const rows = document.getElementById("device-rows");
+
+function applyStatus(deviceId, status) {
+  const holder = document.querySelector(`[data-device-id="${CSS.escape(String(deviceId))}"]`);
+  const badge = holder && holder.querySelector("[data-device-status]");
+  if (!badge || badge.dataset.deviceStatus === "retired") return;
+  badge.className = `badge device-status device-status-${status}`;
+  badge.dataset.deviceStatus = status;
+  badge.textContent = rows.dataset[`label${status[0].toUpperCase()}${status.slice(1)}`] || status;
+}
+
+function connect(delay) {
+  const scheme = window.location.protocol === "https:" ? "wss" : "ws";
+  const socket = new WebSocket(`${scheme}://${window.location.host}/ws/live/`);
+  socket.addEventListener("open", () => { delay = 1000; });
+  socket.addEventListener("message", (message) => {
+    let data;
+    try { data = JSON.parse(message.data); } catch { return; }
+    if (data.type !== "event" || !data.payload) return;
+    if (data.event === "device.online") applyStatus(data.payload.device, "online");
+    if (data.event === "device.offline") applyStatus(data.payload.device, "offline");
+  });
+  socket.addEventListener("close", (event) => {
+    if (event.code === 4401 || event.code === 4403) return; // not allowed: do not insist
+    window.setTimeout(() => connect(Math.min(delay * 2, 60000)), delay);
+  });
+}
+
+if (rows && "WebSocket" in window) {
+  connect(1000);
+}
