@@ -94,7 +94,9 @@ def principal(request):
             return []
         from .selectors import roles_for_user
 
-        return role_choices(roles_for_user(user=user), getattr(principal, "role_id", None))
+        active_role_id = getattr(principal, "role_id", None)  # reads the roles once (middleware)
+        roles = getattr(request, "staff_roles", None)
+        return role_choices(roles_for_user(user=user) if roles is None else roles, active_role_id)
 
     lazy_choices = SimpleLazyObject(choices)
 

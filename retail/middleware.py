@@ -126,9 +126,13 @@ class PrincipalMiddleware:
 
 
 def _principal(request):
-    from .selectors import principal_for_user
+    from .selectors import principal_for_user, roles_for_user
 
     user = getattr(request, "user", None)
     if user is None or not user.is_authenticated:
         return ANONYMOUS
-    return principal_for_user(user=user, role_id=request.session.get("active_role_id"))
+    # kept for the page's role switch (retail.context_processors), read once per request
+    request.staff_roles = roles_for_user(user=user)
+    return principal_for_user(
+        user=user, role_id=request.session.get("active_role_id"), roles=request.staff_roles
+    )

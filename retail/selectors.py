@@ -55,9 +55,12 @@ def roles_for_user(*, user) -> list[StaffRole]:
     return sorted(roles, key=lambda r: (order.get(r.role, 9), r.brand_id, r.store_id or 0))
 
 
-def principal_for_user(*, user, role_id: int | None = None) -> Principal:
-    """The principal of a logged-in user in the chosen (or first) role."""
-    roles = roles_for_user(user=user)
+def principal_for_user(
+    *, user, role_id: int | None = None, roles: list[StaffRole] | None = None
+) -> Principal:
+    """The principal of a logged-in user in the chosen (or first) role (`roles`: the user's
+    roles when the caller has read them already)."""
+    roles = roles_for_user(user=user) if roles is None else roles
     active = next((r for r in roles if r.pk == role_id), roles[0] if roles else None)
     if active is None:
         if user.is_superuser:
