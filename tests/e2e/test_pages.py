@@ -49,6 +49,7 @@ def test_language_switch_turns_the_interface_chinese(page, live_server, shop):
         "商品",
         "订单",
         "会员",
+        "设备",
         "审计日志",
     ]
 
