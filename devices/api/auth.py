@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import hmac
 
+from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from rest_framework import authentication, exceptions
 
 from retail.api.auth import HasScope
@@ -77,6 +78,21 @@ class DeviceCredentialAuthentication(authentication.BaseAuthentication):
         return self.keyword
 
 
+class DeviceCredentialScheme(OpenApiAuthenticationExtension):
+    """OpenAPI: the device credential, next to the partner token."""
+
+    target_class = "devices.api.auth.DeviceCredentialAuthentication"
+    name = "deviceCredential"
+
+    def get_security_definition(self, auto_schema):
+        return {
+            "type": "http",
+            "scheme": "bearer",
+            "description": "A device's own credential `tdv_<prefix>_<secret>` (shown once at "
+            "registration and at each rotation).",
+        }
+
+
 def authenticated_device(request) -> Device | None:
     """The device whose credential authenticated the request, if a device's did."""
     auth = getattr(request, "auth", None)
@@ -100,6 +116,7 @@ class DeviceOrPartnerScope(HasScope):
 
 __all__ = [
     "DeviceCredentialAuthentication",
+    "DeviceCredentialScheme",
     "DeviceOrPartnerScope",
     "DeviceUser",
     "authenticated_device",

@@ -1,3 +1,15 @@
 """Device API routes: each area adds its viewsets / paths here."""
 
-urlpatterns: list = []
+from django.urls import path
+from rest_framework.routers import SimpleRouter
+
+from .devices import DeviceViewSet
+from .ingest import DeviceEventsView
+
+router = SimpleRouter()
+router.register("devices", DeviceViewSet, basename="device")
+
+urlpatterns: list = [
+    path("devices/<int:pk>/events/", DeviceEventsView.as_view(), name="device-events"),
+    *router.urls,
+]

@@ -1,1 +1,420 @@
-"""Device ingest use cases."""
+"""Telemetry ingestion: a device's batch of events, checked one by one, stored once per
+(device, seq) in one set-based statement, with the device's day counters and its last seen.
+
+    result = ingest_events(device=device, events=[{"seq": 1, "occurred_at": "...Z",
+                                                   "type": "heartbeat", "payload": {}}])
+    result.accepted, result.duplicates, result.rejected  # indexes into `events`
+
+- An event is rejected (with a code and a message, nothing stored) when it is not an object,
+  has an unknown field, a seq that is not an integer 0..2^63-1, an `occurred_at` that is not
+  an ISO 8601 time with an offset, before 2000, or more than 5 minutes in the future, a type
+  its device type does not send (`heartbeat` is always allowed), or a payload that is not an
+  object valid against the type's JSON Schema.
+- A seq already stored, or repeated earlier in the batch, is a duplicate: ignored, reported.
+  Resending a batch any number of times stores each event once.
+- Accepted events are stored with one INSERT ... ON CONFLICT (device, seq) DO NOTHING
+  RETURNING seq (PostgreSQL: from unnest() of arrays; SQLite: multi-row VALUES), in the
+  caller's transaction, so they are durable before the answer.
+- The device's day counters (DeviceDay: events received, seq_min, seq_max, events invalid
+  against the schema) are upserted for every day the batch touches, in one statement. The
+  day is the local date of `occurred_at` in settings.TIME_ZONE.
+- The device is seen now; a provisioned or offline device becomes online and
+  `device.online` is published (once, whoever wins the conditional update); a heartbeat
+  carrying `firmware` (a string) sets the device's firmware.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from django.conf import settings
+from django.db import connection, transaction
+from django.utils import timezone
+from jsonschema import Draft202012Validator
+from jsonschema.exceptions import SchemaError, best_match
+from jsonschema.validators import validator_for
+
+from retail import events as domain_events
+from retail.errors import DomainError, InvalidInput
+
+from ..choices import DeviceStatus
+from ..models import Device, DeviceType
+
+MAX_EVENTS = 1000
+FUTURE_TOLERANCE = timedelta(minutes=5)
+EARLIEST = datetime(2000, 1, 1, tzinfo=UTC)
+MAX_SEQ = 2**63 - 1
+HEARTBEAT = "heartbeat"
+FIELDS = frozenset({"seq", "occurred_at", "type", "payload"})
+MAX_MESSAGE = 300
+
+# Reasons an event is rejected (the `code` of each entry of `rejected`).
+INVALID_EVENT = "invalid_event"
+UNKNOWN_FIELD = "unknown_field"
+INVALID_SEQ = "invalid_seq"
+INVALID_OCCURRED_AT = "invalid_occurred_at"
+FUTURE_OCCURRED_AT = "future_occurred_at"
+UNKNOWN_TYPE = "unknown_type"
+INVALID_PAYLOAD = "invalid_payload"
+SCHEMA_INVALID = "schema_invalid"
+# These count against the device's accuracy (DeviceDay.invalid of the day the event occurred).
+COUNTS_AS_INVALID = frozenset({UNKNOWN_TYPE, INVALID_PAYLOAD, SCHEMA_INVALID})
+
+
+@dataclass
+class IngestResult:
+    accepted: list[int] = field(default_factory=list)
+    duplicates: list[int] = field(default_factory=list)
+    rejected: list[dict[str, Any]] = field(default_factory=list)
+    went_online: bool = False
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "accepted": self.accepted,
+            "duplicates": self.duplicates,
+            "rejected": self.rejected,
+            "counts": {
+                "accepted": len(self.accepted),
+                "duplicates": len(self.duplicates),
+                "rejected": len(self.rejected),
+            },
+        }
+
+
+# --- the schemas ------------------------------------------------------------------------------
+
+# (device type id, updated_at) → {event type: compiled validator or None}. A changed type has
+# a new updated_at, so it gets new validators; the cache is bounded by a plain reset.
+_VALIDATORS: dict[tuple[int, datetime | None], dict[str, Any]] = {}
+_VALIDATORS_MAX = 512
+
+
+class _BrokenSchema:
+    """Stands in for a schema jsonschema cannot compile: every payload is refused."""
+
+    def __init__(self, reason: str):
+        self.reason = reason
+
+
+def validators_for(device_type: DeviceType) -> dict[str, Any]:
+    """The compiled validator of each event type the device type sends (None: no schema,
+    any object). `heartbeat` is always there."""
+    key = (device_type.pk, device_type.updated_at)
+    found = _VALIDATORS.get(key)
+    if found is not None:
+        return found
+    compiled: dict[str, Any] = {HEARTBEAT: None}
+    schemas = device_type.event_schemas if isinstance(device_type.event_schemas, dict) else {}
+    for event_type, schema in schemas.items():
+        if schema in (None, {}, True):
+            compiled[event_type] = None
+            continue
+        try:
+            cls = validator_for(schema, default=Draft202012Validator)
+            cls.check_schema(schema)
+            compiled[event_type] = cls(schema)
+        except (SchemaError, TypeError, AttributeError) as exc:
+            compiled[event_type] = _BrokenSchema(str(getattr(exc, "message", exc))[:200])
+    if len(_VALIDATORS) >= _VALIDATORS_MAX:
+        _VALIDATORS.clear()
+    _VALIDATORS[key] = compiled
+    return compiled
+
+
+def _schema_problem(validator: Any, payload: Any) -> str | None:
+    if isinstance(validator, _BrokenSchema):
+        return f"The device type's schema for this event cannot be used: {validator.reason}"
+    error = best_match(validator.iter_errors(payload))
+    if error is None:
+        return None
+    where = "/".join(str(p) for p in error.absolute_path)
+    message = f"payload/{where}: {error.message}" if where else f"payload: {error.message}"
+    return message[:MAX_MESSAGE]
+
+
+# --- the use case -----------------------------------------------------------------------------
+
+
+def ingest_events(*, device: Device, events: list[Any], now: datetime | None = None) -> IngestResult:
+    """Check and store a device's batch; see the module docstring. Raises a DomainError
+    (413 `batch_too_large`, 400 `invalid`, 403 `device_retired`) before writing anything."""
+    if not isinstance(events, list):
+        raise InvalidInput(
+            "invalid",
+            "`events` must be a list of events.",
+            fields={"events": ["A list of events is required."]},
+        )
+    if len(events) > MAX_EVENTS:
+        raise DomainError(
+            "batch_too_large",
+            f"A batch holds at most {MAX_EVENTS} events; this one has {len(events)}. "
+            "Nothing was stored: send it in smaller batches.",
+            status=413,
+        )
+    if device.status == DeviceStatus.RETIRED:
+        raise DomainError(
+            "device_retired", "This device is retired; its credential no longer works.", status=403
+        )
+    now = now or timezone.now()
+    tz = ZoneInfo(settings.TIME_ZONE)
+    result = IngestResult()
+    validators = validators_for(device.device_type)
+    future_limit = now + FUTURE_TOLERANCE
+
+    rows: list[tuple[int, int, str, datetime, Any]] = []  # (index, seq, type, occurred_at, payload)
+    first_index: dict[int, int] = {}  # seq → index of its first acceptable event in the batch
+    invalid_days: dict[date, int] = defaultdict(int)
+    rejected = result.rejected
+
+    for index, event in enumerate(events):
+        if type(event) is not dict:
+            rejected.append(
+                _reject(index, INVALID_EVENT, "An event is an object: seq, occurred_at, type, payload.")
+            )
+            continue
+        if len(event) > 4 or not FIELDS.issuperset(event):
+            unknown = ", ".join(sorted(str(k) for k in event if k not in FIELDS))
+            rejected.append(_reject(index, UNKNOWN_FIELD, f"Unknown field(s): {unknown}."))
+            continue
+        seq = event.get("seq")
+        if type(seq) is not int or seq < 0 or seq > MAX_SEQ:
+            rejected.append(_reject(index, INVALID_SEQ, "seq must be an integer from 0 to 2^63-1."))
+            continue
+        occurred_raw = event.get("occurred_at")
+        try:
+            occurred_at = datetime.fromisoformat(occurred_raw)  # type: ignore[arg-type]
+        except (TypeError, ValueError):
+            occurred_at = None
+        if occurred_at is None or occurred_at.tzinfo is None:
+            rejected.append(
+                _reject(
+                    index,
+                    INVALID_OCCURRED_AT,
+                    "occurred_at must be an ISO 8601 time with an offset, e.g. 2026-11-26T10:00:00+08:00.",
+                )
+            )
+            continue
+        try:
+            too_early = occurred_at < EARLIEST
+        except OverflowError:  # pragma: no cover - only absurd offsets at year 1
+            too_early = True
+        if too_early:
+            rejected.append(
+                _reject(
+                    index, INVALID_OCCURRED_AT, "occurred_at is before 2000: the device clock looks unset."
+                )
+            )
+            continue
+        if occurred_at > future_limit:
+            rejected.append(
+                _reject(
+                    index,
+                    FUTURE_OCCURRED_AT,
+                    f"occurred_at is more than 5 minutes in the future (server time {now.isoformat()}).",
+                )
+            )
+            continue
+        event_type = event.get("type")
+        if type(event_type) is not str or event_type not in validators:
+            rejected.append(
+                _reject(index, UNKNOWN_TYPE, f"The device type does not send events of type {event_type!r}.")
+            )
+            invalid_days[occurred_at.astimezone(tz).date()] += 1
+            continue
+        payload = event.get("payload", {})
+        if type(payload) is not dict:
+            rejected.append(_reject(index, INVALID_PAYLOAD, "payload must be an object."))
+            invalid_days[occurred_at.astimezone(tz).date()] += 1
+            continue
+        validator = validators[event_type]
+        if validator is not None:
+            problem = _schema_problem(validator, payload)
+            if problem is not None:
+                rejected.append(_reject(index, SCHEMA_INVALID, problem))
+                invalid_days[occurred_at.astimezone(tz).date()] += 1
+                continue
+        if seq in first_index:
+            result.duplicates.append(index)
+            continue
+        first_index[seq] = index
+        rows.append((index, seq, event_type, occurred_at, payload))
+
+    firmware = _latest_firmware(rows, device.firmware)
+    with transaction.atomic(savepoint=False):
+        stored = _insert_events(device, rows, now) if rows else set()
+        days: dict[date, list[int]] = {}  # day → [received, invalid, seq_min, seq_max]
+        for index, seq, _event_type, occurred_at, _payload in rows:
+            if seq in stored:
+                result.accepted.append(index)
+                day = occurred_at.astimezone(tz).date()
+                counters = days.get(day)
+                if counters is None:
+                    days[day] = [1, 0, seq, seq]
+                else:
+                    counters[0] += 1
+                    if seq < counters[2]:
+                        counters[2] = seq
+                    if seq > counters[3]:
+                        counters[3] = seq
+            else:
+                result.duplicates.append(index)
+        for day, count in invalid_days.items():
+            days.setdefault(day, [0, 0, None, None])[1] += count
+        if days:
+            _upsert_days(device, days)
+        result.went_online = _mark_seen(device, now, firmware)
+    result.accepted.sort()
+    result.duplicates.sort()
+    return result
+
+
+def _reject(index: int, code: str, message: str) -> dict[str, Any]:
+    return {"index": index, "code": code, "message": message}
+
+
+def _latest_firmware(rows, current: str) -> str | None:
+    """The firmware named by the batch's latest heartbeat, when it differs from the device's."""
+    latest_at, latest = None, None
+    for _index, _seq, event_type, occurred_at, payload in rows:
+        if event_type != HEARTBEAT:
+            continue
+        value = payload.get("firmware")
+        if isinstance(value, str) and 0 < len(value) <= 40 and (latest_at is None or occurred_at > latest_at):
+            latest_at, latest = occurred_at, value
+    return latest if latest is not None and latest != current else None
+
+
+# --- the statements ---------------------------------------------------------------------------
+
+_EVENT_TABLE = "devices_deviceevent"
+_DAY_TABLE = "devices_deviceday"
+
+_INSERT_PG = f"""
+INSERT INTO {_EVENT_TABLE} (brand_id, device_id, seq, event_type, occurred_at, received_at, payload)
+SELECT %s, %s, u.seq, u.event_type, u.occurred_at, %s, u.payload::jsonb
+FROM unnest(%s::bigint[], %s::text[], %s::timestamptz[], %s::text[])
+     AS u(seq, event_type, occurred_at, payload)
+ORDER BY u.seq
+ON CONFLICT (device_id, seq) DO NOTHING
+RETURNING seq
+"""
+
+_INSERT_PORTABLE = f"""
+INSERT INTO {_EVENT_TABLE} (brand_id, device_id, seq, event_type, occurred_at, received_at, payload)
+VALUES {{values}}
+ON CONFLICT (device_id, seq) DO NOTHING
+RETURNING seq
+"""
+
+_UPSERT_DAYS = f"""
+INSERT INTO {_DAY_TABLE} (brand_id, device_id, day, received, invalid, seq_min, seq_max, gaps)
+VALUES {{values}}
+ON CONFLICT (device_id, day) DO UPDATE SET
+    received = {_DAY_TABLE}.received + excluded.received,
+    invalid = {_DAY_TABLE}.invalid + excluded.invalid,
+    seq_min = CASE
+        WHEN excluded.seq_min IS NULL THEN {_DAY_TABLE}.seq_min
+        WHEN {_DAY_TABLE}.seq_min IS NULL OR excluded.seq_min < {_DAY_TABLE}.seq_min THEN excluded.seq_min
+        ELSE {_DAY_TABLE}.seq_min END,
+    seq_max = CASE
+        WHEN excluded.seq_max IS NULL THEN {_DAY_TABLE}.seq_max
+        WHEN {_DAY_TABLE}.seq_max IS NULL OR excluded.seq_max > {_DAY_TABLE}.seq_max THEN excluded.seq_max
+        ELSE {_DAY_TABLE}.seq_max END
+"""
+
+_dumps = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
+
+
+def _insert_events(device: Device, rows, now: datetime) -> set[int]:
+    """Store the rows not stored yet; the seqs this statement stored."""
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            cursor.execute(
+                _INSERT_PG,
+                [
+                    device.brand_id,
+                    device.pk,
+                    now,
+                    [r[1] for r in rows],
+                    [r[2] for r in rows],
+                    [r[3] for r in rows],
+                    [_dumps(r[4]) for r in rows],
+                ],
+            )
+        else:
+            ops = connection.ops
+            received = ops.adapt_datetimefield_value(now)
+            params: list[Any] = []
+            for _index, seq, event_type, occurred_at, payload in sorted(rows, key=lambda r: r[1]):
+                params += [
+                    device.brand_id,
+                    device.pk,
+                    seq,
+                    event_type,
+                    ops.adapt_datetimefield_value(occurred_at),
+                    received,
+                    _dumps(payload),
+                ]
+            values = ", ".join(["(%s, %s, %s, %s, %s, %s, %s)"] * len(rows))
+            cursor.execute(_INSERT_PORTABLE.format(values=values), params)
+        return {row[0] for row in cursor.fetchall()}
+
+
+def _upsert_days(device: Device, days: dict[date, list]) -> None:
+    """Add the batch's counters to the device's days (one statement, days in order)."""
+    ops = connection.ops
+    params: list[Any] = []
+    for day in sorted(days):
+        received, invalid, seq_min, seq_max = days[day]
+        params += [
+            device.brand_id,
+            device.pk,
+            ops.adapt_datefield_value(day),
+            received,
+            invalid,
+            seq_min,
+            seq_max,
+        ]
+    cast = "::date" if connection.vendor == "postgresql" else ""
+    values = ", ".join([f"(%s, %s, %s{cast}, %s, %s, %s::bigint, %s::bigint, 0)"] * len(days))
+    if connection.vendor != "postgresql":
+        values = values.replace("::bigint", "")
+    with connection.cursor() as cursor:
+        cursor.execute(_UPSERT_DAYS.format(values=values), params)
+
+
+def _mark_seen(device: Device, now: datetime, firmware: str | None) -> bool:
+    """The device was seen now (and runs `firmware` if given). True when it came online
+    (provisioned or offline before): then `device.online` is published, once."""
+    changes: dict[str, Any] = {"last_seen_at": now}
+    if firmware is not None:
+        changes["firmware"] = firmware
+    devices = Device.objects.filter(pk=device.pk)
+    if device.status == DeviceStatus.ONLINE and devices.filter(status=DeviceStatus.ONLINE).update(**changes):
+        came_online = False
+    else:
+        came_online = bool(
+            devices.filter(status__in=[DeviceStatus.PROVISIONED, DeviceStatus.OFFLINE]).update(
+                status=DeviceStatus.ONLINE, **changes
+            )
+        )
+        if not came_online:  # online meanwhile (another batch), or retired: only the time
+            devices.exclude(status=DeviceStatus.RETIRED).update(**changes)
+    device.last_seen_at = now
+    if firmware is not None:
+        device.firmware = firmware
+    if came_online:
+        device.status = DeviceStatus.ONLINE
+        domain_events.publish(
+            "device.online",
+            brand=device.brand_id,
+            store=device.store_id,
+            device=device.pk,
+            serial=device.serial,
+        )
+    return came_online
