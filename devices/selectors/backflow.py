@@ -11,21 +11,20 @@ import datetime as dt
 from collections import defaultdict
 
 from django.db.models import Avg, Count, QuerySet
-from django.utils import timezone
 
 from retail.models import ApiClient
 from retail.tenancy import Principal
 
 from ..models import DeviceDay, PartnerNotice
-from ..services.backflow import month_start, next_month, policy_for
+from ..services.backflow import local_today, month_start, next_month, policy_for
 
 TREND_DAYS = 30
 PARTNER = "device__device_type__partner"
 
 
 def last_scored_day() -> dt.date:
-    """Yesterday, UTC: the newest day the nightly job has scored."""
-    return timezone.now().astimezone(dt.UTC).date() - dt.timedelta(days=1)
+    """Yesterday (settings.TIME_ZONE): the newest day the nightly job has scored."""
+    return local_today() - dt.timedelta(days=1)
 
 
 def trend_window(end: dt.date | None = None, days: int = TREND_DAYS) -> tuple[dt.date, dt.date]:

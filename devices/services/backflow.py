@@ -1,9 +1,10 @@
 """The data-backflow standard: daily scores per device, monthly verdicts per partner, the policy.
 
-Definitions (for a device and a UTC day, the day of `occurred_at`):
+Definitions (for a device and a day — the date of `occurred_at` in settings.TIME_ZONE,
+Asia/Shanghai, the same day ingestion files its `invalid` counter under):
 
 - The day's events are the DeviceEvent rows of the device with `occurred_at` in
-  [day 00:00 UTC, next day 00:00 UTC). (device, seq) is unique, so there is one row per seq.
+  [day 00:00, next day 00:00) local time. (device, seq) is unique: one row per seq.
 - `received`, `seq_min`, `seq_max`, `gaps` and `delay_p95_seconds` are computed from those
   events, set-based (one INSERT ... SELECT ... ON CONFLICT DO UPDATE for the whole brand and
   day). `invalid` is read from DeviceDay, where ingestion counts the events the schema
@@ -41,7 +42,9 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
+from zoneinfo import ZoneInfo
 
+from django.conf import settings
 from django.db import connection, transaction
 from django.db.models import Avg, Count
 from django.utils import timezone
@@ -71,9 +74,15 @@ def policy_for(brand_id: int) -> BackflowPolicy:
     return policy or BackflowPolicy(brand_id=brand_id)
 
 
+def local_today() -> dt.date:
+    return timezone.now().astimezone(ZoneInfo(settings.TIME_ZONE)).date()
+
+
 def day_bounds(day: dt.date) -> tuple[dt.datetime, dt.datetime]:
-    start = dt.datetime.combine(day, dt.time.min, tzinfo=dt.UTC)
-    return start, start + dt.timedelta(days=1)
+    """The day's [start, end) in settings.TIME_ZONE (the days ingestion counts under)."""
+    tz = ZoneInfo(settings.TIME_ZONE)
+    start = dt.datetime.combine(day, dt.time.min, tzinfo=tz)
+    return start, dt.datetime.combine(day + dt.timedelta(days=1), dt.time.min, tzinfo=tz)
 
 
 def _delay_sql() -> str:
@@ -176,7 +185,7 @@ WHERE brand_id = %(brand)s AND day = %(day)s AND received = 0 AND invalid > 0
 
 
 def compute_device_days(*, brand_id: int, day: dt.date) -> int:
-    """Score every device of the brand for the UTC day, set-based; returns how many device
+    """Score every device of the brand for the (local) day, set-based; returns how many device
     days were computed (devices with events, plus devices with only rejected events)."""
     policy = policy_for(brand_id)
     start, end = day_bounds(day)
@@ -201,8 +210,8 @@ def compute_device_days(*, brand_id: int, day: dt.date) -> int:
 
 
 def compute_all_device_days(*, day: dt.date | None = None) -> dict[int, int]:
-    """Score `day` (yesterday, UTC, by default) for every brand; brand id → device days."""
-    day = day or (timezone.now().astimezone(dt.UTC).date() - dt.timedelta(days=1))
+    """Score `day` (yesterday, local time, by default) for every brand; brand id → device days."""
+    day = day or (local_today() - dt.timedelta(days=1))
     return {
         brand_id: compute_device_days(brand_id=brand_id, day=day)
         for brand_id in Brand.objects.order_by("pk").values_list("pk", flat=True)
@@ -275,7 +284,7 @@ def issue_monthly_verdicts(*, brand_id: int, month: dt.date) -> list[PartnerNoti
 def issue_all_verdicts(*, month: dt.date | None = None) -> dict[int, int]:
     """The previous month's verdicts (by default) for every brand; brand id → notices made."""
     if month is None:
-        month = month_start(month_start(timezone.now().astimezone(dt.UTC).date()) - dt.timedelta(days=1))
+        month = month_start(month_start(local_today()) - dt.timedelta(days=1))
     return {
         brand_id: len(issue_monthly_verdicts(brand_id=brand_id, month=month))
         for brand_id in Brand.objects.order_by("pk").values_list("pk", flat=True)

@@ -5,8 +5,10 @@ from __future__ import annotations
 
 import datetime as dt
 from unittest import mock
+from zoneinfo import ZoneInfo
 
 import pytest
+from django.conf import settings
 from django.db import connection
 from django.urls import path
 from rest_framework.test import APIClient
@@ -34,7 +36,8 @@ SCORECARD = "/api/v1/backflow/scorecard/"
 DEVICE_DAYS = "/api/v1/backflow/device-days/"
 
 DAY = dt.date(2026, 11, 20)
-NOON = dt.datetime(2026, 11, 20, 12, 0, tzinfo=dt.UTC)
+LOCAL = ZoneInfo(settings.TIME_ZONE)  # days are local days, as ingestion counts them
+NOON = dt.datetime(2026, 11, 20, 12, 0, tzinfo=LOCAL)
 
 
 def send(device, stream, *, at=NOON):
@@ -106,8 +109,8 @@ def test_a_timely_complete_stream_scores_100_and_other_days_events_do_not_count(
     # the day before (received after midnight) and one the next day, far late
     device = partner_device(brand, None, threshold=30)
     send(device, [(100, 5), (101, 5), (102, 5), (103, 5), (104, 5)])
-    send(device, [(99, 3600)], at=dt.datetime(2026, 11, 19, 23, 59, 59, tzinfo=dt.UTC))
-    send(device, [(200, 9999)], at=dt.datetime(2026, 11, 21, 0, 0, tzinfo=dt.UTC))
+    send(device, [(99, 3600)], at=dt.datetime(2026, 11, 19, 23, 59, 59, tzinfo=LOCAL))
+    send(device, [(200, 9999)], at=dt.datetime(2026, 11, 21, 0, 0, tzinfo=LOCAL))
     # when the day is computed
     services.compute_device_days(brand_id=brand.pk, day=DAY)
     # then only the day's five count: no gap, p95 5 s ≤ 30 s, everything 100
@@ -115,6 +118,16 @@ def test_a_timely_complete_stream_scores_100_and_other_days_events_do_not_count(
     assert (row.received, row.seq_min, row.seq_max, row.gaps) == (5, 100, 104, 0)
     assert row.delay_p95_seconds == pytest.approx(5.0)
     assert (row.timeliness, row.completeness, row.accuracy, row.score) == (100, 100, 100, 100)
+
+
+def test_days_are_local_days_like_ingestions_counters(brand):
+    # given an event at 17:00 UTC on 19 November, which is 01:00 on 20 November in Shanghai
+    device = partner_device(brand, None)
+    send(device, [(1, 2)], at=dt.datetime(2026, 11, 19, 17, 0, tzinfo=dt.UTC))
+    # when 20 November is computed, then it counts there (and 19 November has nothing)
+    services.compute_device_days(brand_id=brand.pk, day=DAY)
+    services.compute_device_days(brand_id=brand.pk, day=DAY - dt.timedelta(days=1))
+    assert list(DeviceDay.objects.values_list("day", "received")) == [(DAY, 1)]
 
 
 def test_timeliness_falls_linearly_to_zero_at_four_times_the_threshold(brand):
@@ -202,10 +215,8 @@ def test_the_daily_task_computes_yesterday_for_every_brand(brand, other_brand):
     ours, theirs = partner_device(brand, None), partner_device(other_brand, None)
     send(ours, [(1, 1)])
     send(theirs, [(1, 1), (3, 1)])
-    # when the nightly task runs at 00:30 UTC the next day
-    with mock.patch(
-        "django.utils.timezone.now", return_value=dt.datetime(2026, 11, 21, 0, 30, tzinfo=dt.UTC)
-    ):
+    # when the nightly task runs at 00:30 the next day (local time)
+    with mock.patch("django.utils.timezone.now", return_value=dt.datetime(2026, 11, 21, 0, 30, tzinfo=LOCAL)):
         compute_device_days_task.delay()
     # then both are scored
     assert day_of(ours).completeness == 100
@@ -298,8 +309,8 @@ def test_the_monthly_task_judges_the_previous_month(brand):
     # given a partner that scored 99 in November, and it is now 1 December
     partner = partner_client(brand)
     scored_day(partner_device(brand, partner), dt.date(2026, 11, 30), 99)
-    # when the monthly task runs on 1 December
-    with mock.patch("django.utils.timezone.now", return_value=dt.datetime(2026, 12, 1, 4, 0, tzinfo=dt.UTC)):
+    # when the monthly task runs just after midnight on 1 December (local time)
+    with mock.patch("django.utils.timezone.now", return_value=dt.datetime(2026, 12, 1, 0, 20, tzinfo=LOCAL)):
         issue_monthly_verdicts_task.delay()
     # then November is rewarded
     notice = PartnerNotice.objects.get()
