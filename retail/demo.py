@@ -262,7 +262,7 @@ def seed_demo(
                 log(f"{spec.name}: seeding {members:,} members and {orders:,} orders …")
                 t0 = time.perf_counter()
                 brand = seed_brand(
-                    spec, members=members, orders=orders, password_hash=password_hash, log=log
+                    spec, members=members, orders=orders, password_hash=password_hash, log=log, tiers=True
                 ).brand
                 log(f"{spec.name}: seeded in {time.perf_counter() - t0:.1f}s")
             token, note = _demo_token(brand, saved.get(spec.slug))
@@ -289,6 +289,13 @@ def seed_demo(
         t0 = time.perf_counter()
         _analyze(BULK_MODELS)
         log(f"analyze: {time.perf_counter() - t0:.1f}s")
+    for entry in result.brands:
+        if entry.created:  # member profiles (RFM, LTV, categories) of the seeded history
+            from members.services.profiles import compute_profiles
+
+            t0 = time.perf_counter()
+            compute_profiles(brand_id=entry.brand.pk)
+            log(f"{entry.spec.name}: member profiles in {time.perf_counter() - t0:.1f}s")
     _save_credentials(credentials_file, every_db)
     result.seconds = time.perf_counter() - started
     return result
@@ -417,6 +424,7 @@ def seed_brand(
     password_hash: str | None = None,
     log: Callable[[str], None] = lambda _msg: None,
     seed: int | None = None,
+    tiers: bool = False,
 ) -> SeededBrand:
     """Write one brand with its stores, staff, catalog, members and orders, then mark it
     complete by creating its demo partner client. One transaction: all or nothing."""
@@ -435,6 +443,10 @@ def seed_brand(
         _seed_orders(brand, orders, store_ids, guides_by_store, products, first_member, members, rnd, now)
         if orders:
             log(f"  orders: {orders:,} in {time.perf_counter() - t0:.1f}s")
+        if tiers:
+            t0 = time.perf_counter()
+            _seed_tiers_and_points(brand)
+            log(f"  tiers and points: {time.perf_counter() - t0:.1f}s")
         services.create_api_client(brand=brand, name=DEMO_CLIENT_NAME, scopes=list(API_SCOPES))
     return SeededBrand(
         brand=brand,
@@ -521,6 +533,51 @@ _SOURCES = (
     + [MemberSource.CLOUD_SHELF] * 2
     + [MemberSource.SAMPLE_DISPENSER]
 )
+
+
+DEMO_TIERS = [
+    ("regular", "普通会员", 0, 1),
+    ("silver", "银卡", 1000, 2),
+    ("gold", "金卡", 5000, 3),
+    ("black", "黑金", 20000, 4),
+]
+
+
+def _seed_tiers_and_points(brand: Brand) -> None:
+    """The demo tiers (普通 / 银卡 / 金卡 / 黑金), one `earn` entry per member for the points
+    of their seeded paid orders (1 per whole CNY, as orders earn), balances and tiers — all
+    set-based. The ledger invariant holds: balance == sum of entries."""
+    from members.models import PointsEntry, Tier
+
+    Tier.objects.bulk_create(
+        Tier(brand=brand, code=code, name=name, threshold_points=points, rank=rank)
+        for code, name, points, rank in DEMO_TIERS
+    )
+    floor = "FLOOR(SUM(total))" if connection.vendor == "postgresql" else "CAST(SUM(total) AS INTEGER)"
+    entries, members_t, orders_t = PointsEntry._meta.db_table, Member._meta.db_table, Order._meta.db_table
+    tiers_t = Tier._meta.db_table
+    now = datetime.now(UTC)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"INSERT INTO {entries} (brand_id, member_id, kind, points, balance_after, reason, actor_label,"
+            f" created_at) SELECT brand_id, member_id, 'earn', p, p, 'seeded order history', '', %s"
+            f" FROM (SELECT brand_id, member_id, {floor} AS p FROM {orders_t}"
+            f" WHERE brand_id = %s AND member_id IS NOT NULL AND status = %s GROUP BY brand_id, member_id) AS t"
+            f" WHERE p > 0",
+            [now, brand.pk, OrderStatus.PAID],
+        )
+        cursor.execute(
+            f"UPDATE {members_t} SET points_balance = e.points, lifetime_points = e.points"
+            f" FROM {entries} AS e WHERE e.member_id = {members_t}.id AND e.brand_id = %s"
+            f" AND {members_t}.brand_id = %s",
+            [brand.pk, brand.pk],
+        )
+        cursor.execute(
+            f"UPDATE {members_t} SET tier_id = (SELECT t.id FROM {tiers_t} AS t WHERE t.brand_id = %s"
+            f" AND t.threshold_points <= {members_t}.lifetime_points ORDER BY t.rank DESC LIMIT 1)"
+            f" WHERE brand_id = %s",
+            [brand.pk, brand.pk],
+        )
 
 
 def _seed_members(spec, brand, count, store_ids, guides_by_store, rnd, now) -> int:

@@ -225,12 +225,11 @@ def test_reset_also_wipes_the_members_tags_points_profiles_and_segments():
     seed()
     brand = demo_brands()[0]
     member = Member.objects.filter(brand=brand).first()
-    member_services.define_tier(brand_id=brand.pk, code="silver", name="银卡", threshold_points=10, rank=1)
     member_services.earn_points(member=member, points=20)
     member_services.record_consent(member=member, channel="sms", granted=False, source="store")
     tag = Tag.objects.create(brand=brand, name="VIP")
     MemberTag.objects.create(brand=brand, member=member, tag=tag)
-    MemberProfile.objects.create(member=member, brand=brand, computed_at=member.joined_at)
+    assert MemberProfile.objects.filter(brand=brand).exists()  # computed by the seed
     segment = Segment.objects.create(brand=brand, name="all", rules={})
     SegmentMember.objects.create(brand=brand, segment=segment, member=member)
     # when the demo is reset
@@ -239,3 +238,30 @@ def test_reset_also_wipes_the_members_tags_points_profiles_and_segments():
     for model in (PointsEntry, MemberTag, Tag, MemberProfile, Segment, SegmentMember):
         assert not model.objects.filter(brand=brand).exists(), model
     assert len(demo_brands()) == 2
+
+
+def test_the_demo_has_tiers_points_from_its_orders_and_computed_profiles():
+    # given a freshly seeded demo
+    from django.db.models import Sum
+
+    from members.models import MemberProfile, PointsEntry, Tier
+
+    seed()
+    brand = demo_brands()[0]
+    # then it has the four tiers, and every member's balance is the sum of their entries
+    assert list(Tier.objects.filter(brand=brand).order_by("rank").values_list("code", flat=True)) == [
+        "regular",
+        "silver",
+        "gold",
+        "black",
+    ]
+    for member in Member.objects.filter(brand=brand).select_related("tier"):
+        total = PointsEntry.objects.filter(member=member).aggregate(s=Sum("points"))["s"] or 0
+        assert member.points_balance == member.lifetime_points == total
+        paid = Order.objects.filter(member=member, status="paid").aggregate(s=Sum("total"))["s"] or 0
+        assert total == int(paid)  # one point per whole CNY of paid orders
+        best = Tier.objects.filter(brand=brand, threshold_points__lte=total).order_by("-rank").first()
+        assert member.tier == best
+    # and members who bought have a computed profile
+    buyers = Order.objects.filter(brand=brand, member__isnull=False, status="paid").values("member").distinct()
+    assert MemberProfile.objects.filter(brand=brand).count() == buyers.count() > 0
