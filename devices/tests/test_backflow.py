@@ -130,6 +130,24 @@ def test_days_are_local_days_like_ingestions_counters(brand):
     assert list(DeviceDay.objects.values_list("day", "received")) == [(DAY, 1)]
 
 
+def test_computing_a_day_is_set_based_whatever_the_number_of_devices(brand, other_brand):
+    # given brand A with 2 devices and brand B with 12, each with a few events
+    from django.test.utils import CaptureQueriesContext
+
+    for b, n in ((brand, 2), (other_brand, 12)):
+        for _ in range(n):
+            send(partner_device(b, None), [(1, 1), (2, 3), (4, 9)])
+    # when each brand's day is computed
+    counts = []
+    for b in (brand, other_brand):
+        with CaptureQueriesContext(connection) as queries:
+            services.compute_device_days(brand_id=b.pk, day=DAY)
+        counts.append(len(queries))
+    # then the same few statements do it (no query per device or event)
+    assert counts[0] == counts[1] <= 8
+    assert DeviceDay.objects.filter(brand=other_brand, gaps=1).count() == 12
+
+
 def test_timeliness_falls_linearly_to_zero_at_four_times_the_threshold(brand):
     # given three devices of a 100 s threshold whose one event is 100 s, 250 s and 500 s late
     devices = [partner_device(brand, None, threshold=100) for _ in range(3)]
