@@ -102,6 +102,21 @@ def test_hq_sees_each_makers_month_score_the_trend_and_the_devices(client, brand
     assert 'action="/devices/backflow/policy/"' in body
 
 
+def test_hq_picks_an_earlier_month_and_sees_its_score_and_verdict(client, brand, hq_user, mirror_co):
+    # given Mirror Co scored 40 on a day of the month before last, and was penalised for it
+    earlier = (last_scored_day().replace(day=1) - dt.timedelta(days=1)).replace(day=1) - dt.timedelta(days=1)
+    month = earlier.replace(day=1)
+    scored_device(brand, mirror_co, 40, day=earlier)
+    PartnerNotice.objects.create(brand=brand, partner=mirror_co, month=month, kind="penalty", score=40)
+    client.force_login(hq_user)
+    # when HQ picks that month
+    response = client.get(INDEX, {"month": month.strftime("%Y-%m")})
+    # then Mirror Co's month score and its penalty are shown; the month is in the picker
+    [card] = response.context["cards"]
+    assert (card["month_score"], card["notice"].kind) == (pytest.approx(40), "penalty")
+    assert f'value="{month:%Y-%m}" selected' in response.content.decode()
+
+
 def test_hq_does_not_see_another_brands_devices_or_partners(client, brand, other_brand, hq_user):
     # given a partner device of brand B
     scored_device(other_brand, partner_client(other_brand, "Their Co"), 50, serial="THEIRS-1")

@@ -58,6 +58,14 @@ def _month(value: str | None, default: dt.date) -> dt.date:
         return services.month_start(default)
 
 
+def _recent_months(end: dt.date, count: int) -> list[dt.date]:
+    """The first days of the `count` months up to `end`'s, newest first."""
+    months = [services.month_start(end)]
+    while len(months) < count:
+        months.append(services.month_start(months[-1] - dt.timedelta(days=1)))
+    return months
+
+
 def share_token(*, brand_id: int, partner_id: int) -> str:
     return signing.dumps({"b": brand_id, "p": partner_id}, salt=SHARE_LINK_SALT)
 
@@ -81,7 +89,7 @@ def _index_context(request, principal, form=None) -> dict:
     policy = services.policy_for(principal.brand_id)
     return {
         "month": month,
-        "months": [services.month_start(end - dt.timedelta(days=31 * i)) for i in range(6)],
+        "months": _recent_months(end, 12),
         "day": end,
         "cards": cards,
         "trend": selectors.partner_trend(principal=principal, end=end),
