@@ -535,11 +535,11 @@ _SOURCES = (
 )
 
 
-DEMO_TIERS = [
+DEMO_TIERS = [  # thresholds spread the default seed's members (¥15k average history) over all four
     ("regular", "普通会员", 0, 1),
-    ("silver", "银卡", 1000, 2),
-    ("gold", "金卡", 5000, 3),
-    ("black", "黑金", 20000, 4),
+    ("silver", "银卡", 8_000, 2),
+    ("gold", "金卡", 16_000, 3),
+    ("black", "黑金", 30_000, 4),
 ]
 
 
