@@ -13,6 +13,7 @@ device through their SampleClaim (SampleClaim.device)."""
 from __future__ import annotations
 
 import re
+import zlib
 from collections.abc import Mapping
 
 from django.core import signing
@@ -61,14 +62,19 @@ def clean_campaign(campaign: str | None) -> str:
 
 def dispenser_token(*, device: Device, campaign: str = DEFAULT_CAMPAIGN) -> str:
     """The signed value printed in the dispenser's QR code (device id and campaign)."""
-    return signing.dumps({"d": device.pk, "c": clean_campaign(campaign)}, salt=TOKEN_SALT, compress=True)
+    # No timestamp (not signing.dumps): one device and campaign always print the same code.
+    return _signer().sign_object({"d": device.pk, "c": clean_campaign(campaign)}, compress=True)
+
+
+def _signer() -> signing.Signer:
+    return signing.Signer(salt=TOKEN_SALT)
 
 
 def read_dispenser_token(token: str) -> tuple[int, str] | None:
     """(device id, campaign) from a token, or None for a forged or malformed one."""
     try:
-        value = signing.loads(token, salt=TOKEN_SALT)
-    except signing.BadSignature:
+        value = _signer().unsign_object(token)
+    except (signing.BadSignature, ValueError, zlib.error):  # forged, or signed but not ours
         return None
     if not isinstance(value, dict) or not isinstance(value.get("d"), int) or isinstance(value.get("d"), bool):
         return None
@@ -128,7 +134,8 @@ def claim_sample(
     command queued for the device. One transaction: a refusal (invalid phone, already
     claimed, out of stock) writes nothing. Publishes `device.low_stock` when the stock falls
     to the device's threshold (once per crossing: stock only falls one at a time, under the
-    device's row lock)."""
+    device's row lock). Two claims of one phone at two dispensers at once still make one
+    member (the loser of the join finds the winner's member) and one claim per campaign."""
     campaign = clean_campaign(campaign)
     if member_selectors.phone_hash_or_none(phone) is None:
         raise InvalidInput(
@@ -138,9 +145,18 @@ def claim_sample(
         )
     wanted = {channel: bool(consents.get(channel)) for channel in ConsentChannel.values}
     with transaction.atomic():
-        device = Device.objects.select_related("device_type", "store").get(pk=device.pk)
+        # Claims at one dispenser take turns (its row lock, held to commit): the machine drops
+        # one sample at a time anyway, and joining members one after another keeps the
+        # brand's member numbers from colliding under a rush.
+        device = (
+            Device.objects.select_for_update(of=("self",))
+            .select_related("device_type", "store")
+            .get(pk=device.pk)
+        )
         if not is_dispensing(device):
             raise NotFound("not_a_dispenser", _("This device does not dispense samples."))
+        if device.sample_stock <= 0:
+            raise ClaimRefused("out_of_stock", _("Sorry, this dispenser has run out of samples."))
         member = _member_for(device, phone, wanted)
         # The claim goes in first: its unique (member, campaign) settles a race between two
         # claims of one member before either touches the stock.

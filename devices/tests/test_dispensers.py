@@ -13,7 +13,7 @@ from django.test import Client
 from django.urls import include, path, reverse
 
 from devices.choices import CommandStatus, DeviceKind, DeviceStatus
-from devices.models import DeviceCommand, SampleClaim
+from devices.models import Device, DeviceCommand, SampleClaim
 from devices.services import dispensers as services
 from devices.tests.factories import DeviceFactory, DeviceTypeFactory
 from members.choices import ConsentSource, MemberSource
@@ -175,12 +175,13 @@ def test_a_device_that_is_not_an_active_dispenser_gives_no_sample(brand, store):
 def test_the_token_names_the_device_and_campaign_and_a_forged_one_names_nothing(dispenser):
     token = services.dispenser_token(device=dispenser, campaign="spring")
     assert services.read_dispenser_token(token) == (dispenser.pk, "spring")
+    assert services.dispenser_token(device=dispenser, campaign="spring") == token  # printable, stable
     assert dispenser.credential not in token and dispenser.credential_prefix not in token
     assert services.read_dispenser_token(token[:-2] + "xx") is None
     assert services.read_dispenser_token("garbage") is None
     from django.core import signing
 
-    other_salt = signing.dumps({"d": dispenser.pk, "c": "spring"}, salt="shelves")
+    other_salt = signing.Signer(salt="shelves").sign_object({"d": dispenser.pk, "c": "spring"})
     assert services.read_dispenser_token(other_salt) is None
 
 
@@ -254,7 +255,7 @@ def test_a_forged_edited_or_unknown_token_is_a_404(client, dispenser, brand, sto
     )
     from django.core import signing
 
-    forged = signing.dumps({"d": dispenser.pk, "c": "winter"}, salt="not-dispenser")
+    forged = signing.Signer(salt="not-dispenser").sign_object({"d": dispenser.pk, "c": "winter"})
     urls = [
         f"/devices/dispensers/s/{token[:-3]}abc/",
         f"/devices/dispensers/s/{forged}/",
@@ -387,6 +388,27 @@ def test_concurrent_claims_by_one_phone_make_one_member_and_one_claim(brand, sto
     assert SampleClaim.objects.count() == 1 and DeviceCommand.objects.count() == 1
     device.refresh_from_db()
     assert device.sample_stock == 9
+
+
+@pytest.mark.skipif(not settings.IS_POSTGRES, reason="concurrency is tested on PostgreSQL")
+@pytest.mark.django_db(transaction=True)
+def test_one_phone_at_two_dispensers_at_once_makes_one_member_and_one_claim(brand, store):
+    # given two dispensers and eight claims of one new phone, alternating between them
+    devices = [DeviceFactory(brand=brand, store=store, sample_stock=10) for _ in range(2)]
+    results = _run_in_threads(
+        8, lambda i: services.claim_sample(device=devices[i % 2], phone=PHONE, consents={"chat": True})
+    )
+    # then one member (the join that lost found the winner's member) and one claim
+    claims = [r for r in results if isinstance(r, SampleClaim)]
+    refusals = [r for r in results if isinstance(r, services.ClaimRefused)]
+    assert len(claims) == 1 and len(refusals) == 7, results
+    assert {r.code for r in refusals} == {"already_claimed"}
+    assert Member.objects.filter(brand=brand).count() == 1
+    assert SampleClaim.objects.count() == 1 and DeviceCommand.objects.count() == 1
+    assert (
+        sum(Device.objects.filter(pk__in=[d.pk for d in devices]).values_list("sample_stock", flat=True))
+        == 19
+    )
 
 
 @pytest.mark.skipif(not settings.IS_POSTGRES, reason="concurrency is tested on PostgreSQL")
