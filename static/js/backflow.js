@@ -19,14 +19,14 @@ function drawTrend(el) {
     connectNulls: false,
     showSymbol: trend.days.length <= 7,
     data: s.data,
-    markLine: i === 0 && marks.length ? { symbol: "none", silent: true, label: { formatter: "{b}" }, data: marks } : undefined,
+    markLine: i === 0 && marks.length ? { symbol: "none", silent: true, label: { formatter: "{b}", position: "insideEndTop" }, data: marks } : undefined,
   }));
   chart.setOption({
-    grid: { left: 8, right: 8, top: 36, bottom: 8, containLabel: true },
+    grid: { left: 8, right: 12, top: 40, bottom: 8, containLabel: true },
     legend: { top: 0, left: 0, type: "scroll" },
     tooltip: { trigger: "axis", valueFormatter: (v) => (typeof v === "number" ? v.toFixed(1) : "—") },
     xAxis: { type: "category", data: trend.days.map((d) => d.slice(5)) },
-    yAxis: { type: "value", min: 0, max: 100, name: el.dataset.labelScore || "" },
+    yAxis: { type: "value", min: 0, max: 100 },
     series,
   });
   new ResizeObserver(() => chart.resize()).observe(el);
