@@ -495,3 +495,24 @@ def test_concurrent_resends_of_a_batch_store_each_event_once_and_announce_online
     assert sum(a.went_online for a in answers) == 1
     assert online_events(device) == 1
     assert DeviceDay.objects.get(device=device).received == 200
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="reads from a second connection")
+@pytest.mark.django_db(transaction=True)
+def test_accepted_events_are_committed_before_the_answer(brand, store):
+    import psycopg
+
+    # given a device sending a batch
+    device = DeviceFactory(brand=brand, store=store)
+    response = post(device, [heartbeat(1), heartbeat(2)])
+    assert response.json()["accepted"] == [0, 1]
+    # when another connection looks right after the answer, then the events are there
+    db = connection.settings_dict
+    dsn = psycopg.conninfo.make_conninfo(
+        host=db["HOST"] or None, port=db["PORT"] or None, dbname=db["NAME"], user=db["USER"] or None
+    )
+    with psycopg.connect(dsn, password=db["PASSWORD"] or None) as other:
+        count = other.execute(
+            "SELECT count(*) FROM devices_deviceevent WHERE device_id = %s", [device.pk]
+        ).fetchone()[0]
+    assert count == 2
