@@ -5,6 +5,8 @@ from __future__ import annotations
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
+from .services.backflow import MIN_RETENTION_DAYS
+
 
 class BackflowPolicyForm(forms.Form):
     weight_timeliness = forms.IntegerField(label=_("Weight of timeliness (%)"), min_value=0, max_value=100)
@@ -17,7 +19,7 @@ class BackflowPolicyForm(forms.Form):
         label=_("Penalty notice below monthly score"), min_value=0, max_value=100
     )
     raw_event_retention_days = forms.IntegerField(
-        label=_("Keep raw events (days)"), min_value=1, max_value=3650
+        label=_("Keep raw events (days)"), min_value=MIN_RETENTION_DAYS, max_value=3650
     )
 
     FIELDS = (

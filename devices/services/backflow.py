@@ -27,6 +27,9 @@ Asia/Shanghai, the same day ingestion files its `invalid` counter under):
 - A device with only rejected events that day (a DeviceDay row with invalid > 0 and no
   event) scores 0 on all three: nothing usable came back. A device that sent nothing has no
   day row and is not scored that day (silence is the offline alarm's business).
+- The nightly task scores yesterday and rescores the day before, so events arriving up to a
+  day late still count for completeness (and against timeliness); verdicts for a month run on
+  the 2nd, after its last day was rescored. Raw events must outlive that (retention ≥ 3 days).
 - Recomputing a day is idempotent. A row whose events were since purged by retention keeps
   its scores (rows with `received` > 0 are never reset for want of events).
 
@@ -59,6 +62,8 @@ from ..models import BackflowPolicy, DeviceDay, PartnerNotice
 
 DEFAULT_WEIGHTS = (30, 40, 30)  # timeliness, completeness, accuracy
 TIMELINESS_ZERO_AT = 4  # × the threshold: timeliness reaches 0 there
+RESCORED_DAYS = 2  # the nightly run scores yesterday and rescores the day before (late events)
+MIN_RETENTION_DAYS = RESCORED_DAYS + 1  # raw events outlive every rescoring
 
 
 @dataclass(frozen=True)
@@ -210,12 +215,14 @@ def compute_device_days(*, brand_id: int, day: dt.date) -> int:
 
 
 def compute_all_device_days(*, day: dt.date | None = None) -> dict[int, int]:
-    """Score `day` (yesterday, local time, by default) for every brand; brand id → device days."""
-    day = day or (local_today() - dt.timedelta(days=1))
-    return {
-        brand_id: compute_device_days(brand_id=brand_id, day=day)
-        for brand_id in Brand.objects.order_by("pk").values_list("pk", flat=True)
-    }
+    """Score `day` for every brand — by default yesterday and, again, the day before (local
+    time; each brand's days in its own transaction); brand id → device days computed."""
+    today = local_today()
+    days = [day] if day else [today - dt.timedelta(days=n) for n in range(RESCORED_DAYS, 0, -1)]
+    result = {}
+    for brand_id in Brand.objects.order_by("pk").values_list("pk", flat=True):
+        result[brand_id] = sum(compute_device_days(brand_id=brand_id, day=d) for d in days)
+    return result
 
 
 def month_start(day: dt.date) -> dt.date:
@@ -303,7 +310,7 @@ def update_policy(
     actor_id: int | None = None,
 ) -> BackflowPolicy:
     """HQ sets the brand's standard. Weights sum to 100; the penalty line is not above the
-    reward line; raw events are kept at least one day. New weights apply to days computed
+    reward line; raw events are kept at least MIN_RETENTION_DAYS days. New weights apply to days computed
     from now on (past days keep their scores)."""
     if weight_timeliness + weight_completeness + weight_accuracy != 100:
         raise DomainError("The three weights must add up to 100.")
@@ -311,8 +318,10 @@ def update_policy(
         raise DomainError("Weights cannot be negative.")
     if not (0 <= penalty_below <= reward_at <= 100):
         raise DomainError("Scores run from 0 to 100 and the penalty line cannot be above the reward line.")
-    if raw_event_retention_days < 1:
-        raise DomainError("Raw events are kept at least one day.")
+    if raw_event_retention_days < MIN_RETENTION_DAYS:
+        raise DomainError(
+            f"Raw events are kept at least {MIN_RETENTION_DAYS} days (the nightly scoring reads them)."
+        )
     with transaction.atomic():
         policy, _ = BackflowPolicy.objects.select_for_update().get_or_create(brand_id=brand_id)
         policy.weight_timeliness = weight_timeliness

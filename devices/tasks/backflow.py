@@ -11,8 +11,9 @@ from ..services import backflow as services
 
 @shared_task(acks_late=True, ignore_result=True)
 def compute_device_days_task(day: str | None = None) -> int:
-    """Nightly: score yesterday (settings.TIME_ZONE; or the ISO `day` given) for every brand; returns the
-    number of device days computed. Rerunning recomputes the same rows."""
+    """Nightly: score yesterday and rescore the day before (settings.TIME_ZONE; or only the
+    ISO `day` given) for every brand; returns the number of device days computed. Rerunning
+    recomputes the same rows."""
     when = dt.date.fromisoformat(day) if day else None
     return sum(services.compute_all_device_days(day=when).values())
 

@@ -226,19 +226,23 @@ def test_computing_a_brand_leaves_another_brands_devices_alone(brand, other_bran
     assert day_of(theirs).score is None and day_of(theirs).received == 0
 
 
-def test_the_daily_task_computes_yesterday_for_every_brand(brand, other_brand):
-    # given events yesterday in two brands
+def test_the_daily_task_scores_yesterday_and_rescores_the_day_before(brand, other_brand):
+    # given events on 20 November in two brands, scored by the night of the 21st, when seq 2
+    # of brand B's device arrives late, on the 21st
     from devices.tasks.backflow import compute_device_days_task
 
     ours, theirs = partner_device(brand, None), partner_device(other_brand, None)
     send(ours, [(1, 1)])
     send(theirs, [(1, 1), (3, 1)])
-    # when the nightly task runs at 00:30 the next day (local time)
     with mock.patch("django.utils.timezone.now", return_value=dt.datetime(2026, 11, 21, 0, 30, tzinfo=LOCAL)):
         compute_device_days_task.delay()
-    # then both are scored
-    assert day_of(ours).completeness == 100
-    assert day_of(theirs).gaps == 1
+    assert day_of(ours).completeness == 100 and day_of(theirs).gaps == 1
+    send(theirs, [(2, 50_000)])
+    # when the nightly task runs again the next night
+    with mock.patch("django.utils.timezone.now", return_value=dt.datetime(2026, 11, 22, 0, 30, tzinfo=LOCAL)):
+        compute_device_days_task.delay()
+    # then the 20th is rescored: complete now, the late event weighing on timeliness
+    assert day_of(theirs).gaps == 0 and day_of(theirs).timeliness < 100
 
 
 @pytest.mark.skipif(connection.vendor != "postgresql", reason="PERCENTILE_CONT is PostgreSQL's")
@@ -324,11 +328,11 @@ def test_in_house_devices_get_no_verdict_and_the_policy_lines_apply(brand):
 def test_the_monthly_task_judges_the_previous_month(brand):
     from devices.tasks.backflow import issue_monthly_verdicts_task
 
-    # given a partner that scored 99 in November, and it is now 1 December
+    # given a partner that scored 99 in November
     partner = partner_client(brand)
     scored_day(partner_device(brand, partner), dt.date(2026, 11, 30), 99)
-    # when the monthly task runs just after midnight on 1 December (local time)
-    with mock.patch("django.utils.timezone.now", return_value=dt.datetime(2026, 12, 1, 0, 20, tzinfo=LOCAL)):
+    # when the monthly task runs on 2 December (after 30 November was rescored)
+    with mock.patch("django.utils.timezone.now", return_value=dt.datetime(2026, 12, 2, 1, 0, tzinfo=LOCAL)):
         issue_monthly_verdicts_task.delay()
     # then November is rewarded
     notice = PartnerNotice.objects.get()
@@ -437,3 +441,16 @@ def test_a_token_without_the_devices_scope_is_refused(brand):
 @pytest.mark.urls(__name__)
 def test_the_scorecard_needs_a_token():
     assert APIClient().get(SCORECARD).status_code == 401
+
+
+def test_raw_events_are_kept_long_enough_for_the_nightly_rescoring(brand):
+    with pytest.raises(DomainError):
+        services.update_policy(
+            brand_id=brand.pk,
+            weight_timeliness=30,
+            weight_completeness=40,
+            weight_accuracy=30,
+            reward_at=95,
+            penalty_below=80,
+            raw_event_retention_days=2,
+        )
