@@ -34,4 +34,14 @@ PERIODIC_TASKS = {
         {"minute": "5", "hour": "4"},
         "Uploaded member files hold clear PII: unfinished imports lose them after 7 days.",
     ),
+    "compute-device-backflow": (
+        "devices.tasks.backflow.compute_device_days_task",
+        {"minute": "20", "hour": "0"},
+        "Devices' data-backflow scores of yesterday (and the day before again, for late events).",
+    ),
+    "issue-backflow-verdicts": (
+        "devices.tasks.backflow.issue_monthly_verdicts_task",
+        {"minute": "0", "hour": "2", "day_of_month": "2"},
+        "Partners' monthly reward / penalty notices (on the 2nd: the last day is rescored by then).",
+    ),
 }

@@ -251,6 +251,9 @@ SPECTACULAR_SETTINGS = {
         "ConsentChannelEnum": "members.choices.ConsentChannel",
         "ConsentSourceEnum": "members.choices.ConsentSource",
         "MemberSourceEnum": "members.choices.MemberSource",
+        "NoticeKindEnum": "devices.choices.NoticeKind",
+        "DeviceKindEnum": "devices.choices.DeviceKind",
+        "DeviceStatusEnum": "devices.choices.DeviceStatus",
     },
 }
 
