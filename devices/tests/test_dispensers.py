@@ -283,6 +283,23 @@ def test_claims_are_throttled_per_phone(client, dispenser):
     assert client.post(url, {"phone": "13900139000", "agree": "on"}).status_code == 200
 
 
+def test_claims_are_throttled_per_address_whatever_the_phone(client, dispenser, monkeypatch):
+    from devices.views import dispensers as views
+
+    # given an address allowed three attempts an hour at this dispenser
+    monkeypatch.setattr(views, "IP_ATTEMPTS_PER_HOUR", 3)
+    url = scan_url(dispenser)
+    for phone in ("12", "34", "56"):  # guesses that are not even phone numbers count too
+        assert client.post(url, {"phone": phone, "agree": "on"}).status_code == 400
+    # when a fourth comes with a good new phone, it is refused and nothing is written
+    response = client.post(url, {"phone": PHONE, "agree": "on"})
+    assert response.status_code == 429 and "Too many attempts" in response.content.decode()
+    assert counts() == (0, 0, 0, 0)
+    # and another address is served
+    other = client.post(url, {"phone": PHONE, "agree": "on"}, REMOTE_ADDR="10.0.0.9")
+    assert other.status_code == 200
+
+
 def test_the_scan_page_speaks_the_browsers_language(client, dispenser):
     page = client.get(scan_url(dispenser), HTTP_ACCEPT_LANGUAGE="zh-CN,zh;q=0.9")
     assert page.status_code == 200 and '<html lang="zh-hans">' in page.content.decode()
@@ -449,7 +466,7 @@ if command_api is not None:
             command_api.DeviceCommandAckView.as_view(),
         ),
     ]
-    urlpatterns = [path("api/v1/", include(_api)), path("", include(settings.ROOT_URLCONF))]
+    urlpatterns = [path("api/v1/", include(_api)), path("", include("retail.urls"))]
 
 
 def device_client(device):
@@ -535,3 +552,16 @@ def test_a_partner_reads_the_queue_without_taking_commands_and_another_brand_get
     assert response.status_code == 404 and response.json()["error"]["code"] == "not_found"
     claim.command.refresh_from_db()
     assert claim.command.status == CommandStatus.PENDING
+
+
+@needs_device_auth
+@pytest.mark.urls(__name__)
+def test_a_partner_with_devices_write_acknowledges_for_its_device(dispenser, brand):
+    from conftest import make_partner
+
+    claim = services.claim_sample(device=dispenser, phone=PHONE, consents=NO_CONSENT)
+    reader = make_partner(brand, scopes=["devices:read"])
+    assert reader.post(_ack_url(dispenser, claim.command), {}, format="json").status_code == 403
+    writer = make_partner(brand, scopes=["devices:write"])
+    response = writer.post(_ack_url(dispenser, claim.command), {}, format="json")
+    assert response.status_code == 200 and response.json()["status"] == "acknowledged"
