@@ -325,6 +325,25 @@ def test_hq_sees_the_dispenser_with_its_qr_code_and_masked_claims(client, hq_use
     assert qr.status_code == 200 and "<svg" in qr.content.decode()
 
 
+def test_the_dispenser_page_costs_the_same_queries_for_one_claim_or_many(
+    client, hq_user, dispenser, django_assert_num_queries
+):
+    from django.db import connection as conn
+    from django.test.utils import CaptureQueriesContext
+
+    client.force_login(hq_user)
+    url = reverse("devices:dispenser_detail", kwargs={"device_id": dispenser.pk})
+    services.claim_sample(device=dispenser, phone=PHONE, consents=NO_CONSENT)
+    client.get(url)  # warm the session and role caches
+    with CaptureQueriesContext(conn) as one:
+        assert client.get(url).status_code == 200
+    for n in range(4):
+        services.claim_sample(device=dispenser, phone=f"1390013900{n}", consents=NO_CONSENT)
+    assert len(one) <= 12, [q["sql"][:80] for q in one.captured_queries]
+    with django_assert_num_queries(len(one)):
+        assert client.get(url).status_code == 200
+
+
 def test_a_manager_of_another_store_cannot_see_or_refill_the_dispenser(client, brand, dispenser):
     other = StoreFactory(brand=brand)
     user = StaffRoleFactory(
