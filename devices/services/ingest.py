@@ -13,7 +13,8 @@
 - A seq already stored, or repeated earlier in the batch, is a duplicate: ignored, reported.
   Resending a batch any number of times stores each event once.
 - Accepted events are stored with one INSERT ... ON CONFLICT (device, seq) DO NOTHING
-  RETURNING seq (PostgreSQL: from unnest() of arrays; SQLite: multi-row VALUES), in the
+  RETURNING seq (PostgreSQL: the rows as one JSON parameter, unpacked with
+  jsonb_array_elements; SQLite: multi-row VALUES), in the
   caller's transaction, so they are durable before the answer.
 - The device's day counters (DeviceDay: events received, seq_min, seq_max, events invalid
   against the schema) are upserted for every day the batch touches, in one statement. The
@@ -48,8 +49,6 @@ from ..models import Device, DeviceType
 MAX_EVENTS = 1000
 FUTURE_TOLERANCE = timedelta(minutes=5)
 EARLIEST = datetime(2000, 1, 1, tzinfo=UTC)
-EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
-MICROSECOND = timedelta(microseconds=1)
 MAX_SEQ = 2**63 - 1
 HEARTBEAT = "heartbeat"
 FIELDS = frozenset({"seq", "occurred_at", "type", "payload"})
@@ -299,8 +298,8 @@ _DAY_TABLE = "devices_deviceday"
 _INSERT_PG = f"""
 INSERT INTO {_EVENT_TABLE} (brand_id, device_id, seq, event_type, occurred_at, received_at, payload)
 SELECT %s, %s, (e->>0)::bigint, e->>1,
-       timestamptz 'epoch' + (e->>2)::bigint * interval '1 microsecond', %s, (e->3)::jsonb
-FROM json_array_elements(%s::json) AS e
+       timestamptz 'epoch' + (e->>2)::bigint * interval '1 microsecond', %s, e->3
+FROM jsonb_array_elements(%s::jsonb) AS e
 ORDER BY 3
 ON CONFLICT (device_id, seq) DO NOTHING
 RETURNING seq
@@ -339,7 +338,7 @@ def _insert_events(device: Device, rows, now: datetime) -> set[int]:
             # The rows travel as one JSON document (one parameter, encoded in C), unpacked
             # by the server: no per-value quoting on the client; times as exact microseconds
             # since the epoch.
-            document = _dumps([[r[1], r[2], (r[3] - EPOCH) // MICROSECOND, r[4]] for r in rows])
+            document = _dumps([[r[1], r[2], _micros(r[3]), r[4]] for r in rows])
             cursor.execute(_INSERT_PG, [device.brand_id, device.pk, now, document])
         else:
             ops = connection.ops
@@ -358,6 +357,12 @@ def _insert_events(device: Device, rows, now: datetime) -> set[int]:
             values = ", ".join(["(%s, %s, %s, %s, %s, %s, %s)"] * len(rows))
             cursor.execute(_INSERT_PORTABLE.format(values=values), params)
         return {row[0] for row in cursor.fetchall()}
+
+
+def _micros(moment: datetime) -> int:
+    """Exact microseconds since the epoch of an aware time after 2000 (the float's whole
+    seconds are exact there; the microseconds are taken from the time itself)."""
+    return int(moment.timestamp()) * 1_000_000 + moment.microsecond
 
 
 def _upsert_days(device: Device, days: dict[date, list]) -> None:
