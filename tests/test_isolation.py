@@ -19,6 +19,7 @@ from django.db import models
 from django.urls import NoReverseMatch, URLPattern, URLResolver, get_resolver, resolve, reverse
 
 from conftest import make_partner
+from devices.models import DeviceCommand
 from devices.tests.factories import DeviceFactory, DeviceTypeFactory
 from members.tests.factories import MemberFactory
 from retail import audit
@@ -54,6 +55,7 @@ PAGE_KWARGS: dict[str, str] = {
     "run_id": "members.profilerun",
     "device_id": "devices.device",
     "type_id": "devices.devicetype",
+    "command_id": "devices.devicecommand",
 }
 
 
@@ -123,6 +125,9 @@ FACTORIES: dict[str, Callable[[object], models.Model]] = {
     "members.profilerun": _profile_run,
     "devices.device": lambda brand: DeviceFactory(brand=brand),
     "devices.devicetype": lambda brand: DeviceTypeFactory(brand=brand),
+    "devices.devicecommand": lambda brand: DeviceCommand.objects.create(
+        brand=brand, device=DeviceFactory(brand=brand), name="dispense"
+    ),
 }
 
 
