@@ -19,11 +19,13 @@ function connect(delay) {
   socket.addEventListener("message", (message) => {
     let data;
     try { data = JSON.parse(message.data); } catch { return; }
+    if (data.type === "hello") rows.dataset.live = "connected"; // joined the live groups
     if (data.type !== "event" || !data.payload) return;
     if (data.event === "device.online") applyStatus(data.payload.device, "online");
     if (data.event === "device.offline") applyStatus(data.payload.device, "offline");
   });
   socket.addEventListener("close", (event) => {
+    delete rows.dataset.live;
     if (event.code === 4401 || event.code === 4403) return; // not allowed: do not insist
     window.setTimeout(() => connect(Math.min(delay * 2, 60000)), delay);
   });

@@ -110,3 +110,86 @@ def test_a_manager_registers_a_device_that_goes_online_then_offline(page, live_s
     expect(page.locator("h1")).to_have_text("Entrance dispenser")
     expect(page.locator("table")).to_contain_text("heartbeat")
     assert real_errors(page) == []
+
+
+# --- live: the status badge follows the websocket, no reload ------------------------------------
+
+
+@pytest.fixture
+def asgi_server(transactional_db, settings):
+    """The real ASGI application (HTTP + websockets) served by uvicorn in a thread, so the
+    page's /ws/live/ connection works. Yields (base url, run): `run(fn, **kwargs)` calls a
+    sync service on the server's event loop side (as a worker would, with the same channel
+    layer), so what it broadcasts reaches the connected browser."""
+    import asyncio
+    import socket
+    import threading
+
+    import uvicorn
+    from asgiref.sync import sync_to_async
+    from channels.auth import AuthMiddlewareStack
+    from channels.routing import ProtocolTypeRouter, URLRouter
+    from channels.security.websocket import AllowedHostsOriginValidator
+    from django.contrib.staticfiles.handlers import ASGIStaticFilesHandler
+    from django.core.asgi import get_asgi_application
+
+    from retail.routing import websocket_urlpatterns
+
+    settings.ALLOWED_HOSTS = ["127.0.0.1", "localhost"]
+    application = ProtocolTypeRouter(
+        {
+            "http": ASGIStaticFilesHandler(get_asgi_application()),
+            "websocket": AllowedHostsOriginValidator(AuthMiddlewareStack(URLRouter(websocket_urlpatterns))),
+        }
+    )
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    server = uvicorn.Server(
+        uvicorn.Config(application, host="127.0.0.1", port=port, log_level="warning", lifespan="off")
+    )
+    loop = asyncio.new_event_loop()
+    thread = threading.Thread(target=lambda: loop.run_until_complete(server.serve()), daemon=True)
+    thread.start()
+    for _ in range(100):
+        if server.started:
+            break
+        threading.Event().wait(0.05)
+
+    def run(fn, **kwargs):
+        def call():
+            try:
+                return fn(**kwargs)
+            finally:
+                connection.close()  # this executor thread's own connection
+
+        return asyncio.run_coroutine_threadsafe(sync_to_async(call, thread_sensitive=False)(), loop).result(
+            10
+        )
+
+    yield f"http://127.0.0.1:{port}", run
+    server.should_exit = True
+    thread.join(5)
+
+
+def test_the_status_badge_follows_the_websocket_without_a_reload(page, asgi_server, shop):
+    from devices.choices import DeviceStatus
+    from devices.services.registry import mark_offline_devices
+    from devices.tests.factories import DeviceFactory
+
+    url, run = asgi_server
+    # given an online device in the manager's store, and the manager on the device list
+    device = DeviceFactory(
+        brand=shop["brand"], store=shop["stores"][0], status=DeviceStatus.ONLINE, last_seen_at=timezone.now()
+    )
+    log_in(page, type("Server", (), {"url": url}), "manager")
+    page.goto(f"{url}/devices/")
+    badge = page.locator(f'tr[data-device-id="{device.pk}"] [data-device-status]')
+    expect(badge).to_have_text("Online")
+    page.wait_for_selector('#device-rows[data-live="connected"]')  # devices.js joined the live groups
+    # when the heartbeat watch marks it offline
+    assert run(mark_offline_devices, now=timezone.now() + timedelta(minutes=4)) == [device.pk]
+    # then the badge turns offline on the open page, without a reload
+    expect(badge).to_have_text("Offline")
+    expect(badge).to_have_class("badge device-status device-status-offline")
+    assert page.errors == []
