@@ -48,6 +48,16 @@ def _event(seq: int, base: datetime) -> tuple[int, str, str, dict]:
     return seq, "heartbeat", occurred, {"battery": 80 + seq % 20, "temp": 21.5, "rssi": -60 - seq % 15}
 
 
+def _cpu_seconds(pid: int) -> float:
+    """User + system CPU of a process and its children so far (Linux /proc), 0 elsewhere."""
+    try:
+        fields = open(f"/proc/{pid}/stat").read().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    utime, stime, cutime, cstime = (int(f) for f in fields[11:15])
+    return (utime + stime + cutime + cstime) / os.sysconf("SC_CLK_TCK")
+
+
 def _batches(events: int, devices: int) -> list[tuple[int, int]]:
     """Request n → (device index, first seq): devices take turns, each with rising seqs."""
     count = events // BATCH
@@ -159,6 +169,7 @@ def telemetry_ingest(bench: Bench) -> Comparison:
     try:
         with bench.server(env=env) as server:
             drive(server, warm_request, label="warm-up", count=min(WARMUP_BATCHES, len(bodies)), seconds=120)
+            cpu_before = _cpu_seconds(server.process.pid)
             measured = drive(
                 server,
                 batch_request,
@@ -167,6 +178,7 @@ def telemetry_ingest(bench: Bench) -> Comparison:
                 seconds=3600,
                 concurrency=CONCURRENCY,
             )
+            server_cpu = _cpu_seconds(server.process.pid) - cpu_before
         stored = DeviceEvent.objects.filter(device_id__in=[d.pk for d, _ in api_devices]).count()
         api_rate = stored / measured.seconds if measured.seconds else 0.0
         print(
@@ -181,6 +193,8 @@ def telemetry_ingest(bench: Bench) -> Comparison:
             f"one in ten checked against a JSON Schema; concurrency {CONCURRENCY}, "
             f"uvicorn workers {WORKERS}",
             f"COPY {sent / copy_seconds:,.0f} events/s; API {api_rate:,.0f} events/s; stored {stored:,}",
+            f"server process CPU {server_cpu:.1f}s = {server_cpu / len(plan) * 1000:.1f} ms per batch of {BATCH} "
+            f"(single worker only; children are counted when they exit)",
         ]
         return comparison
     finally:
