@@ -27,6 +27,7 @@ NAV_SECTIONS = {
 # Every page of these apps belongs to one nav section.
 APP_NAV_SECTIONS = {
     "members": "members",
+    "devices": "devices",
 }
 
 

@@ -44,4 +44,14 @@ PERIODIC_TASKS = {
         {"minute": "0", "hour": "2", "day_of_month": "2"},
         "Partners' monthly reward / penalty notices (on the 2nd: the last day is rescored by then).",
     ),
+    "mark-offline-devices": (
+        "devices.tasks.registry.mark_offline_devices_task",
+        {"minute": "*"},
+        "A device silent for more than three heartbeat intervals goes offline (device.offline).",
+    ),
+    "delete-expired-device-events": (
+        "devices.tasks.registry.delete_expired_device_events_task",
+        {"minute": "20", "hour": "3"},
+        "Raw telemetry is kept for the brand's retention days; daily scores stay.",
+    ),
 }
