@@ -3,6 +3,7 @@
 from django.urls import path
 from rest_framework.routers import SimpleRouter
 
+from .commands import DeviceCommandAckView, DeviceCommandListView
 from .devices import DeviceViewSet
 from .ingest import DeviceEventsView
 
@@ -11,5 +12,11 @@ router.register("devices", DeviceViewSet, basename="device")
 
 urlpatterns: list = [
     path("devices/<int:pk>/events/", DeviceEventsView.as_view(), name="device-events"),
+    path("devices/<int:pk>/commands/", DeviceCommandListView.as_view(), name="device-commands"),
+    path(
+        "devices/<int:pk>/commands/<int:command_id>/ack/",
+        DeviceCommandAckView.as_view(),
+        name="device-command-ack",
+    ),
     *router.urls,
 ]
