@@ -3,12 +3,14 @@
 from django.urls import path
 from rest_framework.routers import SimpleRouter
 
+from .backflow import BackflowDeviceDayViewSet, BackflowScorecardView
 from .commands import DeviceCommandAckView, DeviceCommandListView
 from .devices import DeviceViewSet
 from .ingest import DeviceEventsView
 
 router = SimpleRouter()
 router.register("devices", DeviceViewSet, basename="device")
+router.register("backflow/device-days", BackflowDeviceDayViewSet, basename="backflow-device-day")
 
 urlpatterns: list = [
     path("devices/<int:pk>/events/", DeviceEventsView.as_view(), name="device-events"),
@@ -18,5 +20,6 @@ urlpatterns: list = [
         DeviceCommandAckView.as_view(),
         name="device-command-ack",
     ),
+    path("backflow/scorecard/", BackflowScorecardView.as_view(), name="backflow-scorecard"),
     *router.urls,
 ]

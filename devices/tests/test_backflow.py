@@ -10,10 +10,8 @@ from zoneinfo import ZoneInfo
 import pytest
 from django.conf import settings
 from django.db import connection
-from django.urls import path
 from rest_framework.test import APIClient
 
-from devices.api.backflow import BackflowDeviceDayViewSet, BackflowScorecardView
 from devices.choices import NoticeKind
 from devices.models import BackflowPolicy, DeviceDay, DeviceEvent, PartnerNotice
 from devices.selectors.backflow import last_scored_day
@@ -26,12 +24,6 @@ from retail.tests.factories import StoreFactory
 
 pytestmark = pytest.mark.django_db
 
-# The partner API's routes as the lead registers them in devices/api/urls.py (API tests use
-# this module as their URLconf, so they do not depend on that wiring having landed).
-urlpatterns = [
-    path("api/v1/backflow/scorecard/", BackflowScorecardView.as_view()),
-    path("api/v1/backflow/device-days/", BackflowDeviceDayViewSet.as_view({"get": "list"})),
-]
 SCORECARD = "/api/v1/backflow/scorecard/"
 DEVICE_DAYS = "/api/v1/backflow/device-days/"
 
@@ -379,7 +371,6 @@ def api_as(client_row) -> APIClient:
     return api
 
 
-@pytest.mark.urls(__name__)
 def test_a_partner_reads_its_own_scorecard_and_nothing_else(brand, other_brand):
     # given Mirror Co's devices scoring 90 and 70 yesterday, Fridge Co's scoring 10, an in-house
     # device, brand B's partner device, and a reward of Mirror Co and a penalty of Fridge Co
@@ -415,7 +406,6 @@ def test_a_partner_reads_its_own_scorecard_and_nothing_else(brand, other_brand):
     )
 
 
-@pytest.mark.urls(__name__)
 def test_a_partner_filters_its_device_days_by_day(brand):
     mirror = partner_client(brand, "Mirror Co")
     device = partner_device(brand, mirror)
@@ -426,7 +416,6 @@ def test_a_partner_filters_its_device_days_by_day(brand):
     assert [r["score"] for r in response.json()["results"]] == [60.0]
 
 
-@pytest.mark.urls(__name__)
 def test_a_token_without_the_devices_scope_is_refused(brand):
     # given a partner token with only the orders scope
     client_row = ApiClient.objects.create(brand=brand, name="Orders only", scopes=["orders:read"])
@@ -438,7 +427,6 @@ def test_a_token_without_the_devices_scope_is_refused(brand):
         assert set(response.json()) == {"error"}
 
 
-@pytest.mark.urls(__name__)
 def test_the_scorecard_needs_a_token():
     assert APIClient().get(SCORECARD).status_code == 401
 
