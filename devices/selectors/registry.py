@@ -3,12 +3,12 @@ their pages (one query per list)."""
 
 from __future__ import annotations
 
-from django.db.models import QuerySet
+from django.db.models import F, QuerySet
 
 from retail.models import ApiClient
 from retail.tenancy import Principal
 
-from ..choices import DeviceStatus
+from ..choices import DeviceKind, DeviceStatus
 from ..models import Device, DeviceEvent, DeviceType
 
 RECENT_EVENTS = 50
@@ -47,6 +47,18 @@ def offline_devices(*, principal: Principal, limit: int = 20) -> tuple[int, list
     rows = list(qs.order_by("last_seen_at", "pk")[: limit + 1])
     count = len(rows) if len(rows) <= limit else qs.count()
     return count, rows[:limit]
+
+
+def low_stock_dispensers(*, principal: Principal, limit: int = 20) -> list[Device]:
+    """The principal's sample dispensers (not retired) at or below their low-stock threshold,
+    emptiest first: the store manager's refill alert."""
+    qs = (
+        devices_for(principal=principal)
+        .filter(device_type__kind=DeviceKind.SAMPLE_DISPENSER, sample_stock__lte=F("low_stock_threshold"))
+        .exclude(status=DeviceStatus.RETIRED)
+        .select_related("store")
+    )
+    return list(qs.order_by("sample_stock", "pk")[:limit])
 
 
 def recent_events(*, device: Device, limit: int = RECENT_EVENTS) -> list[DeviceEvent]:

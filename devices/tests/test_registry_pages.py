@@ -271,3 +271,24 @@ def test_a_second_store_manager_role_sees_both_stores(client, brand, store):
     client.force_login(user)
     listed = {d.pk for d in client.get(reverse("devices:device_list")).context["page"].items}
     assert listed == {a.pk, b.pk}
+
+
+def test_the_manager_sees_which_of_their_dispensers_to_refill(client, brand, store, manager_user):
+    # given two dispensers of the manager's store, one at its low-stock threshold, one full,
+    # a retired empty one, and a low one in another store
+    from devices.choices import DeviceKind
+    from devices.tests.factories import DeviceTypeFactory
+
+    kind = DeviceTypeFactory(brand=brand, kind=DeviceKind.SAMPLE_DISPENSER)
+    low = DeviceFactory(brand=brand, store=store, device_type=kind, sample_stock=3, low_stock_threshold=5)
+    DeviceFactory(brand=brand, store=store, device_type=kind, sample_stock=50, low_stock_threshold=5)
+    DeviceFactory(brand=brand, store=store, device_type=kind, sample_stock=0, status=DeviceStatus.RETIRED)
+    elsewhere = DeviceFactory(brand=brand, device_type=kind, sample_stock=0)
+    client.force_login(manager_user)
+    # when they open the device list
+    response = client.get(reverse("devices:device_list"))
+    # then only their low, active dispenser is in the refill alert
+    assert response.context["low_stock"] == [low]
+    body = response.content.decode()
+    assert "Sample dispensers to refill" in body and "3 samples left" in body
+    assert elsewhere.serial not in body

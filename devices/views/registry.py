@@ -64,6 +64,7 @@ def device_list(request):
     devices = selectors.device_list(principal=principal, **filters)
     page = retail_selectors.page_of(devices, page=request.GET.get("page"), per_page=PER_PAGE)
     offline_count, offline = selectors.offline_devices(principal=principal)
+    low_stock = selectors.low_stock_dispensers(principal=principal)
     query = "&".join(
         f"{k}={v}" for k, v in (("store", filters["store_id"]), ("status", filters["status"])) if v
     )
@@ -77,6 +78,7 @@ def device_list(request):
             "query": query,
             "offline_count": offline_count,
             "offline": offline,
+            "low_stock": low_stock,
             "may_register": may_register_devices(principal),
             "may_define_types": may_define_types(principal),
             "statuses": DeviceStatus.choices,
