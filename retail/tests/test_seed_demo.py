@@ -263,5 +263,7 @@ def test_the_demo_has_tiers_points_from_its_orders_and_computed_profiles():
         best = Tier.objects.filter(brand=brand, threshold_points__lte=total).order_by("-rank").first()
         assert member.tier == best
     # and members who bought have a computed profile
-    buyers = Order.objects.filter(brand=brand, member__isnull=False, status="paid").values("member").distinct()
+    buyers = (
+        Order.objects.filter(brand=brand, member__isnull=False, status="paid").values("member").distinct()
+    )
     assert MemberProfile.objects.filter(brand=brand).count() == buyers.count() > 0
