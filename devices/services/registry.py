@@ -6,7 +6,6 @@ SHA-256 hash are stored, like partner tokens."""
 
 from __future__ import annotations
 
-import hashlib
 import secrets
 from datetime import datetime, timedelta
 from typing import Any
@@ -19,6 +18,7 @@ from django.utils.translation import gettext as _
 from retail import audit, events
 from retail.choices import AuditAction
 from retail.errors import Conflict, InvalidInput
+from retail.services import hash_token
 
 from ..choices import DeviceStatus
 from ..models import BackflowPolicy, Device, DeviceEvent, DeviceType
@@ -32,7 +32,8 @@ CREDENTIAL_PREFIX = "tdv"
 
 
 def hash_credential(raw: str) -> str:
-    return hashlib.sha256(raw.encode()).hexdigest()
+    """Stored like a partner token's: a SHA-256 of the whole credential."""
+    return hash_token(raw)
 
 
 def _new_credential() -> tuple[str, str, str]:
