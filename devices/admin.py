@@ -5,8 +5,7 @@ from __future__ import annotations
 
 from django.contrib import admin
 
-from members.admin import ReadOnlyLedgerAdmin
-from retail.admin import BrandBoundAdmin
+from retail.admin import BrandBoundAdmin, ReadOnlyLedgerAdmin
 
 from .models import (
     BackflowPolicy,

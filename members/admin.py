@@ -14,7 +14,7 @@ from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from retail.admin import AuditedAdmin, BrandBoundAdmin, adopt
+from retail.admin import AuditedAdmin, BrandBoundAdmin, ReadOnlyLedgerAdmin, adopt
 from retail.errors import DomainError
 
 from . import pii, services
@@ -228,19 +228,6 @@ class TierAdmin(BrandBoundAdmin):
             rank=obj.rank,
         )
         adopt(obj, tier)
-
-
-class ReadOnlyLedgerAdmin(BrandBoundAdmin):
-    """History rows: written by services only, never edited or deleted here."""
-
-    def has_add_permission(self, request, obj=None):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
 
 @admin.register(PointsEntry)

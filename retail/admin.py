@@ -206,6 +206,19 @@ class BrandBoundAdmin(LargeTableAdmin):
         return [*fields, "brand"] if obj is not None else fields
 
 
+class ReadOnlyLedgerAdmin(BrandBoundAdmin):
+    """History rows: written by services only, never edited or deleted here."""
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
 # --- brands, stores, staff ------------------------------------------------------------------------
 
 

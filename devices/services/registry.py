@@ -36,7 +36,7 @@ def hash_credential(raw: str) -> str:
     return hash_token(raw)
 
 
-def _new_credential() -> tuple[str, str, str]:
+def new_credential() -> tuple[str, str, str]:
     """(prefix, clear credential, hash)."""
     prefix = secrets.token_hex(6)
     raw = f"{CREDENTIAL_PREFIX}_{prefix}_{secrets.token_urlsafe(32)}"
@@ -64,7 +64,7 @@ def register_device(
         raise InvalidInput(
             "other_brand", _("Unknown device type."), fields={"device_type": [_("Not found.")]}
         )
-    prefix, raw, digest = _new_credential()
+    prefix, raw, digest = new_credential()
     try:
         with transaction.atomic():
             device = Device.objects.create(
@@ -92,7 +92,7 @@ def register_device(
 def rotate_device_credential(*, device: Device) -> str:
     """Replace the device's credential (the old one stops working at once); returns the new
     clear value, shown once. Audited as a permission change."""
-    prefix, raw, digest = _new_credential()
+    prefix, raw, digest = new_credential()
     with transaction.atomic():
         locked = Device.objects.select_for_update().get(pk=device.pk)
         locked.credential_prefix, locked.credential_hash = prefix, digest

@@ -2,7 +2,7 @@ import factory
 
 from devices.choices import DeviceKind
 from devices.models import Device, DeviceType
-from devices.services.registry import _new_credential
+from devices.services.registry import new_credential
 from retail.tests.factories import BrandFactory, StoreFactory
 
 HEARTBEAT_ONLY = {}
@@ -40,7 +40,7 @@ class DeviceFactory(factory.django.DjangoModelFactory):
 
     @classmethod
     def _create(cls, model_class, *args, **kwargs):
-        prefix, raw, digest = _new_credential()
+        prefix, raw, digest = new_credential()
         device = model_class(*args, credential_prefix=prefix, credential_hash=digest, **kwargs)
         device.save()
         device.credential = raw

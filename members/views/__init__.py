@@ -113,8 +113,8 @@ def member_consent(request, member_id: int):
         )
         member.refresh_from_db()
         form, status = ConsentForm(), 200
-    if request.htmx:
-        context = {**_detail_context(request, member), "consent_form": form}
+    if request.htmx:  # the consent card alone: the rest of the page did not change
+        context = {"member": member, "consents": _consents(member), "consent_form": form}
         return render(request, "members/_consent_card.html", context, status=status)
     return redirect("members:member_detail", member_id=member.pk)
 
@@ -140,8 +140,8 @@ def member_points_adjust(request, member_id: int):
             form = PointsAdjustForm()
     else:
         status = 422
-    if request.htmx:
-        context = {**_detail_context(request, member), "points_form": form}
+    if request.htmx:  # the points card alone
+        context = {"member": member, "points": _points(member), "points_form": form}
         return render(request, "members/_points_card.html", context, status=status)
     return redirect("members:member_detail", member_id=member.pk)
 
@@ -187,14 +187,22 @@ def _detail_context(request, member: Member) -> dict:
         "orders": retail_selectors.orders_of_member(principal=principal, member=member, limit=20),
         "may_reveal": _may_reveal(request.user),
         "reveals": _reveals(principal, member) if _sees_audit(principal) else None,
-        "points": list(selectors.points_ledger(member=member)[:HISTORY]),
-        "consents": list(selectors.consent_history(member=member)[:HISTORY]),
+        "points": _points(member),
+        "consents": _consents(member),
         "profile": profile_selectors.profile_of(member=member),
         "tags": segment_selectors.tags_of(member=member),
         "timeline": timeline.timeline_of(member=member, principal=principal, limit=30),
         "consent_form": ConsentForm(),
         "points_form": PointsAdjustForm() if _sees_audit(principal) else None,
     }
+
+
+def _points(member: Member) -> list:
+    return list(selectors.points_ledger(member=member)[:HISTORY])
+
+
+def _consents(member: Member) -> list:
+    return list(selectors.consent_history(member=member)[:HISTORY])
 
 
 def _reveals(principal, member: Member) -> list:
