@@ -159,3 +159,10 @@ def partner_device_days(
 
 def _round(value: float | None) -> float | None:
     return None if value is None else round(value, 2)
+
+
+def shared_partner(*, brand_id, partner_id) -> ApiClient | None:
+    """The active partner (API client) a share link names, in the brand it names."""
+    if not isinstance(brand_id, int) or not isinstance(partner_id, int):
+        return None
+    return ApiClient.objects.filter(pk=partner_id, brand_id=brand_id, is_active=True).first()

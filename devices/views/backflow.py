@@ -28,7 +28,6 @@ from django.views.decorators.http import require_GET, require_POST
 
 from retail.choices import Role
 from retail.errors import DomainError
-from retail.models import ApiClient
 from retail.tenancy import principal_for_api_client
 
 from ..backflow_forms import BackflowPolicyForm
@@ -141,7 +140,7 @@ def backflow_partner(request):
         return render(request, "devices/backflow/partner_expired.html", status=410)
     except signing.BadSignature:
         raise Http404 from None
-    client = ApiClient.objects.filter(pk=data.get("p"), brand_id=data.get("b"), is_active=True).first()
+    client = selectors.shared_partner(brand_id=data.get("b"), partner_id=data.get("p"))
     if client is None:
         raise Http404
     principal = principal_for_api_client(client)
