@@ -7,10 +7,10 @@ import json
 
 from django import forms
 from django.core.exceptions import ValidationError
-from django.forms.models import ModelChoiceIterator
 from django.utils.translation import gettext_lazy as _
 
 from retail import selectors as retail_selectors
+from retail.forms import ListedModelChoiceField
 from retail.tenancy import Principal
 
 from .choices import DeviceKind, DeviceStatus
@@ -21,21 +21,6 @@ from .selectors import registry as selectors
 SCHEMAS_EXAMPLE = (
     '{"dispensed": {"type": "object", "required": ["count"], "properties": {"count": {"type": "integer"}}}}'
 )
-
-
-class ListedChoices(ModelChoiceIterator):
-    """Choices read with one plain query (the default `.iterator()` is a server-side cursor
-    on PostgreSQL: extra round trips on every page)."""
-
-    def __iter__(self):
-        if self.field.empty_label is not None:
-            yield ("", self.field.empty_label)
-        for obj in list(self.queryset):
-            yield self.choice(obj)
-
-
-class ListedModelChoiceField(forms.ModelChoiceField):
-    iterator = ListedChoices
 
 
 class DeviceTypeForm(forms.Form):

@@ -3,29 +3,14 @@
 from __future__ import annotations
 
 from django import forms
-from django.forms.models import ModelChoiceIterator
 from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 
 from retail import selectors as retail_selectors
+from retail.forms import ListedModelChoiceField
 from retail.tenancy import Principal
 
 from .choices import ConsentChannel
-
-
-class ListedChoices(ModelChoiceIterator):
-    """Choices read with one plain query: Django's default iterates the queryset with
-    `.iterator()`, a server-side cursor on PostgreSQL (extra round trips on every page)."""
-
-    def __iter__(self):
-        if self.field.empty_label is not None:
-            yield ("", self.field.empty_label)
-        for obj in list(self.queryset):
-            yield self.choice(obj)
-
-
-class ListedModelChoiceField(forms.ModelChoiceField):
-    iterator = ListedChoices
 
 
 class MemberSearchForm(forms.Form):

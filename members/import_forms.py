@@ -6,6 +6,7 @@ from django import forms
 from django.utils.translation import gettext_lazy as _
 
 from retail import selectors as retail_selectors
+from retail.forms import ListedModelChoiceField
 from retail.tenancy import Principal
 
 from .services.imports import max_upload_bytes
@@ -19,7 +20,7 @@ class MemberImportUploadForm(forms.Form):
         label=_("File (CSV or XLSX)"),
         widget=forms.ClearableFileInput(attrs={"accept": ".csv,.xlsx,text/csv"}),
     )
-    store = forms.ModelChoiceField(
+    store = ListedModelChoiceField(
         label=_("Recruiting store"),
         queryset=None,
         required=False,

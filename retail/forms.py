@@ -4,11 +4,30 @@ from __future__ import annotations
 
 from django import forms
 from django.apps import apps
+from django.forms.models import ModelChoiceIterator
 from django.utils.translation import gettext_lazy as _
 
 from . import selectors
 from .choices import Channel
 from .tenancy import Principal
+
+
+class ListedChoices(ModelChoiceIterator):
+    """Choices read with one plain query: Django's default iterates the queryset with
+    `.iterator()`, a server-side cursor on PostgreSQL (extra round trips on every page)."""
+
+    def __iter__(self):
+        if self.field.empty_label is not None:
+            yield ("", self.field.empty_label)
+        for obj in list(self.queryset):
+            yield self.choice(obj)
+
+
+class ListedModelChoiceField(forms.ModelChoiceField):
+    """A ModelChoiceField for the small scoped choice lists of page forms (stores, staff,
+    types): every page form uses it instead of forms.ModelChoiceField."""
+
+    iterator = ListedChoices
 
 
 class ProductSearchForm(forms.Form):
@@ -23,7 +42,7 @@ class ProductSearchForm(forms.Form):
 class OrderFilterForm(forms.Form):
     """Filters of the order list; the store choices are the principal's stores only."""
 
-    store = forms.ModelChoiceField(
+    store = ListedModelChoiceField(
         label=_("Store"), queryset=None, required=False, empty_label=_("All stores")
     )
     channel = forms.ChoiceField(label=_("Channel"), required=False)
@@ -63,7 +82,7 @@ class AuditFilterForm(forms.Form):
 
     object_type = forms.ChoiceField(label=_("Object type"), required=False)
     object_id = forms.CharField(label=_("Object id"), required=False, max_length=64)
-    actor = forms.ModelChoiceField(label=_("Actor"), queryset=None, required=False, empty_label=_("Anyone"))
+    actor = ListedModelChoiceField(label=_("Actor"), queryset=None, required=False, empty_label=_("Anyone"))
 
     def __init__(self, *args, principal: Principal, **kwargs):
         super().__init__(*args, **kwargs)
