@@ -51,33 +51,6 @@ def _peak_rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # Linux: KiB
 
 
-def _wipe(brand_ids: list[int]) -> None:
-    """Raw deletes (no per-row cascade collection) of everything the run created."""
-    from members.models import ConsentRecord, Member, MemberImport, MemberImportError, MemberTag, Tag
-    from retail.models import AuditEvent, Brand, StaffRole, Store
-
-    for model, field in (
-        (MemberTag, "brand_id__in"),
-        (ConsentRecord, "brand_id__in"),
-        (MemberImportError, "member_import__brand_id__in"),
-        (MemberImport, "brand_id__in"),
-        (Member, "brand_id__in"),
-        (Tag, "brand_id__in"),
-        (AuditEvent, "brand_id__in"),
-        (StaffRole, "brand_id__in"),
-        (Store, "brand_id__in"),
-        (Brand, "pk__in"),
-    ):
-        qs = model.objects.filter(**{field: brand_ids})
-        if field.startswith("member_import__"):
-            qs = model.objects.filter(
-                member_import_id__in=list(
-                    MemberImport.objects.filter(brand_id__in=brand_ids).values_list("pk", flat=True)
-                )
-            )
-        qs._raw_delete(qs.db)
-
-
 @register(
     "member_import",
     goal=0.5,
@@ -188,6 +161,9 @@ def member_import(bench: Bench) -> Comparison:
                 f"(+{rss_ours - rss_start:.0f} MB), {rss_base:.0f} MB after the baseline"
             )
         finally:
-            _wipe([b.pk for b in brands])
+            from retail import demo
+
+            for brand in brands:
+                demo.wipe_brand(brand)
             user.delete()
     return Comparison(baseline=base, measured=measured, notes=notes)

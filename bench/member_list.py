@@ -63,7 +63,7 @@ def _seed(log=print):
     brand = Brand.objects.filter(slug=spec.slug).first()
     if brand is not None and (os.environ.get("BENCH_LIST_RESEED") == "1" or not demo._is_complete(brand)):
         log("  wiping the previous bench brand …")
-        demo.wipe_brand(brand, usernames=demo._usernames(spec))
+        demo.wipe_brand(brand, usernames=demo.brand_usernames(spec))
         brand = None
     if brand is None:
         t0 = time.perf_counter()

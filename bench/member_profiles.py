@@ -138,7 +138,7 @@ def member_profiles(bench: Bench) -> Comparison:
         if not KEEP:
             MemberProfile.objects.filter(brand=brand).delete()
             ProfileRun.objects.filter(brand=brand).delete()
-            demo.wipe_brand(brand, usernames=demo._usernames(spec))
+            demo.wipe_brand(brand, usernames=demo.brand_usernames(spec))
     comparison = Comparison(baseline=total_base, measured=total_ours, notes=notes)
     comparison.notes.append(
         f"{MEMBERS:,} members, {ORDERS:,} orders, {counts[-1] if counts else 0:,} profiles; "

@@ -71,7 +71,7 @@ def orders_ingest(bench: Bench) -> Comparison:
                 measured_label="POST /api/v1/orders/",
             )
     finally:
-        demo.wipe_brand(seeded.brand, usernames=demo._usernames(spec))
+        demo.wipe_brand(seeded.brand, usernames=demo.brand_usernames(spec))
     comparison.notes.append(
         f"bench brand: {MEMBERS:,} members, {HISTORY:,} orders before the run; 1–4 lines per order"
     )

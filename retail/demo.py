@@ -253,7 +253,7 @@ def seed_demo(
                     else f"{spec.name}: incomplete; seeding it again."
                 )
                 t0 = time.perf_counter()
-                wipe_brand(brand, usernames=_usernames(spec))
+                wipe_brand(brand, usernames=brand_usernames(spec))
                 log(f"{spec.name}: wiped in {time.perf_counter() - t0:.1f}s")
                 brand = None
                 saved.pop(spec.slug, None)
@@ -301,7 +301,8 @@ def seed_demo(
     return result
 
 
-def _usernames(spec: BrandSpec) -> list[str]:
+def brand_usernames(spec: BrandSpec) -> list[str]:
+    """Every demo login of a brand (HQ, managers, guides): what wiping the brand removes."""
     names = [hq_username(spec)]
     for store in spec.stores:
         manager, guides = store_usernames(spec, store)
