@@ -316,7 +316,7 @@ def define_tier(*, brand_id: int, code: str, name: str, threshold_points: int, r
             before=before,
             after=audit.snapshot(tier),
         )
-        transaction.on_commit(lambda: _enqueue_tier_recompute(brand_id))
+        _enqueue_tier_recompute(brand_id)  # after commit
     return tier
 
 
@@ -338,9 +338,12 @@ def check_tier_order(others: list[Tier], *, threshold_points: int, rank: int) ->
 
 
 def _enqueue_tier_recompute(brand_id: int) -> None:
+    """Re-tier the brand's members off the request: a long job at millions of members."""
+    from retail.jobs import enqueue_job
+
     from ..tasks import recompute_member_tiers_task
 
-    recompute_member_tiers_task.delay(brand_id)
+    enqueue_job(recompute_member_tiers_task, brand_id)
 
 
 def tier_for(tiers: list[Tier], lifetime_points: int) -> Tier | None:
