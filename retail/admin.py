@@ -37,6 +37,7 @@ from .models import (
     Product,
     StaffRole,
     Store,
+    StoreStock,
 )
 
 # --- big tables -----------------------------------------------------------------------------------
@@ -335,6 +336,13 @@ class OrderLineInline(admin.TabularInline):
 
     def has_change_permission(self, request, obj=None) -> bool:
         return False
+
+
+@admin.register(StoreStock)
+class StoreStockAdmin(ReadOnlyLedgerAdmin):
+    """Pushed by the brand's ERP / POS (retail.services.set_store_stock)."""
+
+    list_display = ["store", "product", "quantity", "updated_at"]
 
 
 @admin.register(Order)

@@ -198,6 +198,12 @@ class Order(models.Model):
     discount_total = models.DecimalField(_("discount"), **MONEY, default=Decimal("0"))
     total = models.DecimalField(_("total"), **MONEY)
     paid_at = models.DateTimeField(_("paid at"))
+    # Attribution (retail.attribution): the token the order came with, what it resolved to
+    # ({"status", "message", "source", "store", "guide", "shelf_scan", "screen", ...}), and the
+    # cloud-shelf scan as a plain id: the core sits below shelves/, so no foreign key up.
+    attribution_token = models.CharField(_("attribution token"), max_length=200, blank=True)
+    attribution = models.JSONField(_("attribution"), default=dict, blank=True)
+    shelf_scan_id = models.BigIntegerField(_("cloud-shelf scan"), null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
     objects = TenantQuerySet.as_manager()
@@ -217,10 +223,39 @@ class Order(models.Model):
             models.Index(fields=["store", "paid_at"]),
             models.Index(fields=["member", "paid_at"]),
             models.Index(fields=["guide", "paid_at"]),
+            models.Index(
+                fields=["shelf_scan_id"], name="order_shelf_scan", condition=Q(shelf_scan_id__isnull=False)
+            ),
         ]
 
     def __str__(self) -> str:
         return self.external_id
+
+
+class StoreStock(models.Model):
+    """How many of a product a store has on hand (pushed by the brand's ERP / POS)."""
+
+    TENANT_BRAND_FIELD = "brand"
+    TENANT_STORE_FIELD = "store"
+
+    brand = models.ForeignKey(Brand, on_delete=models.PROTECT, related_name="+", db_index=False)
+    store = models.ForeignKey(Store, on_delete=models.CASCADE, related_name="stock", db_index=False)
+    product = models.ForeignKey(Product, on_delete=models.CASCADE, related_name="store_stock")
+    quantity = models.PositiveIntegerField(_("quantity"), default=0)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    objects = TenantQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["store_id", "product_id"]
+        verbose_name = _("store stock")
+        verbose_name_plural = _("store stock")
+        constraints = [
+            models.UniqueConstraint(fields=["store", "product"], name="storestock_unique_per_store"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.store_id}/{self.product_id}: {self.quantity}"
 
 
 class OrderLine(models.Model):

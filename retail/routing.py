@@ -2,8 +2,11 @@
 
 from django.urls import path
 
+from shelves.routing import websocket_urlpatterns as shelf_routes
+
 from .consumers import LiveEventsConsumer
 
 websocket_urlpatterns = [
     path("ws/live/", LiveEventsConsumer.as_asgi()),
+    *shelf_routes,
 ]

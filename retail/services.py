@@ -14,10 +14,10 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from . import audit, events
+from . import attribution, audit, events
 from .choices import API_SCOPES, AuditAction, Channel, Role
 from .errors import Conflict, InvalidInput
-from .models import ApiClient, ApiToken, Brand, Order, OrderLine, Product, StaffRole, Store
+from .models import ApiClient, ApiToken, Brand, Order, OrderLine, Product, StaffRole, Store, StoreStock
 
 User = get_user_model()
 
@@ -146,11 +146,17 @@ def record_order(
     member=None,
     guide=None,
     discount_total: Decimal = Decimal("0"),
+    attribution_token: str = "",
 ) -> Order:
     """Record a sale with its lines; totals are computed here, never trusted from outside.
 
     Each line is {"product": Product, "quantity": int, "unit_price": Decimal | None}; a
     missing unit price takes the product's price. `external_id` is unique per brand.
+
+    An `attribution_token` (retail.attribution) that resolves attributes the order to its
+    store (when the order names none), guide (likewise) and cloud-shelf scan, and an online
+    order so attributed counts as a cloud-shelf sale. A token that does not resolve never
+    stops the order: it is stored without attribution and `order.attribution` says why.
     """
     brand_id = _id(brand)
     lines = list(lines)
@@ -202,19 +208,37 @@ def record_order(
             _("The discount must be between 0 and the subtotal."),
             fields={"discount_total": [_("Out of range.")]},
         )
+    paid_at = paid_at or timezone.now()
+    store_id = store.pk if store is not None else None
+    guide_id = guide.pk if guide is not None else None
+    shelf_scan_id = None
+    attribution_record: dict[str, Any] = {}
+    attribution_token = (attribution_token or "").strip()
+    if attribution_token:
+        found = attribution.resolve(brand_id=brand_id, token=attribution_token, at=paid_at)
+        attribution_record = found.as_record()
+        if found.ok:
+            store_id = store_id or found.store_id
+            guide_id = guide_id or found.guide_id
+            shelf_scan_id = found.shelf_scan_id
+            if channel == Channel.ONLINE and shelf_scan_id:
+                channel = Channel.CLOUD_SHELF
     try:
         with transaction.atomic():
             order = Order.objects.create(
                 brand_id=brand_id,
                 external_id=external_id,
                 channel=channel,
-                store=store,
+                store_id=store_id,
                 member=member,
-                guide=guide,
+                guide_id=guide_id,
+                attribution_token=attribution_token,
+                attribution=attribution_record,
+                shelf_scan_id=shelf_scan_id,
                 subtotal=subtotal,
                 discount_total=discount_total,
                 total=subtotal - discount_total,
-                paid_at=paid_at or timezone.now(),
+                paid_at=paid_at,
             )
             for line in built:
                 line.order = order
@@ -230,6 +254,8 @@ def record_order(
                 guide=order.guide_id,
                 items=sum(line.quantity for line in built),
                 paid_at=order.paid_at,
+                shelf_scan=order.shelf_scan_id,
+                attribution=attribution_record.get("status", ""),
             )
     except IntegrityError as exc:
         raise Conflict(
@@ -239,6 +265,32 @@ def record_order(
         ) from exc
     order._prefetched_objects_cache = {"lines": built}
     return order
+
+
+def set_store_stock(*, store: Store, quantities: Mapping[Product | int, int]) -> int:
+    """Set how many of each product the store has on hand (an upsert per product, one
+    statement); products of another brand are refused. Returns the rows written."""
+    product_ids = {_id(p): int(q) for p, q in quantities.items()}
+    if any(q < 0 for q in product_ids.values()):
+        raise InvalidInput(
+            "invalid", _("Stock cannot be negative."), fields={"quantity": [_("Out of range.")]}
+        )
+    known = set(
+        Product.objects.filter(brand_id=store.brand_id, pk__in=product_ids).values_list("pk", flat=True)
+    )
+    if known != set(product_ids):
+        raise InvalidInput("other_brand", _("Unknown product."), fields={"product": [_("Not found.")]})
+    rows = [
+        StoreStock(brand_id=store.brand_id, store=store, product_id=pk, quantity=q)
+        for pk, q in product_ids.items()
+    ]
+    StoreStock.objects.bulk_create(
+        rows,
+        update_conflicts=True,
+        unique_fields=["store", "product"],
+        update_fields=["quantity", "updated_at"],
+    )
+    return len(rows)
 
 
 # --- partner API clients ----------------------------------------------------------------------

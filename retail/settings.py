@@ -47,6 +47,7 @@ INSTALLED_APPS = [
     "retail",
     "members",
     "devices",
+    "shelves",
 ]
 
 MIDDLEWARE = [
@@ -254,6 +255,8 @@ SPECTACULAR_SETTINGS = {
         "NoticeKindEnum": "devices.choices.NoticeKind",
         "DeviceKindEnum": "devices.choices.DeviceKind",
         "DeviceStatusEnum": "devices.choices.DeviceStatus",
+        "ScreenStatusEnum": "shelves.choices.ScreenStatus",
+        "ShelfSlotEnum": "shelves.choices.Slot",
     },
 }
 

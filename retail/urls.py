@@ -11,6 +11,7 @@ api_v1 = [
     path("", include("retail.api.urls")),
     path("", include("members.api.urls")),
     path("", include("devices.api.urls")),
+    path("", include("shelves.api.urls")),
 ]
 
 urlpatterns = [
@@ -32,6 +33,9 @@ urlpatterns = [
     ),
     path("members/", include("members.urls")),
     path("devices/", include("devices.urls")),
+    path("shelves/", include("shelves.urls")),
+    path("shelf/", include("shelves.views.kiosk")),
+    path("s/", include("shelves.views.scans")),
     path("", include("retail.page_urls")),
 ]
 

@@ -32,6 +32,7 @@ from retail.tests.factories import (
     StoreFactory,
     UserFactory,
 )
+from shelves.tests.factories import CatalogFactory, ScreenFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -56,7 +57,14 @@ PAGE_KWARGS: dict[str, str] = {
     "device_id": "devices.device",
     "type_id": "devices.devicetype",
     "command_id": "devices.devicecommand",
+    "catalog_id": "shelves.catalog",
+    "screen_id": "shelves.screen",
 }
+
+# Capability URLs: the secret in the path is the principal (a screen's kiosk token, the
+# public scan code on its QR codes). No user's scope applies; shelves/tests cover that a
+# token of brand A shows and attributes nothing of brand B.
+CAPABILITY_KWARGS = {"token", "code"}
 
 
 def _user(brand):
@@ -128,6 +136,8 @@ FACTORIES: dict[str, Callable[[object], models.Model]] = {
     "devices.devicecommand": lambda brand: DeviceCommand.objects.create(
         brand=brand, device=DeviceFactory(brand=brand), name="dispense"
     ),
+    "shelves.catalog": lambda brand: CatalogFactory(brand=brand),
+    "shelves.screen": lambda brand: ScreenFactory(brand=brand),
 }
 
 
@@ -213,6 +223,8 @@ def object_routes() -> list[Route]:
         if route.path.startswith(SKIPPED_PREFIXES) or not route.kwargs:
             continue
         if route.kwargs == ["format"]:  # DRF format suffixes: not an object id
+            continue
+        if set(route.kwargs) <= CAPABILITY_KWARGS | {"format"}:
             continue
         routes.append(route)
     return routes

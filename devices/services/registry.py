@@ -222,3 +222,14 @@ def delete_expired_device_events(
         batch = expired.filter(id__gte=ids[0], id__lte=ids[-1])
         deleted += batch._raw_delete(batch.db)
         after = ids[-1]
+
+
+def record_heartbeat(*, device: Device, now: datetime | None = None, firmware: str | None = None) -> bool:
+    """A heartbeat from a device that does not go through the telemetry API (a cloud-shelf
+    screen's kiosk page, say): last seen moves on, and an offline or new device comes
+    online (`device.online`, once). A retired device stays retired. True when it came online."""
+    from .ingest import _mark_seen
+
+    if device.status == DeviceStatus.RETIRED:
+        return False
+    return _mark_seen(device, now or timezone.now(), firmware)

@@ -69,8 +69,24 @@ class OrderLineOutSerializer(serializers.ModelSerializer):
         fields = ["product", "sku", "name", "quantity", "unit_price", "line_total"]
 
 
+class AttributionSerializer(serializers.Serializer):
+    """What an order's attribution token resolved to; empty when the order had none."""
+
+    status = serializers.ChoiceField(
+        choices=["attributed", "unknown", "expired", "foreign"], required=False, read_only=True
+    )
+    message = serializers.CharField(required=False, read_only=True)
+    source = serializers.CharField(required=False, read_only=True, help_text="e.g. shelf_scan")
+    store = serializers.IntegerField(required=False, read_only=True, allow_null=True)
+    guide = serializers.IntegerField(required=False, read_only=True, allow_null=True)
+    shelf_scan = serializers.IntegerField(required=False, read_only=True, allow_null=True)
+    screen = serializers.IntegerField(required=False, read_only=True, allow_null=True)
+    product = serializers.IntegerField(required=False, read_only=True, allow_null=True)
+
+
 class OrderSerializer(serializers.ModelSerializer):
     lines = OrderLineOutSerializer(many=True, read_only=True)
+    attribution = AttributionSerializer(read_only=True)
     currency = serializers.SerializerMethodField()
 
     class Meta:
@@ -89,6 +105,7 @@ class OrderSerializer(serializers.ModelSerializer):
             "currency",
             "paid_at",
             "created_at",
+            "attribution",
             "lines",
         ]
         read_only_fields = fields
@@ -150,6 +167,14 @@ class OrderInSerializer(StrictSerializer):
         max_digits=12, decimal_places=2, min_value=Decimal("0"), required=False, default=Decimal("0")
     )
     lines = OrderLineInSerializer(many=True, allow_empty=False, max_length=500)
+    attribution_token = serializers.CharField(
+        max_length=200,
+        required=False,
+        allow_blank=True,
+        help_text="A token from a cloud-shelf scan (or another attribution source). One that is "
+        "unknown, expired or of another brand never fails the order: it is stored without "
+        "attribution and `attribution.status` / `attribution.message` say why.",
+    )
 
     def validate(self, attrs):
         from members.selectors import member_by_phone

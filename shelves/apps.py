@@ -1,0 +1,28 @@
+from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
+
+
+class ShelvesConfig(AppConfig):
+    name = "shelves"
+    verbose_name = _("Cloud shelves")
+
+    def ready(self) -> None:
+        from retail import attribution, events
+
+        from . import tasks  # noqa: F401  (registers the Celery tasks)
+        from .services.scans import resolve_token
+
+        attribution.register("sh1", resolve_token)
+        events.register(
+            "shelf.catalog_changed", "A cloud-shelf catalog's products, order or headline changed."
+        )
+        events.register(
+            "shelf.screen_changed", "A screen's catalogs were reassigned, or it was added or retired."
+        )
+        events.register(
+            "shelf.double11_switched", "A brand's cloud shelves went into or out of Double-11 mode."
+        )
+        events.register(
+            "shelf.scans_counted",
+            "Scans of a store's screens in the last minute (one event per store and minute).",
+        )

@@ -1,0 +1,3 @@
+"""Websocket routes of cloud shelves (included by retail/routing.py)."""
+
+websocket_urlpatterns: list = []

@@ -1,0 +1,3 @@
+"""Staff pages: catalogs."""
+
+urlpatterns: list = []

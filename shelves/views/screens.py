@@ -1,0 +1,3 @@
+"""Staff pages: screens."""
+
+urlpatterns: list = []

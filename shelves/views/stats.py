@@ -1,0 +1,3 @@
+"""Staff pages: stats."""
+
+urlpatterns: list = []
