@@ -50,4 +50,6 @@ API_SCOPES = {
     "orders:write": _("Create orders"),
     "devices:read": _("Read devices"),
     "devices:write": _("Create and change devices"),
+    "shelves:read": _("Read cloud-shelf catalogs, screens and scan statistics"),
+    "shelves:write": _("Create and change cloud-shelf catalogs and screens"),
 }

@@ -34,6 +34,22 @@ def _base36(number: int) -> str:
             return out
 
 
+def scan_code(screen_scan_code: str, product_id: int) -> str:
+    """The code in a product's QR URL on a screen: /s/<screen scan_code>-<product id, base 36>."""
+    return f"{screen_scan_code}-{_base36(product_id)}"
+
+
+def parse_scan_code(code: str) -> tuple[str, int] | None:
+    """(screen scan_code, product id) from a QR code's code, or None when malformed."""
+    screen_code, sep, digits = (code or "").rpartition("-")
+    if not sep or not screen_code or not digits or len(digits) > 13:
+        return None
+    try:
+        return screen_code, int(digits, 36)
+    except ValueError:
+        return None
+
+
 def scan_token(scan_id: int) -> str:
     return _signer().sign(f"{TOKEN_PREFIX}.{_base36(scan_id)}")
 
