@@ -9,7 +9,7 @@ from rest_framework import serializers
 from members.models import Member
 
 from ..choices import Channel, Role
-from ..models import Order, OrderLine, Product, StaffRole, Store
+from ..models import Order, OrderLine, Product, StaffRole, Store, StoreStock
 from ..tenancy import scope
 from .base import (
     ScopedPrimaryKeyRelatedField,
@@ -82,6 +82,10 @@ class AttributionSerializer(serializers.Serializer):
     shelf_scan = serializers.IntegerField(required=False, read_only=True, allow_null=True)
     screen = serializers.IntegerField(required=False, read_only=True, allow_null=True)
     product = serializers.IntegerField(required=False, read_only=True, allow_null=True)
+
+    def to_representation(self, instance):
+        # the stored record is already JSON; show the documented keys it has, nothing more
+        return {key: value for key, value in (instance or {}).items() if key in self.fields}
 
 
 class OrderSerializer(serializers.ModelSerializer):
@@ -202,3 +206,44 @@ class OrderInSerializer(StrictSerializer):
     def validate_lines(self, lines):
         resolve_line_products(lines, self.context["request"].principal)
         return lines
+
+
+class StockLineInSerializer(StrictSerializer):
+    """How many of one product the store has: a product by our id or by SKU."""
+
+    product = serializers.IntegerField(required=False, min_value=1, max_value=2**63 - 1)
+    sku = serializers.CharField(required=False, max_length=64)
+    quantity = serializers.IntegerField(min_value=0, max_value=10_000_000)
+
+    def validate(self, attrs):
+        if ("product" in attrs) == ("sku" in attrs):
+            raise serializers.ValidationError("Give exactly one of 'product' (id) or 'sku'.")
+        return attrs
+
+
+class StockInSerializer(StrictSerializer):
+    """A store's stock levels from the ERP / POS: set (not add) per product."""
+
+    items = StockLineInSerializer(many=True, allow_empty=False, max_length=1000)
+
+    def validate_items(self, items):
+        resolve_line_products(items, self.context["request"].principal)
+        seen = set()
+        for item in items:
+            if item["product"].pk in seen:
+                raise serializers.ValidationError("A product appears twice.")
+            seen.add(item["product"].pk)
+        return items
+
+
+class StockSerializer(serializers.ModelSerializer):
+    sku = serializers.CharField(source="product.sku", read_only=True)
+
+    class Meta:
+        model = StoreStock
+        fields = ["id", "product", "sku", "quantity", "updated_at"]
+        read_only_fields = fields
+
+
+class StockWrittenSerializer(serializers.Serializer):
+    written = serializers.IntegerField(help_text="Products whose stock was set.")

@@ -4,13 +4,22 @@ from __future__ import annotations
 
 from drf_spectacular.utils import extend_schema
 from rest_framework import mixins, status
+from rest_framework.decorators import action
 from rest_framework.response import Response
 
 from .. import services
-from ..models import Order, Product, Store
+from ..models import Order, Product, Store, StoreStock
 from .base import PartnerAPIView, PartnerViewSet
 from .filters import OrderFilter, ProductFilter, StoreFilter
-from .serializers import OrderInSerializer, OrderSerializer, ProductSerializer, StoreSerializer
+from .serializers import (
+    OrderInSerializer,
+    OrderSerializer,
+    ProductSerializer,
+    StockInSerializer,
+    StockSerializer,
+    StockWrittenSerializer,
+    StoreSerializer,
+)
 
 
 class StoreViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, PartnerViewSet):
@@ -31,6 +40,35 @@ class StoreViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, PartnerView
         data = self._valid(request.data, partial=True)
         store = services.update_store(store=store, **data)
         return Response(StoreSerializer(store).data)
+
+    @extend_schema(
+        methods=["GET"],
+        request=None,
+        responses={200: StockSerializer(many=True)},
+        summary="A store's stock levels",
+    )
+    @extend_schema(
+        methods=["POST"],
+        request=StockInSerializer,
+        responses={200: StockWrittenSerializer},
+        summary="Set a store's stock levels (up to 1,000 products per call)",
+    )
+    @action(detail=True, methods=["get", "post"], url_path="stock")
+    def stock(self, request, pk=None):
+        """Stock on hand in the store, per product (cloud-shelf screens show it). POST sets the
+        levels of the products listed (other products keep theirs); a repeat is harmless."""
+        store = self.get_object()  # another brand's store is a 404 before any validation
+        if request.method == "GET":
+            rows = StoreStock.objects.filter(store=store).select_related("product")
+            page = self.paginate_queryset(rows)
+            return self.get_paginated_response(StockSerializer(page, many=True).data)
+        serializer = StockInSerializer(data=request.data, context=self.get_serializer_context())
+        serializer.is_valid(raise_exception=True)
+        items = serializer.validated_data["items"]
+        written = services.set_store_stock(
+            store=store, quantities={item["product"]: item["quantity"] for item in items}
+        )
+        return Response({"written": written})
 
     def _valid(self, data, partial=False):
         serializer = StoreSerializer(data=data, partial=partial, context=self.get_serializer_context())
