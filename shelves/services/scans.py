@@ -6,14 +6,26 @@ product and zone guide while the brand's attribution window lasts."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime, timedelta
+from urllib.parse import quote
 
 from django.core import signing
+from django.core.cache import cache
+from django.db import connection, transaction
+from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from members import selectors as member_selectors
+from members import services as member_services
+from members.choices import ConsentChannel, ConsentSource, MemberSource
+from members.models import Member
 from retail.attribution import Attribution, Status, unknown
+from retail.errors import Conflict, InvalidInput
+from retail.models import Product, StoreStock
 
-from ..models import Scan
+from ..choices import ScreenStatus
+from ..models import Scan, Screen, ShelfSettings
 from ..selectors import shelf_settings
 
 TOKEN_PREFIX = "sh1"
@@ -103,3 +115,224 @@ def resolve_token(brand_id: int, token: str, at: datetime) -> Attribution:
         shelf_scan_id=scan_id,
         details={"screen": scan["screen_id"], "product": scan["product_id"]},
     )
+
+
+# --- the scan page (hot path) ----------------------------------------------------------------
+#
+# A warm scan costs one cache round trip (get_many of the screen and the product-on-screen
+# entries) and ONE database statement, the INSERT of the scan. Both entries live
+# CACHE_SECONDS: a price, stock or buy-URL change shows within that time, and
+# `forget_screen` drops a screen's entry at once (retiring a screen calls it).
+
+CACHE_SECONDS = 60
+MISSING_SECONDS = 30  # unknown codes are remembered too, so a bad QR code cannot hammer the db
+_MISSING = "-"
+MEMBER_COOKIE = "tdm"
+MEMBER_COOKIE_SALT = "shelves.scan-member"
+MEMBER_COOKIE_DAYS = 365
+
+
+@dataclass(frozen=True)
+class ScanTarget:
+    """What a scan code points at: a screen of a store and one product of its brand."""
+
+    screen_id: int
+    brand_id: int
+    store_id: int
+    retired: bool
+    buy_url_template: str
+    product_id: int
+    sku: str
+    name: str
+    price: str  # Decimal as text: cache entries stay plain data
+    online_stock: int
+    store_stock: int | None  # None: the store does not stock it
+    image_url: str
+    active: bool
+
+    def buy_url(self, token: str) -> str:
+        """The online store's product page for this product, carrying the token; "" if the
+        brand linked no online store."""
+        if not self.buy_url_template:
+            return ""
+        return self.buy_url_template.replace("{sku}", quote(self.sku, safe="")).replace(
+            "{token}", quote(token, safe="")
+        )
+
+
+def _screen_key(screen_code: str) -> str:
+    return f"shelf:scr:{screen_code}"
+
+
+def _item_key(screen_code: str, product_id: int) -> str:
+    return f"shelf:itm:{screen_code}:{product_id}"
+
+
+def forget_screen(*, scan_code: str) -> None:
+    """Drop a screen's cached scan entry (call after retiring it or changing its store)."""
+    cache.delete(_screen_key(scan_code))
+
+
+def _load_screen(screen_code: str) -> tuple | str:
+    row = (
+        Screen.objects.filter(scan_code=screen_code)
+        .values_list("id", "brand_id", "store_id", "status")
+        .first()
+    )
+    if row is None:
+        return _MISSING
+    screen_id, brand_id, store_id, status = row
+    template = (
+        ShelfSettings.objects.filter(brand_id=brand_id).values_list("buy_url_template", flat=True).first()
+        or ""
+    )
+    return (screen_id, brand_id, store_id, status == ScreenStatus.RETIRED, template)
+
+
+def _load_item(screen: tuple, product_id: int) -> tuple | str:
+    _screen_id, brand_id, store_id, _retired, _template = screen
+    # The product must be the screen's brand's: brand B's product id in brand A's code is
+    # "not found", exactly like an id that does not exist.
+    row = (
+        Product.objects.filter(pk=product_id, brand_id=brand_id)
+        .values_list("sku", "name", "price", "online_stock", "image_url", "is_active")
+        .first()
+    )
+    if row is None:
+        return _MISSING
+    sku, name, price, online_stock, image_url, active = row
+    stock = (
+        StoreStock.objects.filter(store_id=store_id, product_id=product_id)
+        .values_list("quantity", flat=True)
+        .first()
+    )
+    return (sku, name, str(price), online_stock, stock or None, image_url, active)
+
+
+def scan_target(code: str) -> ScanTarget | None:
+    """The screen and product a QR code's code names, from the cache when warm; None when
+    the code is malformed, the screen unknown or the product not the screen's brand's."""
+    parsed = parse_scan_code(code)
+    if parsed is None or len(parsed[0]) > 16:
+        return None
+    screen_code, product_id = parsed
+    screen_key, item_key = _screen_key(screen_code), _item_key(screen_code, product_id)
+    found = cache.get_many([screen_key, item_key])
+    screen = found.get(screen_key)
+    if screen is None:
+        screen = _load_screen(screen_code)
+        cache.set(screen_key, screen, MISSING_SECONDS if screen == _MISSING else CACHE_SECONDS)
+    if screen == _MISSING:
+        return None
+    item = found.get(item_key)
+    if item is None:
+        item = _load_item(screen, product_id)
+        cache.set(item_key, item, MISSING_SECONDS if item == _MISSING else CACHE_SECONDS)
+    if item == _MISSING:
+        return None
+    screen_id, brand_id, store_id, retired, template = screen
+    sku, name, price, online_stock, store_stock, image_url, active = item
+    return ScanTarget(
+        screen_id=screen_id,
+        brand_id=brand_id,
+        store_id=store_id,
+        retired=retired,
+        buy_url_template=template,
+        product_id=product_id,
+        sku=sku,
+        name=name,
+        price=price,
+        online_stock=online_stock,
+        store_stock=store_stock,
+        image_url=image_url,
+        active=active,
+    )
+
+
+def record_scan(*, target: ScanTarget, member_id: int | None = None, at: datetime | None = None) -> int:
+    """Record one scan and return its id: ONE statement, no outbox row (the per-minute
+    `shelf.scans_counted` event counts them). A member id that is not (or no longer) the
+    brand's member is dropped inside the same statement instead of failing the scan."""
+    at = at or timezone.now()
+    table = connection.ops.quote_name(Scan._meta.db_table)
+    member_table = connection.ops.quote_name(Member._meta.db_table)
+    if member_id:
+        member_sql = f"(SELECT id FROM {member_table} WHERE id = %s AND brand_id = %s)"
+        member_params = [member_id, target.brand_id]
+    else:
+        member_sql, member_params = "NULL", []
+    sql = (
+        f"INSERT INTO {table} (brand_id, store_id, screen_id, product_id, scanned_at, member_id) "
+        f"VALUES (%s, %s, %s, %s, %s, {member_sql}) RETURNING id"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(
+            sql, [target.brand_id, target.store_id, target.screen_id, target.product_id, at, *member_params]
+        )
+        return cursor.fetchone()[0]
+
+
+# --- who is scanning: the brand-bound member cookie ------------------------------------------
+
+
+def member_cookie_value(*, brand_id: int, member_id: int) -> str:
+    """The (unsigned) value of the `tdm` cookie; the view signs it with set_signed_cookie."""
+    return f"{brand_id}.{member_id}"
+
+
+def member_from_cookie(value: str | None, *, brand_id: int) -> int | None:
+    """The member id in a verified `tdm` cookie when it was set for this brand; a cookie of
+    another brand is ignored (a shopper of brand B is a stranger on brand A's screens)."""
+    if not value:
+        return None
+    cookie_brand, _sep, member = value.partition(".")
+    if cookie_brand != str(brand_id) or not member.isdigit():
+        return None
+    return int(member)
+
+
+def identify_shopper(*, scan_id: int, brand_id: int, phone: str, consent: bool, sms: bool = False) -> int:
+    """A shopper on the scan page gives a phone number and agrees to join: the brand's
+    member with that phone (joined now, source cloud shelf, the screen's store, when new);
+    the scan is linked to them. `sms` is the optional consent to SMS offers. Returns the
+    member id. Raises InvalidInput (bad phone, no consent, a scan not the brand's)."""
+    if not consent:
+        raise InvalidInput(
+            "consent_required",
+            _("Please agree to join the brand's membership."),
+            fields={"consent": [_("Consent is required to join.")]},
+        )
+    if member_selectors.phone_hash_or_none(phone) is None:
+        raise InvalidInput(
+            "invalid_phone",
+            _("Not a valid phone number."),
+            fields={"phone": [_("Not a valid phone number.")]},
+        )
+    scan = Scan.objects.filter(pk=scan_id, brand_id=brand_id).select_related("store").first()
+    if scan is None:
+        raise InvalidInput("unknown_scan", _("This scan is not known; please scan the code again."))
+    with transaction.atomic():
+        member = member_selectors.member_by_phone(brand_id=brand_id, phone=phone)
+        if member is None:
+            try:
+                member = member_services.join_member(
+                    brand_id=brand_id,
+                    phone=phone,
+                    source=MemberSource.CLOUD_SHELF,
+                    store=scan.store,
+                    consent_source=ConsentSource.STORE,
+                    consent_sms=sms,
+                )
+            except Conflict as exc:  # joined by a concurrent request a moment ago
+                if exc.code != "duplicate_phone":
+                    raise
+                member = member_selectors.member_by_phone(brand_id=brand_id, phone=phone)
+                if member is None:  # pragma: no cover - the conflict says it exists
+                    raise
+        else:
+            if sms:
+                member_services.record_consent(
+                    member=member, channel=ConsentChannel.SMS, granted=True, source=ConsentSource.STORE
+                )
+        Scan.objects.filter(pk=scan.pk, member__isnull=True).update(member=member)
+    return member.pk
