@@ -1,3 +1,9 @@
 """Websocket routes of cloud shelves (included by retail/routing.py)."""
 
-websocket_urlpatterns: list = []
+from django.urls import path
+
+from .consumers import KioskConsumer
+
+websocket_urlpatterns = [
+    path("ws/shelf/<str:token>/", KioskConsumer.as_asgi()),
+]
