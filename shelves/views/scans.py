@@ -17,6 +17,10 @@ answers 200 has recorded exactly one scan, so the count of scans equals the page
 
 from __future__ import annotations
 
+import functools
+from pathlib import Path
+
+from django.contrib.staticfiles import finders
 from django.http import HttpResponse, HttpResponseNotAllowed
 from django.shortcuts import render
 from django.template import loader
@@ -44,10 +48,19 @@ def _is_prefetch(request) -> bool:
     return "prefetch" in purpose.lower() or "preview" in purpose.lower()
 
 
+@functools.cache
+def _style() -> str:
+    """static/css/shelves-scan.css, inlined in the page: a phone on a crowded shop's network
+    gets the page in one round trip (and the page needs no static manifest lookup)."""
+    found = finders.find("css/shelves-scan.css")
+    return Path(found).read_text(encoding="utf-8") if found else ""
+
+
 def _page(template: str, context: dict, status: int = 200) -> HttpResponse:
     # No RequestContext: the hot page needs no context processor (and a public page must
     # not vary on the session); the language is the request's, set by LocaleMiddleware.
     context["lang"] = get_language()
+    context["style"] = _style()
     body = loader.get_template(f"shelves/scan/{template}").render(context)
     response = HttpResponse(body, status=status)
     # Every open must reach us: a cached page would show an old token and count nothing.
@@ -120,7 +133,7 @@ def identify(request, code: str):
             )
         except InvalidInput as exc:
             context["errors"] = [str(exc)]
-            return render(request, "shelves/scan/identify.html", context, status=422)
+            return _form_page(request, context, status=422)
         response = _page(
             "product.html",
             {**_product_context(target, code=code, token=token, member_id=member_id), "welcome": True},
@@ -135,7 +148,12 @@ def identify(request, code: str):
             secure=request.is_secure(),
         )
         return response
-    response = render(request, "shelves/scan/identify.html", context)
+    return _form_page(request, context)
+
+
+def _form_page(request, context: dict, status: int = 200) -> HttpResponse:
+    context.update(lang=get_language(), style=_style())
+    response = render(request, "shelves/scan/identify.html", context, status=status)
     response["Cache-Control"] = "no-store"
     return response
 
