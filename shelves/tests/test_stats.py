@@ -1,0 +1,116 @@
+"""Statistics selectors and pages against a crafted week with hand-computed figures
+(shelves/tests/factories_scans.py)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+
+import pytest
+
+from retail.choices import Role
+from retail.errors import InvalidInput
+from retail.tenancy import principal_for_role
+from retail.tests.factories import StaffRoleFactory, UserFactory
+from shelves.selectors import stats as selectors
+
+from .factories_scans import DAY_FROM, DAY_TO, SH, crafted_week
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def week(brand, other_brand):
+    return crafted_week(brand, other_brand)
+
+
+@pytest.fixture
+def rng():
+    return selectors.stats_range(date_from=DAY_FROM, date_to=DAY_TO)
+
+
+def hq(brand):
+    return principal_for_role(StaffRoleFactory(user=UserFactory(), brand=brand, role=Role.HQ_ADMIN))
+
+
+def manager(store):
+    return principal_for_role(
+        StaffRoleFactory(user=UserFactory(), brand=store.brand, store=store, role=Role.STORE_MANAGER)
+    )
+
+
+def figures(row):
+    return (row["impressions"], row["scans"], row["orders"], row["gmv"], row["conversion"])
+
+
+def test_per_screen_figures_equal_the_hand_computed_ones(week, brand, rng):
+    rows = {r["screen_name"]: r for r in selectors.screen_stats(principal=hq(brand), rng=rng)}
+    assert set(rows) == {"X", "Y", "Z"}  # never brand B's screen
+    assert figures(rows["X"]) == (50, 4, 1, Decimal("100.00"), 0.25)
+    assert figures(rows["Y"]) == (0, 2, 1, Decimal("20.00"), 0.5)
+    assert figures(rows["Z"]) == (30, 4, 1, Decimal("300.00"), 0.25)
+
+
+def test_per_product_figures_and_order(week, brand, rng):
+    rows = selectors.product_stats(principal=hq(brand), rng=rng)
+    assert [r["sku"] for r in rows] == ["P1", "P2"]  # most scanned first
+    assert figures(rows[0]) == (70, 9, 3, Decimal("420.00"), round(3 / 9, 4))
+    assert figures(rows[1]) == (10, 1, 0, Decimal("0.00"), 0.0)
+
+
+def test_per_hour_figures_count_orders_in_their_scans_hour(week, brand, rng):
+    rows = selectors.hour_stats(principal=hq(brand), rng=rng)
+    assert len(rows) == 48  # every local hour of two days, quiet ones included
+    by_hour = {r["hour"].astimezone(SH).strftime("%m-%d %H"): r for r in rows}
+    assert figures(by_hour["11-10 10"]) == (40, 5, 2, Decimal("120.00"), 0.4)
+    assert figures(by_hour["11-10 11"]) == (10, 1, 0, Decimal("0.00"), 0.0)
+    assert figures(by_hour["11-11 20"]) == (30, 4, 1, Decimal("300.00"), 0.25)
+    assert figures(by_hour["11-10 09"]) == (0, 0, 0, Decimal("0.00"), None)
+    assert sum(r["scans"] for r in rows) == 10
+
+
+def test_totals_of_every_grouping_agree(week, brand, rng):
+    for group_by in ("screen", "product", "hour"):
+        totals = selectors.stats(principal=hq(brand), rng=rng, group_by=group_by)["totals"]
+        assert figures(totals) == (80, 10, 3, Decimal("420.00"), 0.3), group_by
+
+
+def test_a_manager_sees_only_their_stores_screens(week, rng):
+    principal = manager(week["s1"])
+    rows = selectors.screen_stats(principal=principal, rng=rng)
+    assert [r["screen_name"] for r in rows] == ["X", "Y"]
+    totals = selectors.stats(principal=principal, rng=rng, group_by="product")["totals"]
+    assert (totals["scans"], totals["orders"], totals["gmv"]) == (6, 2, Decimal("120.00"))
+    # asking for another store's figures gives nothing, not that store's figures
+    assert selectors.screen_stats(principal=principal, rng=rng, store_id=week["s2"].pk) == []
+
+
+def test_filters_by_store_and_screen(week, brand, rng):
+    principal = hq(brand)
+    by_store = selectors.stats(principal=principal, rng=rng, group_by="screen", store_id=week["s2"].pk)
+    assert [r["screen_name"] for r in by_store["results"]] == ["Z"]
+    one = selectors.product_stats(principal=principal, rng=rng, screen_id=week["x"].pk)
+    assert [(r["sku"], r["scans"], r["orders"]) for r in one] == [("P1", 3, 1), ("P2", 1, 0)]
+
+
+def test_restock_hints_list_scanned_products_the_store_does_not_stock(week, brand, rng):
+    hints = selectors.restock_hints(principal=hq(brand), rng=rng)
+    assert [(h["store_name"], h["sku"], h["scans"]) for h in hints] == [
+        (week["s2"].name, "P1", 4),  # S2 stocks nothing
+        (week["s1"].name, "P2", 1),  # S1 has a stock row of 0
+    ]
+    # a manager of S1 sees only S1's hint
+    hints_s1 = selectors.restock_hints(principal=manager(week["s1"]), rng=rng)
+    assert [(h["sku"], h["scans"]) for h in hints_s1] == [("P2", 1)]
+
+
+def test_the_default_range_is_the_last_seven_days_and_today():
+    rng = selectors.stats_range()
+    assert rng.days == 8 and rng.date_to - rng.date_from == dt.timedelta(days=7)
+
+
+def test_bad_ranges_are_refused():
+    with pytest.raises(InvalidInput):
+        selectors.stats_range(date_from=DAY_TO, date_to=DAY_FROM)
+    with pytest.raises(InvalidInput):
+        selectors.stats_range(date_from=DAY_FROM, date_to=DAY_FROM + dt.timedelta(days=200))
