@@ -12,16 +12,55 @@
 var SHELL = self.KIOSK_SHELL || { version: "kiosk-v1", page: "./", payload: "payload.json", static: [] };
 var CACHE = "tiandi-kiosk-" + SHELL.version;
 
+/* Every QR code and product image a payload lists goes into the cache as soon as the payload
+ * is seen, so a page reloaded offline still has them all (not only the cards shown so far). */
+function warm(payloadResponse) {
+  return payloadResponse
+    .json()
+    .then(function (payload) {
+      var urls = [];
+      (payload.items || []).forEach(function (item) {
+        if (item.qr) urls.push(new Request(item.qr));
+        if (item.image_url) urls.push(new Request(item.image_url, { mode: "no-cors" }));
+      });
+      return caches.open(CACHE).then(function (cache) {
+        return Promise.all(
+          urls.map(function (request) {
+            return cache.match(request, { ignoreVary: true }).then(function (hit) {
+              if (hit) return null;
+              return fetch(request)
+                .then(function (response) {
+                  if (response.ok || response.type === "opaque") return cache.put(request, response);
+                  return null;
+                })
+                .catch(function () {});
+            });
+          })
+        );
+      });
+    })
+    .catch(function () {});
+}
+
 self.addEventListener("install", function (event) {
   event.waitUntil(
     caches
       .open(CACHE)
       .then(function (cache) {
         return Promise.all(
-          [SHELL.page, SHELL.payload].concat(SHELL.static).map(function (url) {
+          [SHELL.page].concat(SHELL.static).map(function (url) {
             return cache.add(url).catch(function () {}); // best effort: runtime caching fills gaps
           })
-        );
+        ).then(function () {
+          return fetch(SHELL.payload)
+            .then(function (response) {
+              if (!response.ok) return null;
+              return cache.put(SHELL.payload, response.clone()).then(function () {
+                return warm(response);
+              });
+            })
+            .catch(function () {});
+        });
       })
       .then(function () {
         return self.skipWaiting();
@@ -50,7 +89,7 @@ self.addEventListener("activate", function (event) {
   );
 });
 
-function networkFirst(request, markCached) {
+function networkFirst(request, isPayload) {
   return fetch(request)
     .then(function (response) {
       if (response.ok) {
@@ -58,14 +97,15 @@ function networkFirst(request, markCached) {
         caches.open(CACHE).then(function (cache) {
           cache.put(request, copy);
         });
+        if (isPayload) warm(response.clone());
       }
       return response;
     })
     .catch(function (error) {
       return caches.open(CACHE).then(function (cache) {
-        return cache.match(request, { ignoreSearch: false }).then(function (hit) {
+        return cache.match(request, { ignoreVary: true }).then(function (hit) {
           if (!hit) throw error;
-          if (!markCached) return hit;
+          if (!isPayload) return hit;
           return hit.blob().then(function (body) {
             var headers = new Headers(hit.headers);
             headers.set("X-Kiosk-From-Cache", "1");
@@ -78,7 +118,7 @@ function networkFirst(request, markCached) {
 
 function cacheFirst(request) {
   return caches.open(CACHE).then(function (cache) {
-    return cache.match(request).then(function (hit) {
+    return cache.match(request, { ignoreVary: true }).then(function (hit) {
       if (hit) return hit;
       return fetch(request).then(function (response) {
         // opaque (cross-origin image) responses are cached too: status 0

@@ -1,0 +1,251 @@
+"""The kiosk page of a cloud-shelf screen in a real browser, served by the real ASGI
+application (uvicorn in a thread: HTTP and the ws/shelf/<token>/ websocket, the same channel
+layer as the test): it rotates product cards with their QR codes, keeps rotating with the
+network cut (and a reload offline is served by its service worker), and a catalog change
+committed with shelves.push.notify_screens appears on the open page without a reload."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+import pytest
+from django.db import connection, transaction
+from playwright.sync_api import expect
+
+from .conftest import screenshot
+
+pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
+
+
+@pytest.fixture
+def asgi_server(transactional_db, settings):
+    """uvicorn serving retail's ASGI stack in a thread (as in test_devices.py). Yields (base
+    url, run): `run(fn, **kwargs)` calls sync code off the browser's thread, like a worker,
+    so what it pushes after commit reaches the connected page."""
+    import asyncio
+    import socket
+    import threading
+
+    import uvicorn
+    from asgiref.sync import sync_to_async
+    from channels.routing import ProtocolTypeRouter, URLRouter
+    from channels.security.websocket import AllowedHostsOriginValidator
+    from django.contrib.staticfiles.handlers import ASGIStaticFilesHandler
+    from django.core.asgi import get_asgi_application
+
+    from retail.routing import websocket_urlpatterns
+
+    settings.ALLOWED_HOSTS = ["127.0.0.1", "localhost"]
+    application = ProtocolTypeRouter(
+        {
+            "http": ASGIStaticFilesHandler(get_asgi_application()),
+            "websocket": AllowedHostsOriginValidator(URLRouter(websocket_urlpatterns)),
+        }
+    )
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    server = uvicorn.Server(
+        uvicorn.Config(application, host="127.0.0.1", port=port, log_level="warning", lifespan="off")
+    )
+    loop = asyncio.new_event_loop()
+    thread = threading.Thread(target=lambda: loop.run_until_complete(server.serve()), daemon=True)
+    thread.start()
+    for _ in range(100):
+        if server.started:
+            break
+        threading.Event().wait(0.05)
+
+    def run(fn, **kwargs):
+        def call():
+            try:
+                return fn(**kwargs)
+            finally:
+                connection.close()
+
+        return asyncio.run_coroutine_threadsafe(sync_to_async(call, thread_sensitive=False)(), loop).result(
+            10
+        )
+
+    yield f"http://127.0.0.1:{port}", run
+    server.should_exit = True
+    thread.join(5)
+
+
+@pytest.fixture
+def kiosk_screen(transactional_db):
+    from retail.models import StoreStock
+    from retail.tests.factories import BrandFactory, ProductFactory, StoreFactory
+    from shelves.tests.factories import CatalogFactory, CatalogItemFactory, ScreenFactory
+
+    brand = BrandFactory(name="Tiandi Demo 天地示范品牌", slug="demo-kiosk")
+    store = StoreFactory(brand=brand, name="上海南京西路旗舰店")
+    catalog = CatalogFactory(brand=brand, headline="Autumn silk 秋季丝巾")
+    for i in range(4):
+        product = ProductFactory(
+            brand=brand, name=f"天地 Silk scarf 丝巾 {i}", price=Decimal("1299.00") + i, online_stock=20 + i
+        )
+        CatalogItemFactory(catalog=catalog, product=product, position=i, featured=(i == 0))
+        if i % 2 == 0:
+            StoreStock.objects.create(brand=brand, store=store, product=product, quantity=3 + i)
+    # every catalog's day, so the test does not depend on the hour it runs at
+    from shelves.models import ShelfSettings
+
+    ShelfSettings.objects.create(brand=brand, day_starts_at="00:00", night_starts_at="00:00")
+    return ScreenFactory(brand=brand, store=store, day_catalog=catalog, name="Entrance", rotate_seconds=2)
+
+
+def real_errors(page) -> list[str]:
+    # with the network cut, the failed heartbeat / socket are logged by the browser
+    noise = ("ERR_INTERNET_DISCONNECTED", "WebSocket", "Failed to load resource", "net::")
+    return [e for e in page.errors if not any(n in e for n in noise)]
+
+
+def current(page) -> str:
+    return page.evaluate("document.body.dataset.current || ''")
+
+
+def wait_for_rotation(page, after: str) -> str:
+    page.wait_for_function(
+        "(before) => (document.body.dataset.current || '') !== before", arg=after, timeout=8000
+    )
+    return current(page)
+
+
+def qr_loaded(page) -> bool:
+    return page.evaluate(
+        """() => {
+            const img = document.querySelector('.kiosk-card.is-current .kiosk-qr-img');
+            return !!img && img.complete && img.naturalWidth > 0 && img.src.endsWith('.svg');
+        }"""
+    )
+
+
+def test_the_kiosk_rotates_shows_qr_codes_survives_offline_and_follows_live_changes(
+    browser, asgi_server, kiosk_screen
+):
+    from shelves import push
+
+    url, run = asgi_server
+    screen = kiosk_screen
+    context = browser.new_context(viewport={"width": 1920, "height": 1080}, locale="en-US")
+    page = context.new_page()
+    page.errors = []
+    page.on("pageerror", lambda exc: page.errors.append(str(exc)))
+    page.on("console", lambda msg: page.errors.append(msg.text) if msg.type == "error" else None)
+    try:
+        qr_responses = []
+        page.on(
+            "response",
+            lambda r: (
+                qr_responses.append(r.headers.get("content-type", ""))
+                if "/qr/" in r.url and r.status == 200
+                else None
+            ),
+        )
+        page.goto(f"{url}/shelf/{screen.token}/")
+
+        # the headline, the featured product first, price, stocks and its QR code
+        expect(page.locator("[data-kiosk-headline]")).to_have_text("Autumn silk 秋季丝巾")
+        card = page.locator(".kiosk-card.is-current")
+        expect(card).to_have_class("kiosk-card is-featured is-current")
+        expect(card.locator(".kiosk-name")).to_have_text("天地 Silk scarf 丝巾 0")
+        expect(card.locator(".kiosk-price")).to_contain_text("1,299.00")
+        expect(card.locator(".kiosk-stock-store")).to_have_text("In store: 3")
+        page.wait_for_function(
+            "() => { const i = document.querySelector('.kiosk-card.is-current .kiosk-qr-img');"
+            " return i && i.complete && i.naturalWidth > 0; }"
+        )
+        assert qr_loaded(page)
+        assert any(ct.startswith("image/svg+xml") for ct in qr_responses)
+        screenshot(page, "kiosk-landscape")
+
+        # it rotates every 2 s, through every product
+        seen = {current(page)}
+        for _ in range(3):
+            seen.add(wait_for_rotation(page, current(page)))
+        assert len(seen) == 4
+        expect(page.locator(".kiosk-card.is-current .kiosk-stock-store")).to_be_visible()
+
+        # a live change: committed in a transaction with a push, seen without a reload
+        page.wait_for_function("() => document.body.dataset.live === '1'", timeout=10000)
+        page.evaluate("window.__noReload = 42")
+
+        def change_headline():
+            from shelves.models import Catalog
+
+            with transaction.atomic():
+                catalog = Catalog.objects.select_for_update().get(pk=screen.day_catalog_id)
+                catalog.headline = "Double-11 prices 双十一"
+                catalog.version += 1
+                catalog.save()
+                catalog.items.order_by("-position").first().delete()
+                push.notify_screens([screen.pk], reason="catalog")
+
+        run(change_headline)
+        expect(page.locator("[data-kiosk-headline]")).to_have_text("Double-11 prices 双十一", timeout=5000)
+        expect(page.locator(".kiosk-card")).to_have_count(3)
+        assert page.evaluate("window.__noReload") == 42
+
+        # the service worker is in charge, and has cached every card's QR code
+        page.evaluate("navigator.serviceWorker.ready.then(() => true)")
+        page.wait_for_function("() => !!navigator.serviceWorker.controller", timeout=10000)
+        page.wait_for_function(
+            """async () => {
+                const names = await caches.keys();
+                if (!names.length) return false;
+                const cache = await caches.open(names[0]);
+                const keys = await cache.keys();
+                return keys.filter(r => r.url.includes('/qr/')).length >= 3;
+            }""",
+            timeout=10000,
+        )
+
+        # the network goes: it keeps rotating what it has
+        context.set_offline(True)
+        before = current(page)
+        after = wait_for_rotation(page, before)
+        wait_for_rotation(page, after)
+        assert qr_loaded(page)
+
+        # even a reload with the network cut shows the cards, from the service worker
+        page.reload()
+        expect(page.locator("[data-kiosk-headline]")).to_have_text("Double-11 prices 双十一")
+        expect(page.locator(".kiosk-card")).to_have_count(3)
+        expect(page.locator("[data-kiosk-offline]")).to_be_visible()
+        page.wait_for_function(
+            "() => { const i = document.querySelector('.kiosk-card.is-current .kiosk-qr-img');"
+            " return i && i.complete && i.naturalWidth > 0; }"
+        )
+        wait_for_rotation(page, current(page))
+        context.set_offline(False)
+        assert real_errors(page) == []
+    finally:
+        context.close()
+
+
+def test_the_kiosk_fits_a_portrait_screen_and_a_retired_screen_says_so(browser, asgi_server, kiosk_screen):
+    from shelves.choices import ScreenStatus
+
+    url, _run = asgi_server
+    context = browser.new_context(viewport={"width": 1080, "height": 1920}, locale="zh-CN")
+    page = context.new_page()
+    try:
+        page.goto(f"{url}/shelf/{kiosk_screen.token}/")
+        expect(page.locator(".kiosk-card.is-current")).to_be_visible()
+        width, inner = page.evaluate("[document.documentElement.scrollWidth, window.innerWidth]")
+        assert width <= inner
+        box = page.locator(".kiosk-card.is-current .kiosk-qr-img").bounding_box()
+        assert box and box["width"] >= 200  # big enough to scan from a step away
+        screenshot(page, "kiosk-portrait")
+
+        kiosk_screen.status = ScreenStatus.RETIRED
+        kiosk_screen.save()
+        from shelves.selectors import kiosk as selectors
+
+        selectors.forget_screen(kiosk_screen.token)
+        response = page.goto(f"{url}/shelf/{kiosk_screen.token}/")
+        assert response.status == 410
+        expect(page.locator("h1")).to_be_visible()
+    finally:
+        context.close()
