@@ -31,7 +31,7 @@
   var lang = document.documentElement.lang || "en";
   var money = (function () {
     try {
-      return new Intl.NumberFormat(lang, { style: "currency", currency: "CNY" });
+      return new Intl.NumberFormat(lang, { style: "currency", currency: "CNY", currencyDisplay: "narrowSymbol" });
     } catch (e) {
       return null;
     }

@@ -158,6 +158,7 @@ def test_the_kiosk_rotates_shows_qr_codes_survives_offline_and_follows_live_chan
         )
         assert qr_loaded(page)
         assert any(ct.startswith("image/svg+xml") for ct in qr_responses)
+        page.wait_for_timeout(700)  # the card has faded in
         screenshot(page, "kiosk-landscape")
 
         # it rotates every 2 s, through every product
@@ -237,6 +238,7 @@ def test_the_kiosk_fits_a_portrait_screen_and_a_retired_screen_says_so(browser, 
         assert width <= inner
         box = page.locator(".kiosk-card.is-current .kiosk-qr-img").bounding_box()
         assert box and box["width"] >= 200  # big enough to scan from a step away
+        page.wait_for_timeout(700)
         screenshot(page, "kiosk-portrait")
 
         kiosk_screen.status = ScreenStatus.RETIRED
