@@ -2,14 +2,15 @@
 application (uvicorn in a thread: HTTP and the ws/shelf/<token>/ websocket, the same channel
 layer as the test): it rotates product cards with their QR codes, keeps rotating with the
 network cut (and a reload offline is served by its service worker), and a catalog change
-committed with shelves.push.notify_screens appears on the open page without a reload."""
+made by HQ through the catalog services (which push after commit) appears on the open page
+without a reload."""
 
 from __future__ import annotations
 
 from decimal import Decimal
 
 import pytest
-from django.db import connection, transaction
+from django.db import connection
 from playwright.sync_api import expect
 
 from .conftest import screenshot
@@ -124,8 +125,6 @@ def qr_loaded(page) -> bool:
 def test_the_kiosk_rotates_shows_qr_codes_survives_offline_and_follows_live_changes(
     browser, asgi_server, kiosk_screen
 ):
-    from shelves import push
-
     url, run = asgi_server
     screen = kiosk_screen
     context = browser.new_context(viewport={"width": 1920, "height": 1080}, locale="en-US")
@@ -172,18 +171,18 @@ def test_the_kiosk_rotates_shows_qr_codes_survives_offline_and_follows_live_chan
         page.wait_for_function("() => document.body.dataset.live === '1'", timeout=10000)
         page.evaluate("window.__noReload = 42")
 
-        def change_headline():
+        def hq_changes_the_catalog():
+            # HQ's changes through the catalog services: each bumps the version and pushes
+            # shelf.changed to the screens showing the catalog after its transaction commits
             from shelves.models import Catalog
+            from shelves.services.catalogs import remove_item, update_catalog
 
-            with transaction.atomic():
-                catalog = Catalog.objects.select_for_update().get(pk=screen.day_catalog_id)
-                catalog.headline = "Double-11 prices 双十一"
-                catalog.version += 1
-                catalog.save()
-                catalog.items.order_by("-position").first().delete()
-                push.notify_screens([screen.pk], reason="catalog")
+            catalog = Catalog.objects.get(pk=screen.day_catalog_id)
+            update_catalog(catalog=catalog, headline="Double-11 prices 双十一")
+            last = catalog.items.order_by("-position").first()
+            remove_item(catalog=catalog, item_id=last.pk)
 
-        run(change_headline)
+        run(hq_changes_the_catalog)
         expect(page.locator("[data-kiosk-headline]")).to_have_text("Double-11 prices 双十一", timeout=5000)
         expect(page.locator(".kiosk-card")).to_have_count(3)
         assert page.evaluate("window.__noReload") == 42
