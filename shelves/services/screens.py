@@ -232,7 +232,9 @@ def update_screen(*, screen: Screen, **changes: Any) -> Screen:
                 setattr(locked, key, value)
             locked.save()
             after = _public_snapshot(locked)
-            if after != before:
+            if {k: v for k, v in after.items() if k != "updated_at"} != {
+                k: v for k, v in before.items() if k != "updated_at"
+            }:
                 audit.record(AuditAction.UPDATE, locked, before=before, after=after)
                 _publish(locked, "assigned")
     except IntegrityError as exc:
