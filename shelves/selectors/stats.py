@@ -172,7 +172,8 @@ def _values(qs: QuerySet, key, aggregate):
     return qs.values_list(key).annotate(v=aggregate).values_list(key, "v")
 
 
-def _totals(rows) -> dict:
+def totals(rows) -> dict:
+    """The sum of rows of figures, with its conversion."""
     total = _blank()
     for row in rows:
         for field in ("impressions", "scans", "orders", "gmv"):
@@ -288,7 +289,7 @@ def stats(
         "date_to": rng.date_to,
         "timezone": settings.TIME_ZONE,
         "group_by": group_by,
-        "totals": _totals(rows),
+        "totals": totals(rows),
         "results": rows,
     }
 

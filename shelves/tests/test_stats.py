@@ -114,3 +114,90 @@ def test_bad_ranges_are_refused():
         selectors.stats_range(date_from=DAY_TO, date_to=DAY_FROM)
     with pytest.raises(InvalidInput):
         selectors.stats_range(date_from=DAY_FROM, date_to=DAY_FROM + dt.timedelta(days=200))
+
+
+# --- pages ----------------------------------------------------------------------------------
+
+RANGE = {"date_from": "2026-11-10", "date_to": "2026-11-11"}
+
+
+def login_as(client, brand, *, role, store=None):
+    user = UserFactory()
+    StaffRoleFactory(user=user, brand=brand, store=store, role=role)
+    client.force_login(user)
+    return user
+
+
+def test_hq_overview_shows_every_screen_totals_products_and_hints(
+    client, week, brand, django_assert_max_num_queries
+):
+    login_as(client, brand, role=Role.HQ_ADMIN)
+    with django_assert_max_num_queries(25):
+        response = client.get("/shelves/stats/", RANGE)
+    assert response.status_code == 200
+    html = response.content.decode()
+    for screen in ("X", "Y", "Z"):
+        assert f'data-screen="{week[screen.lower()].pk}"' in html
+    assert 'data-total="scans">10<' in html and 'data-total="gmv">¥420.00<' in html
+    assert 'data-total="conversion">30%<' in html
+    assert "shelf-hours-data" in html  # the chart's data
+    assert "Restocking hints" in html and week["s2"].name in html
+    assert week["b_screen"].name not in html
+
+
+def test_a_manager_overview_hides_another_store(client, week, brand):
+    login_as(client, brand, role=Role.STORE_MANAGER, store=week["s1"])
+    html = client.get("/shelves/stats/", RANGE).content.decode()
+    assert f'data-screen="{week["x"].pk}"' in html and f'data-screen="{week["y"].pk}"' in html
+    assert f'data-screen="{week["z"].pk}"' not in html
+    assert week["s2"].name not in html  # neither in the store filter nor in the hints
+    assert 'data-total="scans">6<' in html
+    # another store's screen page is a 404, its store a refused filter
+    assert client.get(f"/shelves/stats/screens/{week['z'].pk}/", RANGE).status_code == 404
+    filtered = client.get("/shelves/stats/", {**RANGE, "store": week["s2"].pk})
+    assert 'data-total="scans">6<' in filtered.content.decode()  # the bad choice is ignored
+
+
+def test_a_guide_sees_their_stores_statistics(client, week, brand):
+    login_as(client, brand, role=Role.GUIDE, store=week["s2"])
+    html = client.get("/shelves/stats/", RANGE).content.decode()
+    assert f'data-screen="{week["z"].pk}"' in html and f'data-screen="{week["x"].pk}"' not in html
+
+
+def test_the_screen_page_shows_per_product_figures(client, week, brand):
+    login_as(client, brand, role=Role.HQ_ADMIN)
+    response = client.get(f"/shelves/stats/screens/{week['x'].pk}/", RANGE)
+    assert response.status_code == 200
+    html = response.content.decode()
+    assert f'data-product="{week["p1"].pk}"' in html and f'data-product="{week["p2"].pk}"' in html
+    assert 'data-total="scans">4<' in html and 'data-total="orders">1<' in html
+    assert 'data-total="gmv">¥100.00<' in html
+
+
+def test_another_brands_screen_page_is_a_404(client, week, brand):
+    login_as(client, brand, role=Role.HQ_ADMIN)
+    assert client.get(f"/shelves/stats/screens/{week['b_screen'].pk}/").status_code == 404
+
+
+def test_a_bad_range_shows_an_error_and_the_default_range(client, week, brand):
+    login_as(client, brand, role=Role.HQ_ADMIN)
+    response = client.get("/shelves/stats/", {"date_from": "2026-11-11", "date_to": "2026-11-01"})
+    assert response.status_code == 200
+    assert "The start date is after the end date." in response.content.decode()
+    garbage = client.get("/shelves/stats/", {"date_from": "yesterday"})
+    assert garbage.status_code == 200 and "form-errors" in garbage.content.decode()
+
+
+def test_the_pages_are_bilingual(client, week, brand):
+    from django.utils import translation
+
+    login_as(client, brand, role=Role.HQ_ADMIN)
+    with translation.override("zh-hans"):
+        response = client.get("/shelves/stats/", RANGE, HTTP_ACCEPT_LANGUAGE="zh-hans")
+    assert response.status_code == 200
+    assert '<html lang="zh-hans">' in response.content.decode()
+
+
+def test_anonymous_users_are_sent_to_log_in(client):
+    response = client.get("/shelves/stats/")
+    assert response.status_code == 302 and "/accounts/login/" in response["Location"]
