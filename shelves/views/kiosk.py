@@ -106,7 +106,7 @@ def kiosk_page(request, token: str):
     context = {
         "screen": screen,
         "preview": preview,
-        "preview_slot": slot,
+        "preview_slot": Slot(slot).label if slot else "",
         "config": {
             "payload": payload_url,
             "heartbeat": "" if preview else reverse("kiosk:heartbeat", kwargs={"token": token}),
@@ -124,7 +124,6 @@ def kiosk_page(request, token: str):
             "featured": _("Featured"),
             "nothing": _("Nothing to show yet"),
             "nothingHint": _("This screen has no catalog for now. It will update by itself."),
-            "offline": _("Offline: showing the last products received"),
         },
     }
     if preview:
