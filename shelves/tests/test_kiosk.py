@@ -217,6 +217,18 @@ def test_the_page_speaks_chinese_to_a_chinese_browser(client, shelf):
     assert 'lang="zh-hans"' in html
 
 
+def test_the_kiosk_url_may_name_its_language(client, shelf):
+    # a TV's browser is often set to English in a Chinese store
+    screen, *_ = shelf
+    html = client.get(page_url(screen), {"lang": "xx"}, HTTP_ACCEPT_LANGUAGE="en-US").content.decode()
+    assert 'lang="en"' in html
+    html = client.get(page_url(screen), {"lang": "zh-hans"}, HTTP_ACCEPT_LANGUAGE="en-US").content.decode()
+    assert 'lang="zh-hans"' in html
+    # the page's words come in that language (the offline badge, already translated)
+    assert "离线" in html
+    assert "离线" not in client.get(page_url(screen), HTTP_ACCEPT_LANGUAGE="en-US").content.decode()
+
+
 # --- QR codes -----------------------------------------------------------------------------------
 
 

@@ -24,7 +24,9 @@ from django.http import Http404, HttpResponse, JsonResponse
 from django.shortcuts import render
 from django.templatetags.static import static
 from django.urls import NoReverseMatch, path, reverse
+from django.utils import translation
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy as _lazy
 from django.views.decorators.cache import never_cache
 from django.views.decorators.clickjacking import xframe_options_sameorigin
 from django.views.decorators.csrf import csrf_exempt
@@ -50,8 +52,23 @@ def _screen(token: str, *, fresh: bool = False) -> selectors.KioskScreen:
     return screen
 
 
+def _language(request) -> str | None:
+    """?lang=zh-hans / en: a TV's browser language is often not the store's, so the kiosk URL
+    may name it; otherwise Accept-Language (LocaleMiddleware), else the site default."""
+    lang = (request.GET.get("lang") or "").lower()
+    return lang if lang in dict(settings.LANGUAGES) else None
+
+
+def _render(request, template: str, context: dict, status: int = 200) -> HttpResponse:
+    lang = _language(request)
+    if lang is None:
+        return render(request, template, context, status=status)
+    with translation.override(lang):
+        return render(request, template, context, status=status)
+
+
 def _retired(request, screen) -> HttpResponse:
-    return render(request, "shelves/kiosk/retired.html", {"screen": screen}, status=410)
+    return _render(request, "shelves/kiosk/retired.html", {"screen": screen}, status=410)
 
 
 def _error(code: str, message: str, status: int) -> JsonResponse:
@@ -86,7 +103,7 @@ def _csp_for_preview(response) -> None:
 
 @xframe_options_sameorigin
 def _preview_response(request, context):
-    response = render(request, "shelves/kiosk/page.html", context)
+    response = _render(request, "shelves/kiosk/page.html", context)
     _csp_for_preview(response)
     return response
 
@@ -116,19 +133,20 @@ def kiosk_page(request, token: str):
             "rotateSeconds": screen.rotate_seconds,
             "preview": preview,
         },
+        # lazy: worded when the page renders, in the language it renders in (?lang=)
         "strings": {
-            "onlineStock": _("Online: %(count)s"),
-            "storeStock": _("In store: %(count)s"),
-            "notInStore": _("Not stocked in this store"),
-            "scanToBuy": _("Scan to buy"),
-            "featured": _("Featured"),
-            "nothing": _("Nothing to show yet"),
-            "nothingHint": _("This screen has no catalog for now. It will update by itself."),
+            "onlineStock": _lazy("Online: %(count)s"),
+            "storeStock": _lazy("In store: %(count)s"),
+            "notInStore": _lazy("Not stocked in this store"),
+            "scanToBuy": _lazy("Scan to buy"),
+            "featured": _lazy("Featured"),
+            "nothing": _lazy("Nothing to show yet"),
+            "nothingHint": _lazy("This screen has no catalog for now. It will update by itself."),
         },
     }
     if preview:
         return _preview_response(request, context)
-    return render(request, "shelves/kiosk/page.html", context)
+    return _render(request, "shelves/kiosk/page.html", context)
 
 
 @require_GET

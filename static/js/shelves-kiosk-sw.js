@@ -103,7 +103,10 @@ function networkFirst(request, isPayload) {
     })
     .catch(function (error) {
       return caches.open(CACHE).then(function (cache) {
-        return cache.match(request, { ignoreVary: true }).then(function (hit) {
+        return cache.match(request, { ignoreVary: true }).then(function (exact) {
+          // the page may be opened as /shelf/<token>/?lang=...: any cached copy of it will do
+          return exact || (isPayload ? null : cache.match(request, { ignoreVary: true, ignoreSearch: true }));
+        }).then(function (hit) {
           if (!hit) throw error;
           if (!isPayload) return hit;
           return hit.blob().then(function (body) {
