@@ -13,6 +13,7 @@ from urllib.parse import quote
 from django.core import signing
 from django.core.cache import cache
 from django.db import connection, transaction
+from django.db.models import Count
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -336,3 +337,69 @@ def identify_shopper(*, scan_id: int, brand_id: int, phone: str, consent: bool, 
                 )
         Scan.objects.filter(pk=scan.pk, member__isnull=True).update(member=member)
     return member.pk
+
+
+# --- the per-minute count: one shelf.scans_counted event per store and minute ----------------
+
+COUNT_GRACE = timedelta(seconds=2)  # a scan stamped just before the minute ends may still commit
+CATCH_UP_MINUTES = 5  # a missed run (beat restart, worker down) is made up within this
+
+
+def complete_minutes(now: datetime, *, count: int = CATCH_UP_MINUTES) -> list[datetime]:
+    """The starts of the last `count` complete minutes (ended at least COUNT_GRACE ago), oldest first."""
+    last_end = (now - COUNT_GRACE).replace(second=0, microsecond=0)
+    return [last_end - timedelta(minutes=n) for n in range(count, 0, -1)]
+
+
+def publish_scan_counts(*, now: datetime | None = None) -> int:
+    """For each recent complete minute, publish one `shelf.scans_counted` event per store that
+    had scans (payload: scans, by_screen {screen id: count}, minute). Idempotent without a
+    watermark table: the outbox row of a store-minute is the watermark (written in the same
+    transaction as the event, so a store-minute is published once, or again after a crash
+    that rolled it back); a per-minute cache lock keeps two workers from racing. Returns the
+    number of events published."""
+    from retail import events
+    from retail.models import DomainEvent
+
+    published = 0
+    for minute in complete_minutes(now or timezone.now()):
+        lock = f"shelf:scans-counted:{minute:%Y%m%d%H%M}"
+        if not cache.add(lock, 1, 120):
+            continue  # another worker is counting this minute
+        try:
+            label = minute.isoformat()
+            rows = (
+                Scan.objects.filter(scanned_at__gte=minute, scanned_at__lt=minute + timedelta(minutes=1))
+                .order_by()
+                .values_list("brand_id", "store_id", "screen_id")
+                .annotate(n=Count("id"))
+            )
+            stores: dict[tuple[int, int], dict[str, int]] = {}
+            for brand_id, store_id, screen_id, n in rows:
+                stores.setdefault((brand_id, store_id), {})[str(screen_id)] = n
+            if not stores:
+                continue
+            with transaction.atomic():
+                done = set(
+                    DomainEvent.objects.filter(
+                        name="shelf.scans_counted",
+                        brand_id__in={b for b, _s in stores},
+                        occurred_at__gte=minute,
+                        payload__minute=label,
+                    ).values_list("brand_id", "store_id")
+                )
+                for (brand_id, store_id), by_screen in sorted(stores.items()):
+                    if (brand_id, store_id) in done:
+                        continue
+                    events.publish(
+                        "shelf.scans_counted",
+                        brand=brand_id,
+                        store=store_id,
+                        scans=sum(by_screen.values()),
+                        by_screen=by_screen,
+                        minute=label,
+                    )
+                    published += 1
+        finally:
+            cache.delete(lock)
+    return published

@@ -263,3 +263,51 @@ def test_the_scan_page_is_bilingual(client, screen, product):
     response = client.get(url(screen, product.pk), HTTP_ACCEPT_LANGUAGE="zh-hans")
     assert response.status_code == 200
     assert '<html lang="zh-hans">' in response.content.decode()
+
+
+# --- the per-minute count -------------------------------------------------------------------
+
+
+def test_scan_counts_are_published_once_per_store_and_minute(brand, other_brand):
+    import datetime as dt
+
+    from retail.models import DomainEvent
+    from shelves.tasks.scans import publish_scan_counts_task
+    from shelves.tests.factories import ScanFactory
+
+    # given scans in one minute at two screens of store 1, one screen of store 2 (brand B)
+    minute = dt.datetime(2026, 11, 11, 12, 0, tzinfo=dt.UTC)
+    a1 = ScreenFactory(brand=brand)
+    a2 = ScreenFactory(brand=brand, store=a1.store)
+    b = ScreenFactory(brand=other_brand)
+    for screen, seconds in [(a1, 1), (a1, 30), (a2, 59), (b, 10)]:
+        ScanFactory(screen=screen, scanned_at=minute + dt.timedelta(seconds=seconds))
+    ScanFactory(screen=a1, scanned_at=minute + dt.timedelta(minutes=1, seconds=1))  # the next minute
+    # when the task runs at 12:01:05 (the minute 12:00 is complete, 12:01 is not)
+    published = services.publish_scan_counts(now=minute + dt.timedelta(minutes=1, seconds=5))
+    # then one event per store: store 1 with 3 scans over two screens, store 2 with 1
+    events = {e.store_id: e for e in DomainEvent.objects.filter(name="shelf.scans_counted")}
+    assert published == 2 and set(events) == {a1.store_id, b.store_id}
+    assert events[a1.store_id].brand_id == brand.pk
+    assert events[a1.store_id].payload == {
+        "scans": 3,
+        "by_screen": {str(a1.pk): 2, str(a2.pk): 1},
+        "minute": minute.isoformat(),
+    }
+    assert events[b.store_id].payload["scans"] == 1 and events[b.store_id].brand_id == other_brand.pk
+    # and running again (a retry, a second worker) publishes nothing twice
+    assert services.publish_scan_counts(now=minute + dt.timedelta(minutes=1, seconds=30)) == 0
+    # while a later run catches up the next minute once it is complete
+    assert services.publish_scan_counts(now=minute + dt.timedelta(minutes=3)) == 1
+    assert DomainEvent.objects.filter(name="shelf.scans_counted").count() == 3
+    # the task wraps the service (nothing new by now)
+    assert publish_scan_counts_task.delay().get() in (0, None)
+
+
+def test_a_minute_without_scans_publishes_nothing(brand):
+    import datetime as dt
+
+    from retail.models import DomainEvent
+
+    assert services.publish_scan_counts(now=dt.datetime(2026, 11, 11, 12, 0, 5, tzinfo=dt.UTC)) == 0
+    assert not DomainEvent.objects.filter(name="shelf.scans_counted").exists()
