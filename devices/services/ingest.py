@@ -33,6 +33,7 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
+import orjson
 from django.conf import settings
 from django.db import connection, transaction
 from django.utils import timezone
@@ -242,33 +243,29 @@ def ingest_events(*, device: Device, events: list[Any], now: datetime | None = N
         if seq in first_index:
             result.duplicates.append(index)
             continue
+        offset = occurred_at.utcoffset()
+        if offset.seconds % 60 or offset.microseconds:  # an offset in seconds: say it in UTC
+            occurred_at = occurred_at.astimezone(UTC)
         first_index[seq] = index
         rows.append((index, seq, event_type, occurred_at, payload))
 
     firmware = _latest_firmware(rows, device.firmware)
     with transaction.atomic(savepoint=False):
-        stored = _insert_events(device, rows, now) if rows else set()
-        days: dict[date, list[int]] = {}  # day → [received, invalid, seq_min, seq_max]
-        for index, seq, _event_type, occurred_at, _payload in rows:
-            if seq in stored:
-                result.accepted.append(index)
-                day = occurred_at.astimezone(tz).date()
-                counters = days.get(day)
-                if counters is None:
-                    days[day] = [1, 0, seq, seq]
-                else:
-                    counters[0] += 1
-                    if seq < counters[2]:
-                        counters[2] = seq
-                    if seq > counters[3]:
-                        counters[3] = seq
-            else:
-                result.duplicates.append(index)
-        for day, count in invalid_days.items():
-            days.setdefault(day, [0, 0, None, None])[1] += count
-        if days:
-            _upsert_days(device, days)
-        result.went_online = _mark_seen(device, now, firmware)
+        if connection.vendor == "postgresql":
+            stored, seen = _store_pg(device, rows, invalid_days, now, firmware)
+        else:
+            stored, seen = _store_portable(device, rows, invalid_days, now, tz), False
+        if stored is None:  # every row was stored: the usual case
+            result.accepted += [r[0] for r in rows]
+        else:
+            for row in rows:
+                (result.accepted if row[1] in stored else result.duplicates).append(row[0])
+        if seen:  # an online device, marked seen by the same statement
+            device.last_seen_at = now
+            if firmware is not None:
+                device.firmware = firmware
+        else:
+            result.went_online = _mark_seen(device, now, firmware)
     result.accepted.sort()
     result.duplicates.sort()
     return result
@@ -294,27 +291,11 @@ def _latest_firmware(rows, current: str) -> str | None:
 
 _EVENT_TABLE = "devices_deviceevent"
 _DAY_TABLE = "devices_deviceday"
+_DEVICE_TABLE = "devices_device"
 
-_INSERT_PG = f"""
-INSERT INTO {_EVENT_TABLE} (brand_id, device_id, seq, event_type, occurred_at, received_at, payload)
-SELECT %s, %s, (e->>0)::bigint, e->>1,
-       timestamptz 'epoch' + (e->>2)::bigint * interval '1 microsecond', %s, e->3
-FROM jsonb_array_elements(%s::jsonb) AS e
-ORDER BY 3
-ON CONFLICT (device_id, seq) DO NOTHING
-RETURNING seq
-"""
-
-_INSERT_PORTABLE = f"""
-INSERT INTO {_EVENT_TABLE} (brand_id, device_id, seq, event_type, occurred_at, received_at, payload)
-VALUES {{values}}
-ON CONFLICT (device_id, seq) DO NOTHING
-RETURNING seq
-"""
-
-_UPSERT_DAYS = f"""
-INSERT INTO {_DAY_TABLE} (brand_id, device_id, day, received, invalid, seq_min, seq_max, gaps)
-VALUES {{values}}
+# Adds a batch's counters to the device's day rows (days in order: concurrent batches of one
+# device lock them in the same order).
+_DAY_CONFLICT = f"""
 ON CONFLICT (device_id, day) DO UPDATE SET
     received = {_DAY_TABLE}.received + excluded.received,
     invalid = {_DAY_TABLE}.invalid + excluded.invalid,
@@ -328,64 +309,165 @@ ON CONFLICT (device_id, day) DO UPDATE SET
         ELSE {_DAY_TABLE}.seq_max END
 """
 
+# PostgreSQL: the whole write of a batch in one statement (one round trip; bound on the
+# server, so psycopg prepares it after a few runs). The rows travel as one JSON document,
+# [[index, seq, type, occurred_at, payload], ...] written by orjson in C: no per-value work
+# in Python, no quoting into the SQL text. The events not stored yet are inserted, the day
+# counters are added from what the INSERT returned (plus the invalid events per day, counted
+# in Python), and an online device is marked seen. The answer: whether the device was marked
+# seen, how many events were stored, and their seqs unless all of them were.
+_STORE_PG = f"""
+WITH stored AS (
+    INSERT INTO {_EVENT_TABLE} (brand_id, device_id, seq, event_type, occurred_at, received_at, payload)
+    SELECT %(brand)s, %(device)s, (e->>1)::bigint, e->>2, (e->>3)::timestamptz, %(now)s, e->4
+    FROM jsonb_array_elements(%(rows)s::jsonb) AS e
+    ORDER BY 3
+    ON CONFLICT (device_id, seq) DO NOTHING
+    RETURNING seq, occurred_at
+),
+counted AS (
+    SELECT day, sum(received)::integer AS received, sum(invalid)::integer AS invalid,
+           min(seq) AS seq_min, max(seq) AS seq_max
+    FROM (
+        SELECT (occurred_at AT TIME ZONE %(tz)s)::date AS day, 1 AS received, 0 AS invalid, seq
+        FROM stored
+        UNION ALL
+        SELECT i.day, 0, i.invalid, NULL::bigint
+        FROM unnest(%(invalid_days)s::date[], %(invalid_counts)s::integer[]) AS i (day, invalid)
+    ) AS counts
+    GROUP BY day
+),
+days AS (
+    INSERT INTO {_DAY_TABLE} (brand_id, device_id, day, received, invalid, seq_min, seq_max, gaps)
+    SELECT %(brand)s, %(device)s, day, received, invalid, seq_min, seq_max, 0
+    FROM counted
+    ORDER BY day
+    {_DAY_CONFLICT}
+),
+seen AS (
+    UPDATE {_DEVICE_TABLE}
+    SET last_seen_at = %(now)s, firmware = COALESCE(%(firmware)s::varchar, firmware)
+    WHERE id = %(device)s AND status = %(online)s AND %(was_online)s
+    RETURNING id
+)
+SELECT (SELECT count(*) FROM seen), count(*),
+       CASE WHEN count(*) = %(sent)s THEN NULL ELSE array_agg(seq) END
+FROM stored
+"""
+
+
+def _store_pg(device: Device, rows, invalid_days: dict[date, int], now: datetime, firmware):
+    """Store a batch in one statement (see _STORE_PG): (None when every row was stored, else
+    the seqs stored; whether the device was online and is now marked seen)."""
+    params = {
+        "brand": device.brand_id,
+        "device": device.pk,
+        "now": now,
+        "rows": _dump_rows(rows),
+        "tz": settings.TIME_ZONE,
+        "invalid_days": [day.isoformat() for day in invalid_days],
+        "invalid_counts": list(invalid_days.values()),
+        "firmware": firmware,
+        "online": DeviceStatus.ONLINE.value,
+        "was_online": device.status == DeviceStatus.ONLINE,
+        "sent": len(rows),
+    }
+    with _server_bound_cursor() as cursor:
+        cursor.execute(_STORE_PG, params)
+        seen, count, seqs = cursor.fetchone()
+    stored = None if count == len(rows) else set(seqs or ())
+    return stored, bool(seen)
+
+
+def _server_bound_cursor():
+    """A cursor of Django's connection that binds parameters on the server (Django's own
+    cursors quote them into the SQL text): the document goes as it is, and psycopg prepares
+    a statement it sees again. Wrapped like Django's cursors (errors, query log)."""
+    from django.db.backends.postgresql.base import ServerBindingCursor
+
+    connection.ensure_connection()
+    with connection.wrap_database_errors:
+        return connection._prepare_cursor(ServerBindingCursor(connection.connection))
+
+
+def _dump_rows(rows) -> str:
+    """The rows as one JSON document; times as ISO 8601 with their offset (whole minutes:
+    ingest_events moved any other offset to UTC)."""
+    try:
+        return orjson.dumps(rows).decode()
+    except orjson.JSONEncodeError:  # e.g. an integer beyond 64 bits in a payload
+        return _dumps([[i, seq, t, at.isoformat(), p] for i, seq, t, at, p in rows])
+
+
+_INSERT_PORTABLE = f"""
+INSERT INTO {_EVENT_TABLE} (brand_id, device_id, seq, event_type, occurred_at, received_at, payload)
+VALUES {{values}}
+ON CONFLICT (device_id, seq) DO NOTHING
+RETURNING seq
+"""
+
+_UPSERT_DAYS = f"""
+INSERT INTO {_DAY_TABLE} (brand_id, device_id, day, received, invalid, seq_min, seq_max, gaps)
+VALUES {{values}}
+{_DAY_CONFLICT}
+"""
+
 _dumps = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
 
 
-def _insert_events(device: Device, rows, now: datetime) -> set[int]:
-    """Store the rows not stored yet; the seqs this statement stored."""
-    with connection.cursor() as cursor:
-        if connection.vendor == "postgresql":
-            # The rows travel as one JSON document (one parameter, encoded in C), unpacked
-            # by the server: no per-value quoting on the client; times as exact microseconds
-            # since the epoch.
-            document = _dumps([[r[1], r[2], _micros(r[3]), r[4]] for r in rows])
-            cursor.execute(_INSERT_PG, [device.brand_id, device.pk, now, document])
-        else:
-            ops = connection.ops
-            received = ops.adapt_datetimefield_value(now)
-            params: list[Any] = []
-            for _index, seq, event_type, occurred_at, payload in sorted(rows, key=lambda r: r[1]):
-                params += [
-                    device.brand_id,
-                    device.pk,
-                    seq,
-                    event_type,
-                    ops.adapt_datetimefield_value(occurred_at),
-                    received,
-                    _dumps(payload),
-                ]
-            values = ", ".join(["(%s, %s, %s, %s, %s, %s, %s)"] * len(rows))
-            cursor.execute(_INSERT_PORTABLE.format(values=values), params)
-        return {row[0] for row in cursor.fetchall()}
-
-
-def _micros(moment: datetime) -> int:
-    """Exact microseconds since the epoch of an aware time after 2000 (the float's whole
-    seconds are exact there; the microseconds are taken from the time itself)."""
-    return int(moment.timestamp()) * 1_000_000 + moment.microsecond
-
-
-def _upsert_days(device: Device, days: dict[date, list]) -> None:
-    """Add the batch's counters to the device's days (one statement, days in order)."""
+def _store_portable(device: Device, rows, invalid_days: dict[date, int], now: datetime, tz) -> set[int]:
+    """Other databases (SQLite in development): the same writes as separate statements; the
+    device is marked seen by the caller."""
+    stored: set[int] = set()
     ops = connection.ops
-    params: list[Any] = []
-    for day in sorted(days):
-        received, invalid, seq_min, seq_max = days[day]
-        params += [
-            device.brand_id,
-            device.pk,
-            ops.adapt_datefield_value(day),
-            received,
-            invalid,
-            seq_min,
-            seq_max,
-        ]
-    cast = "::date" if connection.vendor == "postgresql" else ""
-    values = ", ".join([f"(%s, %s, %s{cast}, %s, %s, %s::bigint, %s::bigint, 0)"] * len(days))
-    if connection.vendor != "postgresql":
-        values = values.replace("::bigint", "")
-    with connection.cursor() as cursor:
-        cursor.execute(_UPSERT_DAYS.format(values=values), params)
+    if rows:
+        received = ops.adapt_datetimefield_value(now)
+        params: list[Any] = []
+        for _index, seq, event_type, occurred_at, payload in sorted(rows, key=lambda r: r[1]):
+            params += [
+                device.brand_id,
+                device.pk,
+                seq,
+                event_type,
+                ops.adapt_datetimefield_value(occurred_at),
+                received,
+                _dumps(payload),
+            ]
+        values = ", ".join(["(%s, %s, %s, %s, %s, %s, %s)"] * len(rows))
+        with connection.cursor() as cursor:
+            cursor.execute(_INSERT_PORTABLE.format(values=values), params)
+            stored = {row[0] for row in cursor.fetchall()}
+    days: dict[date, list] = {}  # day → [received, invalid, seq_min, seq_max]
+    for _index, seq, _event_type, occurred_at, _payload in rows:
+        if seq not in stored:
+            continue
+        day = occurred_at.astimezone(tz).date()
+        counters = days.get(day)
+        if counters is None:
+            days[day] = [1, 0, seq, seq]
+        else:
+            counters[0] += 1
+            counters[2] = min(counters[2], seq)
+            counters[3] = max(counters[3], seq)
+    for day, count in invalid_days.items():
+        days.setdefault(day, [0, 0, None, None])[1] += count
+    if days:
+        params = []
+        for day in sorted(days):
+            received_count, invalid, seq_min, seq_max = days[day]
+            params += [
+                device.brand_id,
+                device.pk,
+                ops.adapt_datefield_value(day),
+                received_count,
+                invalid,
+                seq_min,
+                seq_max,
+            ]
+        values = ", ".join(["(%s, %s, %s, %s, %s, %s, %s, 0)"] * len(days))
+        with connection.cursor() as cursor:
+            cursor.execute(_UPSERT_DAYS.format(values=values), params)
+    return stored
 
 
 def _mark_seen(device: Device, now: datetime, firmware: str | None) -> bool:

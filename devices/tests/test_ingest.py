@@ -87,11 +87,17 @@ def test_a_batch_is_stored_and_answered_with_the_indexes_of_what_was_accepted(de
 
 
 def test_the_time_an_event_occurred_is_stored_to_the_microsecond_whatever_its_offset(device):
-    # given events stamped in Shanghai time, in UTC with "Z", and with microseconds
-    stamps = ["2026-11-20T10:00:00.123456+08:00", "2026-11-20T02:00:00.000001Z", "2026-11-19T21:30:00-04:30"]
+    # given events stamped in Shanghai time, in UTC with "Z", with microseconds, and with an
+    # offset in seconds (ISO 8601 allows it; it must not be rounded to the minute on the way)
+    stamps = [
+        "2026-11-20T10:00:00.123456+08:00",
+        "2026-11-20T02:00:00.000001Z",
+        "2026-11-19T21:30:00-04:30",
+        "2026-11-20T07:30:15.5+05:30:15.250000",
+    ]
     events = [{"seq": i, "occurred_at": s, "type": "heartbeat", "payload": {}} for i, s in enumerate(stamps)]
     # when they are stored
-    assert post(device, events).json()["accepted"] == [0, 1, 2]
+    assert post(device, events).json()["accepted"] == [0, 1, 2, 3]
     # then each is the same instant as sent
     stored = dict(DeviceEvent.objects.filter(device=device).values_list("seq", "occurred_at"))
     assert stored == {i: datetime.fromisoformat(s) for i, s in enumerate(stamps)}
