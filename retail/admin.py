@@ -38,6 +38,9 @@ from .models import (
     StaffRole,
     Store,
     StoreStock,
+    WebhookAttempt,
+    WebhookDelivery,
+    WebhookSubscription,
 )
 
 # --- big tables -----------------------------------------------------------------------------------
@@ -336,6 +339,34 @@ class OrderLineInline(admin.TabularInline):
 
     def has_change_permission(self, request, obj=None) -> bool:
         return False
+
+
+@admin.register(WebhookSubscription)
+class WebhookSubscriptionAdmin(ReadOnlyLedgerAdmin):
+    """Managed through the API and the partner console (retail.webhooks: secrets, audit)."""
+
+    list_display = ["url", "brand", "client", "is_active", "paused_at", "consecutive_failures"]
+    list_filter = ["is_active"]
+    exclude = ["secret", "previous_secret"]
+
+
+@admin.register(WebhookDelivery)
+class WebhookDeliveryAdmin(ReadOnlyLedgerAdmin):
+    list_display = [
+        "id",
+        "event_name",
+        "subscription",
+        "status",
+        "attempts",
+        "last_status_code",
+        "created_at",
+    ]
+    list_filter = ["status"]
+
+
+@admin.register(WebhookAttempt)
+class WebhookAttemptAdmin(ReadOnlyLedgerAdmin):
+    list_display = ["delivery", "attempted_at", "status_code", "duration_ms", "error"]
 
 
 @admin.register(StoreStock)

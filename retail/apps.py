@@ -10,5 +10,7 @@ class RetailConfig(AppConfig):
         from . import checks, events  # noqa: F401  (checks registers deploy checks)
         from .api import schema  # noqa: F401  (registers the OpenAPI auth extension)
         from .broadcast import broadcast_event
+        from .webhooks import on_event as queue_webhook_deliveries
 
         events.subscribe("*", broadcast_event)
+        events.subscribe("*", queue_webhook_deliveries)

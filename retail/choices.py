@@ -52,4 +52,13 @@ API_SCOPES = {
     "devices:write": _("Create and change devices"),
     "shelves:read": _("Read cloud-shelf catalogs, screens and scan statistics"),
     "shelves:write": _("Create and change cloud-shelf catalogs and screens"),
+    "webhooks:read": _("Read webhook subscriptions and their delivery log"),
+    "webhooks:write": _("Manage webhook subscriptions, secrets and redeliveries"),
 }
+
+
+class DeliveryStatus(models.TextChoices):
+    PENDING = "pending", _("Pending")
+    RETRYING = "retrying", _("Retrying")
+    SUCCEEDED = "succeeded", _("Delivered")
+    DEAD = "dead", _("Dead letter")

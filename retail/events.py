@@ -30,6 +30,7 @@ CATALOGUE: dict[str, str] = {
     "member.joined": "A new member joined the brand.",
     "member.updated": "A member's identity or consent changed.",
     "order.created": "An order was recorded in the sales ledger.",
+    "webhook.paused": "A webhook subscription's endpoint kept failing; the circuit breaker paused it.",
 }
 
 

@@ -12,7 +12,7 @@ from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
-from .choices import AuditAction, Channel, OrderStatus, Role, StoreStatus
+from .choices import AuditAction, Channel, DeliveryStatus, OrderStatus, Role, StoreStatus
 from .tenancy import TenantQuerySet
 
 MONEY = {"max_digits": 12, "decimal_places": 2}
@@ -423,3 +423,120 @@ class DomainEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.name} #{self.pk}"
+
+
+class WebhookSubscription(models.Model):
+    """A partner's (or HQ's) endpoint for a set of event types (retail.webhooks).
+
+    Deliveries are signed with `secret` (encrypted at rest, retail.crypto); after a rotation
+    the previous secret also signs until `previous_secret_expires_at`, so receivers can
+    switch without losing a delivery. A subscription whose endpoint keeps failing is paused
+    by the circuit breaker (`paused_at`), and resumed by a person."""
+
+    TENANT_BRAND_FIELD = "brand"
+
+    brand = models.ForeignKey(Brand, on_delete=models.CASCADE, related_name="webhook_subscriptions")
+    client = models.ForeignKey(
+        ApiClient,
+        verbose_name=_("partner"),
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="webhook_subscriptions",
+    )
+    url = models.URLField(_("URL"), max_length=500)
+    event_types = models.JSONField(_("event types"), default=list)
+    description = models.CharField(_("description"), max_length=200, blank=True)
+    secret = models.TextField(editable=False)  # encrypted
+    previous_secret = models.TextField(blank=True, editable=False)  # encrypted
+    previous_secret_expires_at = models.DateTimeField(null=True, blank=True, editable=False)
+    is_active = models.BooleanField(_("active"), default=True)
+    paused_at = models.DateTimeField(_("paused at"), null=True, blank=True)
+    pause_reason = models.CharField(_("pause reason"), max_length=200, blank=True)
+    consecutive_failures = models.PositiveIntegerField(default=0, editable=False)
+    # a pump holds the subscription until then (one sender at a time keeps the order)
+    pumping_until = models.DateTimeField(null=True, blank=True, editable=False)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    objects = TenantQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["brand_id", "id"]
+        verbose_name = _("webhook subscription")
+        verbose_name_plural = _("webhook subscriptions")
+
+    def __str__(self) -> str:
+        return self.url
+
+
+class WebhookDelivery(models.Model):
+    """One event for one subscription: sent in event order, retried with back-off, dead after
+    the attempt limit (the dead-letter list, replayable)."""
+
+    TENANT_BRAND_FIELD = "brand"
+
+    id = models.BigAutoField(primary_key=True)
+    brand = models.ForeignKey(Brand, on_delete=models.CASCADE, related_name="+", db_index=False)
+    subscription = models.ForeignKey(
+        WebhookSubscription, on_delete=models.CASCADE, related_name="deliveries", db_index=False
+    )
+    event = models.ForeignKey(DomainEvent, on_delete=models.CASCADE, related_name="+", db_index=False)
+    event_name = models.CharField(max_length=64)
+    status = models.CharField(
+        _("status"), max_length=10, choices=DeliveryStatus.choices, default=DeliveryStatus.PENDING
+    )
+    attempts = models.PositiveSmallIntegerField(_("attempts"), default=0)
+    next_attempt_at = models.DateTimeField(_("next attempt"), null=True, blank=True)
+    last_status_code = models.PositiveSmallIntegerField(_("last status code"), null=True, blank=True)
+    last_error = models.CharField(_("last error"), max_length=300, blank=True)
+    last_duration_ms = models.PositiveIntegerField(null=True, blank=True)
+    delivered_at = models.DateTimeField(_("delivered at"), null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    objects = TenantQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-id"]
+        verbose_name = _("webhook delivery")
+        verbose_name_plural = _("webhook deliveries")
+        constraints = [
+            models.UniqueConstraint(fields=["subscription", "event"], name="webhook_delivery_once"),
+        ]
+        indexes = [
+            # the pump's question: this subscription's oldest unfinished delivery
+            models.Index(
+                fields=["subscription", "event"],
+                name="webhook_delivery_open",
+                condition=Q(status__in=["pending", "retrying"]),
+            ),
+            models.Index(fields=["subscription", "status", "id"], name="webhook_delivery_log"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.event_name} → {self.subscription_id} ({self.status})"
+
+
+class WebhookAttempt(models.Model):
+    """One HTTP attempt of a delivery: when, the answer's status and how long it took."""
+
+    TENANT_BRAND_FIELD = "brand"
+
+    id = models.BigAutoField(primary_key=True)
+    brand = models.ForeignKey(Brand, on_delete=models.CASCADE, related_name="+", db_index=False)
+    delivery = models.ForeignKey(WebhookDelivery, on_delete=models.CASCADE, related_name="attempt_log")
+    attempted_at = models.DateTimeField()
+    status_code = models.PositiveSmallIntegerField(null=True, blank=True)
+    duration_ms = models.PositiveIntegerField(default=0)
+    error = models.CharField(max_length=300, blank=True)
+    response_excerpt = models.CharField(max_length=500, blank=True)
+
+    objects = TenantQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-attempted_at", "-id"]
+        verbose_name = _("webhook attempt")
+        verbose_name_plural = _("webhook attempts")
+
+    def __str__(self) -> str:
+        return f"{self.delivery_id} @ {self.attempted_at:%H:%M:%S}: {self.status_code or self.error}"

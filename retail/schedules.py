@@ -9,6 +9,11 @@ PERIODIC_TASKS = {
         {"minute": "17", "hour": "*"},
         "Idempotency keys expire after IDEMPOTENCY_TTL_HOURS; keep the table small.",
     ),
+    "pump-due-webhooks": (
+        "retail.tasks.pump_due_webhooks_task",
+        {"minute": "*"},
+        "Webhook retries whose back-off ran out go out again (and lost pumps restart).",
+    ),
     "purge-domain-events": (
         "retail.tasks.purge_domain_events_task",
         {"minute": "41", "hour": "3"},

@@ -219,6 +219,18 @@ API_DEFAULT_RATE_PER_MINUTE = env.int("API_DEFAULT_RATE_PER_MINUTE", default=600
 SALES_FIGURES_CACHE_SECONDS = env.int("SALES_FIGURES_CACHE_SECONDS", default=60)
 IDEMPOTENCY_TTL_HOURS = env.int("IDEMPOTENCY_TTL_HOURS", default=48)
 DOMAIN_EVENT_RETENTION_DAYS = env.int("DOMAIN_EVENT_RETENTION_DAYS", default=30)
+
+# Webhooks (retail.webhooks): per-attempt timeout, retries with exponential back-off
+# (base × 2^(attempt-1), capped), the dead-letter limit, the circuit breaker, the overlap of
+# a rotated secret, and whether endpoints on private / loopback addresses are allowed (only
+# for development and tests: in production a partner must not reach our internal network).
+WEBHOOK_TIMEOUT_SECONDS = env.float("WEBHOOK_TIMEOUT_SECONDS", default=5.0)
+WEBHOOK_MAX_ATTEMPTS = env.int("WEBHOOK_MAX_ATTEMPTS", default=8)
+WEBHOOK_BACKOFF_BASE_SECONDS = env.int("WEBHOOK_BACKOFF_BASE_SECONDS", default=30)
+WEBHOOK_BACKOFF_MAX_SECONDS = env.int("WEBHOOK_BACKOFF_MAX_SECONDS", default=6 * 3600)
+WEBHOOK_BREAKER_FAILURES = env.int("WEBHOOK_BREAKER_FAILURES", default=10)
+WEBHOOK_SECRET_OVERLAP_HOURS = env.int("WEBHOOK_SECRET_OVERLAP_HOURS", default=24)
+WEBHOOK_ALLOW_PRIVATE_URLS = env.bool("WEBHOOK_ALLOW_PRIVATE_URLS", default=DEBUG)
 DATA_UPLOAD_MAX_MEMORY_SIZE = max(API_MAX_BODY_BYTES, 2_621_440)
 
 REST_FRAMEWORK = {
@@ -257,6 +269,7 @@ SPECTACULAR_SETTINGS = {
         "DeviceStatusEnum": "devices.choices.DeviceStatus",
         "ScreenStatusEnum": "shelves.choices.ScreenStatus",
         "ShelfSlotEnum": "shelves.choices.Slot",
+        "WebhookDeliveryStatusEnum": "retail.choices.DeliveryStatus",
     },
 }
 

@@ -2,7 +2,7 @@
 
 from celery import shared_task
 
-from . import events, maintenance
+from . import events, maintenance, webhooks
 
 
 @shared_task(acks_late=True, ignore_result=True)
@@ -19,3 +19,30 @@ def purge_idempotency_records_task() -> int:
 @shared_task(acks_late=True)
 def purge_domain_events_task() -> int:
     return maintenance.purge_domain_events()
+
+
+@shared_task(acks_late=True, ignore_result=True)
+def pump_webhook_task(subscription_id: int) -> None:
+    """Send one subscription's due deliveries in order (a second pump at once just returns)."""
+    webhooks.pump(subscription_id)
+
+
+@shared_task(acks_late=True)
+def pump_due_webhooks_task() -> int:
+    """Every minute: restart the pumps of subscriptions with a delivery due (retries whose
+    back-off ran out, and pumps whose task was lost)."""
+    from .jobs import enqueue_job
+
+    due = webhooks.due_subscription_ids()
+    for subscription_id in due:
+        enqueue_job(pump_webhook_task, subscription_id)
+    return len(due)
+
+
+@shared_task(acks_late=True, ignore_result=True)
+def redeliver_webhook_task(delivery_id: int) -> None:
+    from .models import WebhookDelivery
+
+    delivery = WebhookDelivery.objects.select_related("subscription").filter(pk=delivery_id).first()
+    if delivery is not None:
+        webhooks.redeliver(delivery=delivery)

@@ -62,7 +62,8 @@ PAGE_KWARGS: dict[str, str] = {
 }
 
 # Capability URLs: the secret in the path is the principal (a screen's kiosk token, the
-# public scan code on its QR codes). No user's scope applies; shelves/tests cover that a
+# public scan code on its QR codes), and it scopes any other id in the path (a product on
+# that screen). No user's scope applies; shelves/tests cover that a
 # token of brand A shows and attributes nothing of brand B.
 CAPABILITY_KWARGS = {"token", "code"}
 
@@ -114,6 +115,51 @@ def _profile_run(brand):
     return ProfileRun.objects.create(brand=brand)
 
 
+def _webhook(brand):
+    from retail import crypto
+    from retail.models import WebhookSubscription
+
+    return WebhookSubscription.objects.create(
+        brand=brand,
+        url="https://example.com/hooks",
+        event_types=["order.created"],
+        secret=crypto.encrypt("whsec_w"),
+    )
+
+
+def _webhook_delivery(brand):
+    from retail.models import WebhookDelivery
+
+    event = DomainEvent.objects.create(
+        brand=brand, name="order.created", payload={}, occurred_at="2026-11-11T00:00Z"
+    )
+    return WebhookDelivery.objects.create(
+        brand=brand, subscription=_webhook(brand), event=event, event_name=event.name
+    )
+
+
+# Rows a partner owns within its brand (a partner sees only its own webhook subscriptions):
+# model label → how to hand one to the partner asking in the walk.
+PARTNER_OWNED: dict[str, Callable[[models.Model, object], None]] = {
+    "retail.webhooksubscription": lambda obj, client: (
+        type(obj).objects.filter(pk=obj.pk).update(client=client)
+    ),
+    "retail.webhookdelivery": lambda obj, client: (
+        type(obj.subscription).objects.filter(pk=obj.subscription_id).update(client=client)
+    ),
+}
+
+
+def give_to_asking_partner(objects: dict[str, models.Model], brand) -> None:
+    from retail.models import ApiClient
+
+    client = ApiClient.objects.filter(brand=brand).order_by("-pk").first()
+    for obj in objects.values():
+        own = PARTNER_OWNED.get(obj._meta.label_lower)
+        if own is not None:
+            own(obj, client)
+
+
 # Model label → how to make one in a given brand. Register every new model here.
 FACTORIES: dict[str, Callable[[object], models.Model]] = {
     "retail.brand": lambda brand: brand,
@@ -136,6 +182,8 @@ FACTORIES: dict[str, Callable[[object], models.Model]] = {
     "devices.devicecommand": lambda brand: DeviceCommand.objects.create(
         brand=brand, device=DeviceFactory(brand=brand), name="dispense"
     ),
+    "retail.webhooksubscription": lambda brand: _webhook(brand),
+    "retail.webhookdelivery": lambda brand: _webhook_delivery(brand),
     "shelves.catalog": lambda brand: CatalogFactory(brand=brand),
     "shelves.screen": lambda brand: ScreenFactory(brand=brand),
 }
@@ -224,7 +272,7 @@ def object_routes() -> list[Route]:
             continue
         if route.kwargs == ["format"]:  # DRF format suffixes: not an object id
             continue
-        if set(route.kwargs) <= CAPABILITY_KWARGS | {"format"}:
+        if set(route.kwargs) & CAPABILITY_KWARGS:  # the token scopes the rest of the path
             continue
         routes.append(route)
     return routes
@@ -327,6 +375,7 @@ def test_api_route_hides_another_brands_object(route, brand, other_brand):
     theirs = make_objects(route, other_brand)
     ours = make_objects(route, brand)
     partner = make_partner(brand)
+    give_to_asking_partner(ours, brand)
     before = {k: row(o) for k, o in theirs.items()}
     events_before = DomainEvent.objects.filter(brand=other_brand).count()
     values = {k: o.pk for k, o in theirs.items()}
