@@ -44,27 +44,26 @@ def add_impressions(screen: selectors.KioskScreen, counts: dict[int, int], *, no
     rows = [(pid, counts[pid]) for pid in sorted(allowed)]
     if not rows:
         return 0
-    hour = now.astimezone(dt.UTC).replace(minute=0, second=0, microsecond=0)
-    table = ScreenHour._meta.db_table
+    hour = connection.ops.adapt_datetimefield_value(
+        now.astimezone(dt.UTC).replace(minute=0, second=0, microsecond=0)
+    )
+    table = connection.ops.quote_name(ScreenHour._meta.db_table)
+    # multi-row VALUES + ON CONFLICT: one statement on PostgreSQL and SQLite (embedded mode)
+    values = ", ".join(["(%s, %s, %s, %s, %s, %s)"] * len(rows))
+    params: list = []
+    for product_id, count in rows:
+        params += [screen.brand_id, screen.store_id, screen.id, product_id, hour, count]
     with connection.cursor() as cursor:
         cursor.execute(
             f"INSERT INTO {table} (brand_id, store_id, screen_id, product_id, hour, impressions) "
-            "SELECT %s, %s, %s, p, %s, n FROM unnest(%s::bigint[], %s::integer[]) AS t(p, n) "
-            "ON CONFLICT (screen_id, hour, product_id) DO UPDATE "
+            f"VALUES {values} ON CONFLICT (screen_id, hour, product_id) DO UPDATE "
             f"SET impressions = {table}.impressions + EXCLUDED.impressions",
-            [
-                screen.brand_id,
-                screen.store_id,
-                screen.id,
-                hour,
-                [pid for pid, _n in rows],
-                [n for _pid, n in rows],
-            ],
+            params,
         )
     return len(rows)
 
 
-def kiosk_heartbeat(
+def record_kiosk_heartbeat(
     screen: selectors.KioskScreen, *, impressions=None, now: dt.datetime | None = None
 ) -> dict:
     """A beat of an open kiosk page: the screen's registry device is seen (online), the

@@ -210,7 +210,7 @@ def heartbeat(request, token: str):
     screen = _screen(token, fresh=True)
     if screen.retired:
         return _error("retired", _("This screen is retired."), 410)
-    answer = services.kiosk_heartbeat(screen, impressions=body.get("impressions"))
+    answer = services.record_kiosk_heartbeat(screen, impressions=body.get("impressions"))
     response = JsonResponse(answer)
     response["Cache-Control"] = "no-store"
     return response
