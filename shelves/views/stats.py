@@ -69,6 +69,12 @@ def _range(form: StatsFilterForm):
         return selectors.stats_range()
 
 
+def _show_range(form: StatsFilterForm, rng) -> None:
+    # an unfiltered page shows the default range in its date fields
+    if not form.is_bound:
+        form.initial.update(date_from=rng.date_from, date_to=rng.date_to)
+
+
 def _chart(hours: list[dict]) -> list[dict]:
     # what static/js/shelves-stats.js draws: plain numbers and local "MM-DD HH:00" labels
     return [
@@ -89,6 +95,7 @@ def stats_overview(request):
     principal = _viewer(request)
     form = StatsFilterForm(request.GET or None, principal=principal)
     rng = _range(form)
+    _show_range(form, rng)
     store = form.cleaned_data.get("store") if form.is_bound else None
     store_id = store.pk if store else None
     screens = selectors.screen_stats(principal=principal, rng=rng, store_id=store_id)
@@ -116,6 +123,7 @@ def screen_stats(request, screen_id: int):
         raise Http404
     form = StatsFilterForm(request.GET or None, principal=principal, with_store=False)
     rng = _range(form)
+    _show_range(form, rng)
     products = selectors.product_stats(principal=principal, rng=rng, screen_id=screen.pk)
     context = {
         "form": form,
