@@ -40,7 +40,7 @@ from ..services.scans import scan_code
 app_name = "kiosk"
 
 HEARTBEAT_MAX_BYTES = 32 * 1024
-HEARTBEAT_SECONDS = 30
+HEARTBEAT_SECONDS = 30  # settings.SHELF_KIOSK_HEARTBEAT_SECONDS may change it (tests: a few seconds)
 QR_MAX_AGE = 7 * 24 * 3600
 PREVIEW_CSP_ANCESTORS = "frame-ancestors 'self'"
 
@@ -129,7 +129,7 @@ def kiosk_page(request, token: str):
             "heartbeat": "" if preview else reverse("kiosk:heartbeat", kwargs={"token": token}),
             "serviceWorker": "" if preview else reverse("kiosk:sw", kwargs={"token": token}),
             "socket": f"/ws/shelf/{token}/",
-            "heartbeatSeconds": HEARTBEAT_SECONDS,
+            "heartbeatSeconds": getattr(settings, "SHELF_KIOSK_HEARTBEAT_SECONDS", HEARTBEAT_SECONDS),
             "rotateSeconds": screen.rotate_seconds,
             "preview": preview,
         },

@@ -140,12 +140,12 @@
     stage.querySelectorAll("img").forEach(function (img) {
       img.loading = "eager";
     });
-    if (changed) state.index = -1;
-    else state.index = Math.min(state.index, items.length - 1) - 1;
-    start(payload.rotate_seconds || config.rotateSeconds);
+    // a new version starts over (featured first); the same one goes on where it was
+    var from = changed ? 0 : Math.max(0, Math.min(state.index, items.length - 1));
+    start(payload.rotate_seconds || config.rotateSeconds, from, changed);
   }
 
-  function show(index) {
+  function show(index, count) {
     var cards = stage.querySelectorAll(".kiosk-card");
     if (!cards.length) return;
     state.index = ((index % cards.length) + cards.length) % cards.length;
@@ -158,7 +158,7 @@
     });
     var current = cards[state.index];
     document.body.dataset.current = current.dataset.productId;
-    if (!config.preview) {
+    if (count !== false && !config.preview) {
       var id = current.dataset.productId;
       state.impressions[id] = (state.impressions[id] || 0) + 1;
     }
@@ -169,9 +169,9 @@
     state.timer = null;
   }
 
-  function start(seconds) {
+  function start(seconds, from, count) {
     stop();
-    show(state.index + 1);
+    show(from, count);
     state.timer = setInterval(function () {
       show(state.index + 1);
     }, Math.max(2, seconds) * 1000);
@@ -260,7 +260,10 @@
       } catch (e) {
         return;
       }
-      if (message.type === "shelf.changed") load();
+      if (message.type === "shelf.changed") {
+        document.body.dataset.pushes = String(Number(document.body.dataset.pushes || 0) + 1);
+        load();
+      }
     });
     socket.addEventListener("close", function (event) {
       document.body.dataset.live = "0";

@@ -11,6 +11,7 @@ from decimal import Decimal
 
 import pytest
 from django.db import connection
+from django.db.models import F
 from playwright.sync_api import expect
 
 from .conftest import screenshot
@@ -93,7 +94,12 @@ def kiosk_screen(transactional_db):
     from shelves.models import ShelfSettings
 
     ShelfSettings.objects.create(brand=brand, day_starts_at="00:00", night_starts_at="00:00")
-    return ScreenFactory(brand=brand, store=store, day_catalog=catalog, name="Entrance", rotate_seconds=2)
+    from devices.tests.factories import DeviceFactory
+
+    device = DeviceFactory(brand=brand, store=store, serial="SCREEN-0001")
+    return ScreenFactory(
+        brand=brand, store=store, day_catalog=catalog, name="Entrance", rotate_seconds=2, device=device
+    )
 
 
 def real_errors(page) -> list[str]:
@@ -123,8 +129,12 @@ def qr_loaded(page) -> bool:
 
 
 def test_the_kiosk_rotates_shows_qr_codes_survives_offline_and_follows_live_changes(
-    browser, asgi_server, kiosk_screen
+    browser, asgi_server, kiosk_screen, settings
 ):
+    from devices.choices import DeviceStatus
+    from shelves.models import Catalog, ScreenHour
+
+    settings.SHELF_KIOSK_HEARTBEAT_SECONDS = 3  # 30 s in production
     url, run = asgi_server
     screen = kiosk_screen
     context = browser.new_context(viewport={"width": 1920, "height": 1080}, locale="en-US")
@@ -186,6 +196,21 @@ def test_the_kiosk_rotates_shows_qr_codes_survives_offline_and_follows_live_chan
         expect(page.locator("[data-kiosk-headline]")).to_have_text("Double-11 prices 双十一", timeout=5000)
         expect(page.locator(".kiosk-card")).to_have_count(3)
         assert page.evaluate("window.__noReload") == 42
+        # it came by the websocket (two pushes: headline, then the item), not by a heartbeat
+        page.wait_for_function("() => Number(document.body.dataset.pushes || 0) >= 2", timeout=3000)
+
+        # a change whose push was lost (none sent): the next heartbeat's version catches it
+        Catalog.objects.filter(pk=screen.day_catalog_id).update(
+            headline="Quiet change 静默更新", version=F("version") + 1
+        )
+        expect(page.locator("[data-kiosk-headline]")).to_have_text("Quiet change 静默更新", timeout=8000)
+        assert page.evaluate("window.__noReload") == 42
+
+        # the heartbeats made the screen's device online and counted the cards shown
+        screen.device.refresh_from_db()
+        assert screen.device.status == DeviceStatus.ONLINE
+        shown = dict(ScreenHour.objects.filter(screen=screen).values_list("product_id", "impressions"))
+        assert len(shown) >= 3 and all(n >= 1 for n in shown.values())
 
         # the service worker is in charge, and has cached every card's QR code
         page.evaluate("navigator.serviceWorker.ready.then(() => true)")
@@ -210,7 +235,7 @@ def test_the_kiosk_rotates_shows_qr_codes_survives_offline_and_follows_live_chan
 
         # even a reload with the network cut shows the cards, from the service worker
         page.reload()
-        expect(page.locator("[data-kiosk-headline]")).to_have_text("Double-11 prices 双十一")
+        expect(page.locator("[data-kiosk-headline]")).to_have_text("Quiet change 静默更新")
         expect(page.locator(".kiosk-card")).to_have_count(3)
         expect(page.locator("[data-kiosk-offline]")).to_be_visible()
         page.wait_for_function(
