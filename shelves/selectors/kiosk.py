@@ -307,8 +307,23 @@ def screen_product_ids(screen: KioskScreen, product_ids) -> set[int]:
     )
 
 
-def qr_cache_key(screen: KioskScreen, product_id: int, url: str) -> str:
-    return f"{CACHE_PREFIX}:qr:{screen.id}:{product_id}:{hashlib.sha1(url.encode()).hexdigest()[:12]}"
+def qr_code_svg(screen: KioskScreen, product_id: int, *, url: str) -> bytes | None:
+    """The SVG QR code (segno) of a product's scan URL on the screen, cached `QR_TTL` s;
+    None when the product is not in one of the screen's catalogs (checked on a miss)."""
+    key = f"{CACHE_PREFIX}:qr:{screen.id}:{product_id}:{hashlib.sha1(url.encode()).hexdigest()[:12]}"
+    svg = cache.get(key)
+    if svg is None:
+        if not product_on_screen(screen, product_id):
+            return None
+        import io
+
+        import segno
+
+        out = io.BytesIO()
+        segno.make(url, error="m").save(out, kind="svg", scale=10, border=2, xmldecl=False, svgns=True)
+        svg = out.getvalue()
+        cache.set(key, svg, QR_TTL)
+    return svg
 
 
 def may_preview(principal, screen_id: int) -> bool:

@@ -251,6 +251,16 @@ def test_qr_code_is_an_svg_of_the_absolute_scan_url(client, shelf):
     assert svg == expected.getvalue().decode()
 
 
+def test_qr_code_is_cached_after_the_first_request(client, shelf, django_assert_num_queries):
+    screen, _catalog, products = shelf
+    url = page_url(screen, "qr", product_id=products[0].pk)
+    with django_assert_num_queries(2):  # the screen by token, the product in its catalogs
+        first = client.get(url)
+    with django_assert_num_queries(0):
+        again = client.get(url)
+    assert first.content == again.content
+
+
 def test_a_product_not_on_the_screen_has_no_qr_code(client, shelf, brand):
     screen, *_ = shelf
     elsewhere = ProductFactory(brand=brand)

@@ -19,7 +19,6 @@ import json
 from django.conf import settings
 from django.contrib.auth.views import redirect_to_login
 from django.contrib.staticfiles import finders
-from django.core.cache import cache
 from django.http import Http404, HttpResponse, JsonResponse
 from django.shortcuts import render
 from django.templatetags.static import static
@@ -173,20 +172,11 @@ def qr_svg(request, token: str, product_id: int):
     screen = _screen(token)
     if screen.retired:
         raise Http404
-    url = request.build_absolute_uri(scan_path(screen, product_id))
-    key = selectors.qr_cache_key(screen, product_id, url)
-    svg = cache.get(key)
+    svg = selectors.qr_code_svg(
+        screen, product_id, url=request.build_absolute_uri(scan_path(screen, product_id))
+    )
     if svg is None:
-        if not selectors.product_on_screen(screen, product_id):
-            raise Http404
-        import io
-
-        import segno
-
-        out = io.BytesIO()
-        segno.make(url, error="m").save(out, kind="svg", scale=10, border=2, xmldecl=False, svgns=True)
-        svg = out.getvalue()
-        cache.set(key, svg, selectors.QR_TTL)
+        raise Http404
     response = HttpResponse(svg, content_type="image/svg+xml")
     response["Cache-Control"] = f"public, max-age={QR_MAX_AGE}, immutable"
     return response
