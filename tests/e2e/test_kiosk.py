@@ -275,3 +275,39 @@ def test_the_kiosk_fits_a_portrait_screen_and_a_retired_screen_says_so(browser, 
         expect(page.locator("h1")).to_be_visible()
     finally:
         context.close()
+
+
+def test_hq_previews_the_night_catalog_without_heartbeats(browser, asgi_server, kiosk_screen, settings):
+    from retail.choices import Role
+    from retail.tests.factories import ProductFactory, StaffRoleFactory, UserFactory
+    from shelves.models import ScreenHour
+    from shelves.tests.factories import CatalogFactory, CatalogItemFactory
+
+    from .conftest import PASSWORD, log_in
+
+    settings.SHELF_KIOSK_HEARTBEAT_SECONDS = 2
+    url, _run = asgi_server
+    screen = kiosk_screen
+    night = CatalogFactory(brand=screen.brand, headline="Night owls 夜猫子")
+    CatalogItemFactory(catalog=night, product=ProductFactory(brand=screen.brand, name="Silk eye mask 眼罩"))
+    screen.night_catalog = night
+    screen.save()
+    hq = UserFactory(username="hq-kiosk", password=PASSWORD)
+    StaffRoleFactory(user=hq, brand=screen.brand, role=Role.HQ_ADMIN)
+
+    context = browser.new_context(viewport={"width": 1280, "height": 720}, locale="en-US")
+    page = context.new_page()
+    beats = []
+    page.on("request", lambda r: beats.append(r.url) if "/heartbeat/" in r.url else None)
+    try:
+        log_in(page, type("Server", (), {"url": url}), "hq-kiosk")
+        page.goto(f"{url}/shelf/{screen.token}/?preview=1&slot=night")
+        expect(page.locator("[data-kiosk-headline]")).to_have_text("Night owls 夜猫子")
+        expect(page.locator(".kiosk-card.is-current .kiosk-name")).to_have_text("Silk eye mask 眼罩")
+        expect(page.locator(".kiosk-badge-preview")).to_contain_text("Night-time")
+        page.wait_for_timeout(3000)  # longer than a heartbeat here
+        assert beats == []
+        assert not ScreenHour.objects.filter(screen=screen).exists()
+        assert page.evaluate("navigator.serviceWorker.getRegistrations().then(r => r.length)") == 0
+    finally:
+        context.close()
