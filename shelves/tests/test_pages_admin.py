@@ -316,3 +316,23 @@ def test_pages_render_in_chinese(client, brand, store, hq_user):
     ):
         response = client.get(url, HTTP_ACCEPT_LANGUAGE="zh-hans")
         assert response.status_code == 200, url
+
+
+@pytest.mark.parametrize("size", [2, 30])
+def test_catalog_and_screen_pages_read_in_a_fixed_number_of_queries(
+    client, brand, store, hq_user, size, django_assert_max_num_queries
+):
+    # the same query count for 2 items as for 30: items come with their products in one prefetch
+    catalog = CatalogFactory(brand=brand)
+    CatalogItemFactory.create_batch(size, catalog=catalog)
+    screen = screen_services.create_screen(store=store, name="A", day_catalog=catalog, night_catalog=catalog)
+    client.force_login(hq_user)
+    with django_assert_max_num_queries(8):
+        assert (
+            client.get(reverse("shelves:catalog_detail", kwargs={"catalog_id": catalog.pk})).status_code
+            == 200
+        )
+    with django_assert_max_num_queries(8):
+        assert (
+            client.get(reverse("shelves:screen_detail", kwargs={"screen_id": screen.pk})).status_code == 200
+        )

@@ -17,8 +17,8 @@ from django.urls import path
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from retail import selectors as retail_selectors
 from retail.errors import DomainError
-from retail.models import Product
 
 from .. import forms
 from ..selectors import catalogs as selectors
@@ -203,7 +203,7 @@ def item_add(request, catalog_id: int):
         except ValueError:
             product_id = None
         product = (
-            Product.objects.for_principal(request.principal).filter(pk=product_id).first()
+            retail_selectors.products_for(principal=request.principal).filter(pk=product_id).first()
             if product_id
             else None
         )
