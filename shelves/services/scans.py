@@ -13,7 +13,7 @@ from urllib.parse import quote
 from django.core import signing
 from django.core.cache import cache
 from django.db import connection, transaction
-from django.db.models import Count
+from django.db.models import Count, OuterRef, Subquery
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -26,7 +26,7 @@ from retail.errors import Conflict, InvalidInput
 from retail.models import Product, StoreStock
 
 from ..choices import ScreenStatus
-from ..models import Scan, Screen, ShelfSettings
+from ..models import Scan, Screen
 from ..selectors import shelf_settings
 
 TOKEN_PREFIX = "sh1"
@@ -175,38 +175,32 @@ def forget_screen(*, scan_code: str) -> None:
 
 
 def _load_screen(screen_code: str) -> tuple | str:
+    # one query: the screen with its brand's buy URL template (LEFT JOIN: no settings yet)
     row = (
         Screen.objects.filter(scan_code=screen_code)
-        .values_list("id", "brand_id", "store_id", "status")
+        .values_list("id", "brand_id", "store_id", "status", "brand__shelf_settings__buy_url_template")
         .first()
     )
     if row is None:
         return _MISSING
-    screen_id, brand_id, store_id, status = row
-    template = (
-        ShelfSettings.objects.filter(brand_id=brand_id).values_list("buy_url_template", flat=True).first()
-        or ""
-    )
-    return (screen_id, brand_id, store_id, status == ScreenStatus.RETIRED, template)
+    screen_id, brand_id, store_id, status, template = row
+    return (screen_id, brand_id, store_id, status == ScreenStatus.RETIRED, template or "")
 
 
 def _load_item(screen: tuple, product_id: int) -> tuple | str:
     _screen_id, brand_id, store_id, _retired, _template = screen
-    # The product must be the screen's brand's: brand B's product id in brand A's code is
-    # "not found", exactly like an id that does not exist.
+    # One query. The product must be the screen's brand's: brand B's product id in brand A's
+    # code is "not found", exactly like an id that does not exist.
+    stock = StoreStock.objects.filter(store_id=store_id, product_id=OuterRef("pk")).values("quantity")[:1]
     row = (
         Product.objects.filter(pk=product_id, brand_id=brand_id)
-        .values_list("sku", "name", "price", "online_stock", "image_url", "is_active")
+        .annotate(stock=Subquery(stock))
+        .values_list("sku", "name", "price", "online_stock", "image_url", "is_active", "stock")
         .first()
     )
     if row is None:
         return _MISSING
-    sku, name, price, online_stock, image_url, active = row
-    stock = (
-        StoreStock.objects.filter(store_id=store_id, product_id=product_id)
-        .values_list("quantity", flat=True)
-        .first()
-    )
+    sku, name, price, online_stock, image_url, active, stock = row
     return (sku, name, str(price), online_stock, stock or None, image_url, active)
 
 

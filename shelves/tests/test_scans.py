@@ -102,6 +102,13 @@ def test_a_warm_scan_runs_one_statement_the_insert(client, screen, product):
     assert queries[0]["sql"].startswith("INSERT INTO") and "shelves_scan" in queries[0]["sql"]
 
 
+def test_a_cold_scan_runs_three_statements(client, screen, product):
+    # the screen with its brand's buy URL, the product with the store's stock, the insert
+    with CaptureQueriesContext(connection) as queries:
+        assert client.get(url(screen, product.pk)).status_code == 200
+    assert len(queries) == 3, [q["sql"] for q in queries]
+
+
 def test_unknown_codes_are_404_and_record_nothing(client, screen, product):
     for code in [
         "nothing",
