@@ -13,9 +13,11 @@ from devices.services.registry import record_heartbeat
 from ..models import Screen, ScreenHour
 from ..selectors import kiosk as selectors
 
-# A page reports every 30 s; cards rotate every >= 2 s. A page that was offline for a while
-# reports what it counted meanwhile, so allow more than one beat's worth, but not absurd counts.
-MAX_IMPRESSIONS_PER_PRODUCT = 2000
+# Cards rotate every >= 2 s (a constraint on Screen), so a screen shows at most 1,800 cards an
+# hour: no product can have more impressions than that in an hour's row, however the counts
+# arrive (a page that was offline reports what it counted meanwhile in one beat).
+MAX_IMPRESSIONS_PER_HOUR = 3600 // 2
+MAX_IMPRESSIONS_PER_PRODUCT = MAX_IMPRESSIONS_PER_HOUR  # per beat
 MAX_PRODUCTS_PER_BEAT = 1000
 
 
@@ -53,11 +55,12 @@ def add_impressions(screen: selectors.KioskScreen, counts: dict[int, int], *, no
     params: list = []
     for product_id, count in rows:
         params += [screen.brand_id, screen.store_id, screen.id, product_id, hour, count]
+    least = "LEAST" if connection.vendor == "postgresql" else "MIN"  # SQLite's scalar MIN
     with connection.cursor() as cursor:
         cursor.execute(
             f"INSERT INTO {table} (brand_id, store_id, screen_id, product_id, hour, impressions) "
             f"VALUES {values} ON CONFLICT (screen_id, hour, product_id) DO UPDATE "
-            f"SET impressions = {table}.impressions + EXCLUDED.impressions",
+            f"SET impressions = {least}({table}.impressions + EXCLUDED.impressions, {MAX_IMPRESSIONS_PER_HOUR:d})",
             params,
         )
     return len(rows)

@@ -409,7 +409,11 @@ def test_heartbeat_caps_absurd_counts_and_ignores_junk(client, shelf):
     }
     response = client.post(page_url(screen, "heartbeat"), json.dumps(body), content_type="application/json")
     assert response.status_code == 200
-    assert dict(ScreenHour.objects.values_list("product_id", "impressions")) == {products[0].pk: 2000}
+    assert dict(ScreenHour.objects.values_list("product_id", "impressions")) == {products[0].pk: 1800}
+    # a screen shows at most 1,800 cards an hour (one per 2 s): the hour's row stops there
+    again = {"impressions": {str(products[0].pk): 500}}
+    client.post(page_url(screen, "heartbeat"), json.dumps(again), content_type="application/json")
+    assert ScreenHour.objects.get(product=products[0]).impressions == 1800
 
 
 def test_heartbeat_without_a_device_still_answers(client, shelf):
