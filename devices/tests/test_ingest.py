@@ -522,3 +522,89 @@ def test_accepted_events_are_committed_before_the_answer(brand, store):
             "SELECT count(*) FROM devices_deviceevent WHERE device_id = %s", [device.pk]
         ).fetchone()[0]
     assert count == 2
+
+
+# --- the quick schema check agrees with jsonschema -----------------------------------------------
+
+QUICK_SCHEMAS = [
+    {
+        "type": "object",
+        "properties": {
+            "member": {"type": "integer"},
+            "count": {"type": "integer", "minimum": 1, "maximum": 5},
+            "slot": {"type": "string", "minLength": 1, "maxLength": 3},
+            "temp": {"type": "number", "exclusiveMinimum": -40, "exclusiveMaximum": 85.5},
+            "ok": {"type": "boolean"},
+            "note": {"type": "null"},
+            "any": {},
+            "bounded": {"minimum": 0, "maxLength": 2, "description": "no type: bounds by kind"},
+        },
+        "required": ["count"],
+        "additionalProperties": False,
+        "title": "dispensed",
+    },
+    {"properties": {"level": {"type": "integer", "minimum": 0}}},  # others allowed
+    {"required": ["a", "b"]},
+]
+QUICK_PAYLOADS = [
+    {"count": 1},
+    {"count": 5, "member": 12, "slot": "A1", "temp": 21.5, "ok": True, "note": None, "any": [1]},
+    {"count": 0},
+    {"count": 6},
+    {"count": 1.0},  # an integer to JSON Schema: jsonschema decides
+    {"count": 2.5},
+    {"count": True},  # a boolean is not an integer
+    {"count": "1"},
+    {"count": 1, "member": False},
+    {"count": 1, "slot": ""},
+    {"count": 1, "slot": "ABCD"},
+    {"count": 1, "slot": "点位号"},  # three code points
+    {"count": 1, "temp": -40},
+    {"count": 1, "temp": 85.5},
+    {"count": 1, "temp": 85},
+    {"count": 1, "ok": 1},
+    {"count": 1, "note": 0},
+    {"count": 1, "bounded": -1},
+    {"count": 1, "bounded": "abc"},
+    {"count": 1, "bounded": True},
+    {"count": 1, "bounded": [1, 2, 3]},
+    {"count": 1, "extra": 1},
+    {},
+    {"level": -1},
+    {"level": 3, "other": "x"},
+    {"a": 1},
+    {"a": 1, "b": None},
+]
+
+
+@pytest.mark.parametrize("schema", QUICK_SCHEMAS)
+def test_the_quick_schema_check_answers_exactly_like_jsonschema(schema):
+    from jsonschema import Draft202012Validator
+
+    # given a schema the quick check covers
+    checker = ingest._Checker(Draft202012Validator(schema), ingest._quick_check(schema))
+    assert checker.quick is not None
+    full = ingest._Checker(Draft202012Validator(schema))  # jsonschema alone
+    for payload in QUICK_PAYLOADS:
+        # then it never passes a payload jsonschema refuses, and every answer (and message)
+        # is the one jsonschema alone gives
+        if checker.quick(payload):
+            assert Draft202012Validator(schema).is_valid(payload), payload
+        assert checker.problem(payload) == full.problem(payload), payload
+
+
+@pytest.mark.parametrize(
+    "schema",
+    [
+        {"$schema": "http://json-schema.org/draft-04/schema#", "properties": {"n": {"minimum": 1}}},
+        {"properties": {"n": {"type": ["integer", "null"]}}},
+        {"properties": {"n": {"enum": [1, 2]}}},
+        {"properties": {"n": {"type": "object"}}},
+        {"patternProperties": {"^n": {"type": "integer"}}},
+        {"properties": {"n": False}},
+        {"additionalProperties": {"type": "integer"}},
+        {"type": "object", "minProperties": 1},
+    ],
+)
+def test_a_schema_beyond_the_quick_check_goes_to_jsonschema_alone(schema):
+    assert ingest._quick_check(schema) is None
