@@ -124,10 +124,10 @@ def screen_detail(request, screen_id: int):
     screen = _screen(request, screen_id)
     may_manage = services.may_manage_screens(request.principal, screen.store_id)
     kiosk_path = services.kiosk_path(screen.token)
-    slots = [
-        (Slot.DAY, Slot.DAY.label, screen.day_catalog),
-        (Slot.NIGHT, Slot.NIGHT.label, screen.night_catalog),
-        (Slot.DOUBLE11, Slot.DOUBLE11.label, screen.double11_catalog),
+    slots = [  # (slot, tab label, catalog label, catalog)
+        (Slot.DAY, Slot.DAY.label, _("Daytime catalog"), screen.day_catalog),
+        (Slot.NIGHT, Slot.NIGHT.label, _("Night-time catalog"), screen.night_catalog),
+        (Slot.DOUBLE11, Slot.DOUBLE11.label, _("Double-11 catalog"), screen.double11_catalog),
     ]
     return render(
         request,
