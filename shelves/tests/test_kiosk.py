@@ -9,7 +9,6 @@ from decimal import Decimal
 from zoneinfo import ZoneInfo
 
 import pytest
-from django.core.cache import cache
 from django.urls import reverse
 from django.utils import timezone
 
@@ -326,17 +325,27 @@ def test_a_retired_screen_says_so_with_410(client, shelf):
     assert client.get(page_url(screen, "qr", product_id=products[0].pk)).status_code == 404
 
 
-def test_retiring_takes_effect_within_the_screen_ttl(client, shelf, settings):
+def test_retiring_shows_on_the_page_at_once_and_in_the_payload_within_the_screen_ttl(client, shelf):
     screen, *_ = shelf
-    assert client.get(page_url(screen)).status_code == 200
+    assert client.get(page_url(screen, "payload")).status_code == 200
     screen.status = ScreenStatus.RETIRED
     screen.save()
-    # still cached (at most SCREEN_TTL seconds) …
-    assert client.get(page_url(screen)).status_code == 200
-    # … until it expires or a push / heartbeat drops it
-    cache.delete(selectors._screen_key(screen.token))
-    assert client.get(page_url(screen)).status_code == 410
+    # the payload's lookup is cached (at most SCREEN_TTL seconds) …
+    assert client.get(page_url(screen, "payload")).status_code == 200
     assert selectors.SCREEN_TTL <= 15
+    # … but the page reads the screen fresh, and refreshes the cached one with it
+    assert client.get(page_url(screen)).status_code == 410
+    assert client.get(page_url(screen, "payload")).status_code == 410
+
+
+def test_a_rotated_token_stops_at_once_on_the_page(client, shelf):
+    screen, *_ = shelf
+    old = screen.token
+    assert client.get(page_url(screen)).status_code == 200
+    screen.token = "kiosk-token-rotated-0001"
+    screen.save()
+    assert client.get(reverse("kiosk:page", kwargs={"token": old})).status_code == 404
+    assert client.get(page_url(screen)).status_code == 200
 
 
 # --- preview ------------------------------------------------------------------------------------

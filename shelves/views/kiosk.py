@@ -110,7 +110,9 @@ def _preview_response(request, context):
 @require_GET
 @never_cache
 def kiosk_page(request, token: str):
-    screen = _screen(token)
+    # read fresh (one query per page load, which is rare): a retired screen or a rotated
+    # token shows at once here; the payload's cached lookup follows within SCREEN_TTL
+    screen = _screen(token, fresh=True)
     if request.GET.get("preview") == "1" and not request.user.is_authenticated:
         return redirect_to_login(request.get_full_path())
     preview, slot = _preview_slot(request, screen)
