@@ -13,7 +13,7 @@ from urllib.parse import quote
 from django.core import signing
 from django.core.cache import cache
 from django.db import connection, transaction
-from django.db.models import Count, OuterRef, Subquery
+from django.db.models import Count
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -120,10 +120,12 @@ def resolve_token(brand_id: int, token: str, at: datetime) -> Attribution:
 
 # --- the scan page (hot path) ----------------------------------------------------------------
 #
-# A warm scan costs one cache round trip (get_many of the screen and the product-on-screen
-# entries) and ONE database statement, the INSERT of the scan. Both entries live
-# CACHE_SECONDS: a price, stock or buy-URL change shows within that time, and
-# `forget_screen` drops a screen's entry at once (retiring a screen calls it).
+# A warm scan costs one cache round trip (get_many of the screen's and the product's
+# entries) and ONE database statement: the INSERT of the scan, which also returns the
+# store's stock of the product (a sub-select in RETURNING), so stock is always fresh and
+# the cache holds one entry per screen and per product, not per screen × product. Entries
+# live CACHE_SECONDS: a price or buy-URL change shows within that time, and `forget_screen`
+# drops a screen's entry at once (retiring a screen calls it).
 
 CACHE_SECONDS = 60
 MISSING_SECONDS = 30  # unknown codes are remembered too, so a bad QR code cannot hammer the db
@@ -147,9 +149,9 @@ class ScanTarget:
     name: str
     price: str  # Decimal as text: cache entries stay plain data
     online_stock: int
-    store_stock: int | None  # None: the store does not stock it
     image_url: str
     active: bool
+    store_stock: int | None = None  # set by record_scan; None: the store does not stock it
 
     def buy_url(self, token: str) -> str:
         """The online store's product page for this product, carrying the token; "" if the
@@ -165,8 +167,8 @@ def _screen_key(screen_code: str) -> str:
     return f"shelf:scr:{screen_code}"
 
 
-def _item_key(screen_code: str, product_id: int) -> str:
-    return f"shelf:itm:{screen_code}:{product_id}"
+def _product_key(product_id: int) -> str:
+    return f"shelf:prd:{product_id}"
 
 
 def forget_screen(*, scan_code: str) -> None:
@@ -187,21 +189,16 @@ def _load_screen(screen_code: str) -> tuple | str:
     return (screen_id, brand_id, store_id, status == ScreenStatus.RETIRED, template or "")
 
 
-def _load_item(screen: tuple, product_id: int) -> tuple | str:
-    _screen_id, brand_id, store_id, _retired, _template = screen
-    # One query. The product must be the screen's brand's: brand B's product id in brand A's
-    # code is "not found", exactly like an id that does not exist.
-    stock = StoreStock.objects.filter(store_id=store_id, product_id=OuterRef("pk")).values("quantity")[:1]
+def _load_product(product_id: int) -> tuple | str:
     row = (
-        Product.objects.filter(pk=product_id, brand_id=brand_id)
-        .annotate(stock=Subquery(stock))
-        .values_list("sku", "name", "price", "online_stock", "image_url", "is_active", "stock")
+        Product.objects.filter(pk=product_id)
+        .values_list("brand_id", "sku", "name", "price", "online_stock", "image_url", "is_active")
         .first()
     )
     if row is None:
         return _MISSING
-    sku, name, price, online_stock, image_url, active, stock = row
-    return (sku, name, str(price), online_stock, stock or None, image_url, active)
+    brand_id, sku, name, price, online_stock, image_url, active = row
+    return (brand_id, sku, name, str(price), online_stock, image_url, active)
 
 
 def scan_target(code: str) -> ScanTarget | None:
@@ -211,22 +208,25 @@ def scan_target(code: str) -> ScanTarget | None:
     if parsed is None or len(parsed[0]) > 16:
         return None
     screen_code, product_id = parsed
-    screen_key, item_key = _screen_key(screen_code), _item_key(screen_code, product_id)
-    found = cache.get_many([screen_key, item_key])
+    screen_key, product_key = _screen_key(screen_code), _product_key(product_id)
+    found = cache.get_many([screen_key, product_key])
     screen = found.get(screen_key)
     if screen is None:
         screen = _load_screen(screen_code)
         cache.set(screen_key, screen, MISSING_SECONDS if screen == _MISSING else CACHE_SECONDS)
     if screen == _MISSING:
         return None
-    item = found.get(item_key)
-    if item is None:
-        item = _load_item(screen, product_id)
-        cache.set(item_key, item, MISSING_SECONDS if item == _MISSING else CACHE_SECONDS)
-    if item == _MISSING:
+    product = found.get(product_key)
+    if product is None:
+        product = _load_product(product_id)
+        cache.set(product_key, product, MISSING_SECONDS if product == _MISSING else CACHE_SECONDS)
+    if product == _MISSING:
         return None
     screen_id, brand_id, store_id, retired, template = screen
-    sku, name, price, online_stock, store_stock, image_url, active = item
+    product_brand_id, sku, name, price, online_stock, image_url, active = product
+    if product_brand_id != brand_id:
+        # brand B's product id in brand A's code is "not found", like an id that does not exist
+        return None
     return ScanTarget(
         screen_id=screen_id,
         brand_id=brand_id,
@@ -238,33 +238,39 @@ def scan_target(code: str) -> ScanTarget | None:
         name=name,
         price=price,
         online_stock=online_stock,
-        store_stock=store_stock,
         image_url=image_url,
         active=active,
     )
 
 
-def record_scan(*, target: ScanTarget, member_id: int | None = None, at: datetime | None = None) -> int:
-    """Record one scan and return its id: ONE statement, no outbox row (the per-minute
-    `shelf.scans_counted` event counts them). A member id that is not (or no longer) the
-    brand's member is dropped inside the same statement instead of failing the scan."""
+def record_scan(
+    *, target: ScanTarget, member_id: int | None = None, at: datetime | None = None
+) -> tuple[int, int | None]:
+    """Record one scan: ONE statement, no outbox row (the per-minute `shelf.scans_counted`
+    event counts them). Returns the scan id and the store's stock of the product (read by
+    the same statement; None when the store has none). A member id that is not (or no
+    longer) the brand's member is dropped inside the statement instead of failing the scan."""
     at = at or timezone.now()
-    table = connection.ops.quote_name(Scan._meta.db_table)
-    member_table = connection.ops.quote_name(Member._meta.db_table)
+    quote_name = connection.ops.quote_name
+    table = quote_name(Scan._meta.db_table)
     if member_id:
-        member_sql = f"(SELECT id FROM {member_table} WHERE id = %s AND brand_id = %s)"
+        member_sql = f"(SELECT id FROM {quote_name(Member._meta.db_table)} WHERE id = %s AND brand_id = %s)"
         member_params = [member_id, target.brand_id]
     else:
         member_sql, member_params = "NULL", []
+    stock_sql = (
+        f"(SELECT quantity FROM {quote_name(StoreStock._meta.db_table)} "
+        f"WHERE store_id = %s AND product_id = %s)"
+    )
     sql = (
         f"INSERT INTO {table} (brand_id, store_id, screen_id, product_id, scanned_at, member_id) "
-        f"VALUES (%s, %s, %s, %s, %s, {member_sql}) RETURNING id"
+        f"VALUES (%s, %s, %s, %s, %s, {member_sql}) RETURNING id, {stock_sql}"
     )
+    params = [target.brand_id, target.store_id, target.screen_id, target.product_id, at, *member_params]
     with connection.cursor() as cursor:
-        cursor.execute(
-            sql, [target.brand_id, target.store_id, target.screen_id, target.product_id, at, *member_params]
-        )
-        return cursor.fetchone()[0]
+        cursor.execute(sql, [*params, target.store_id, target.product_id])
+        scan_id, stock = cursor.fetchone()
+    return scan_id, stock or None
 
 
 # --- who is scanning: the brand-bound member cookie ------------------------------------------

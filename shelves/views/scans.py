@@ -17,6 +17,7 @@ answers 200 has recorded exactly one scan, so the count of scans equals the page
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 from pathlib import Path
 
@@ -101,7 +102,8 @@ def scan(request, code: str):
     if _is_prefetch(request):
         return _page("head.html", {}, status=503)
     member_id = _member_id(request, target.brand_id)
-    scan_id = services.record_scan(target=target, member_id=member_id)
+    scan_id, store_stock = services.record_scan(target=target, member_id=member_id)
+    target = dataclasses.replace(target, store_stock=store_stock)
     token = services.scan_token(scan_id)
     return _page("product.html", _product_context(target, code=code, token=token, member_id=member_id))
 
