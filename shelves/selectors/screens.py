@@ -9,7 +9,7 @@ from django.db.models import QuerySet
 from devices.selectors import registry as device_selectors
 from retail import selectors as retail_selectors
 from retail.choices import Role
-from retail.models import Store
+from retail.models import StaffRole, Store
 from retail.tenancy import Principal
 
 from ..models import Screen
@@ -61,7 +61,5 @@ def guides_of_store(*, principal: Principal, store: Store) -> QuerySet:
 
 def guides_of_stores(*, principal: Principal) -> QuerySet:
     """Guides of every store the principal may see (the screen form before a store is chosen)."""
-    from retail.models import StaffRole
-
     user_ids = StaffRole.objects.for_principal(principal).filter(role=Role.GUIDE).values("user_id")
     return get_user_model().objects.filter(pk__in=user_ids).order_by("username")
