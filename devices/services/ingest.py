@@ -12,13 +12,18 @@
   object valid against the type's JSON Schema.
 - A seq already stored, or repeated earlier in the batch, is a duplicate: ignored, reported.
   Resending a batch any number of times stores each event once.
-- Accepted events are stored with one INSERT ... ON CONFLICT (device, seq) DO NOTHING
-  RETURNING seq (PostgreSQL: the rows as one JSON parameter, unpacked with
-  jsonb_array_elements; SQLite: multi-row VALUES), in the
-  caller's transaction, so they are durable before the answer.
+- Accepted events are stored with INSERT ... ON CONFLICT (device, seq) DO NOTHING RETURNING,
+  in the caller's transaction, so they are durable before the answer. On PostgreSQL the
+  whole write is one statement (_STORE_PG): the rows travel as one JSON document written by
+  orjson and bound on the server, the day counters are added from the rows the INSERT
+  returned, and an online device is marked seen, in one round trip. Elsewhere (SQLite in
+  development) the same writes are separate statements.
 - The device's day counters (DeviceDay: events received, seq_min, seq_max, events invalid
-  against the schema) are upserted for every day the batch touches, in one statement. The
-  day is the local date of `occurred_at` in settings.TIME_ZONE.
+  against the schema) are upserted for every day the batch touches. The day is the local
+  date of `occurred_at` in settings.TIME_ZONE.
+- Payloads are checked with jsonschema; the usual simple schema also gets a quick check in
+  plain Python that passes only what jsonschema passes (see _quick_check), so jsonschema
+  runs for the payloads it does not pass and writes every rejection's message.
 - The device is seen now; a provisioned or offline device becomes online and
   `device.online` is published (once, whoever wins the conditional update); a heartbeat
   carrying `firmware` (a string) sets the device's firmware.
