@@ -239,18 +239,21 @@ REST_FRAMEWORK = {
     "DEFAULT_THROTTLE_CLASSES": ["retail.api.throttling.TokenRateThrottle"],
     "DEFAULT_PAGINATION_CLASS": "retail.api.pagination.IdCursorPagination",
     "PAGE_SIZE": 50,
-    "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
+    "DEFAULT_FILTER_BACKENDS": ["retail.api.filtering.StrictFilterBackend"],
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
     "DEFAULT_PARSER_CLASSES": ["retail.api.parsers.JSONParser"],
     "EXCEPTION_HANDLER": "retail.api.errors.exception_handler",
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "UNAUTHENTICATED_USER": None,
     "TEST_REQUEST_DEFAULT_FORMAT": "json",
+    # No OPTIONS metadata: the OpenAPI schema describes every operation (OPTIONS is a 405)
+    "DEFAULT_METADATA_CLASS": None,
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "Tiandi partner API",
-    "DESCRIPTION": "Stores, products, members and orders of one brand. "
-    "Bearer tokens, Idempotency-Key on every POST, cursor pagination.",
+    "DESCRIPTION": "Stores, products, members, orders, devices, cloud shelves and webhooks of "
+    "one brand. Bearer tokens with scopes, Idempotency-Key on every POST, cursor pagination, "
+    'one error shape `{"error": {"code", "message", "fields"}}` for every 4xx.',
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
     "SWAGGER_UI_DIST": "SIDECAR",
@@ -258,6 +261,10 @@ SPECTACULAR_SETTINGS = {
     "REDOC_DIST": "SIDECAR",
     "SCHEMA_PATH_PREFIX": r"/api/v1",
     "COMPONENT_SPLIT_REQUEST": True,
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "retail.api.schema.add_error_responses",
+    ],
     # Choice sets that share a field name across apps get explicit component names.
     "ENUM_NAME_OVERRIDES": {
         "OrderChannelEnum": "retail.choices.Channel",

@@ -79,11 +79,19 @@ def test_lookup_by_exact_phone_in_any_format(partner, brand, other_brand, query)
     assert_no_clear_pii(response, PHONE)
 
 
-@pytest.mark.parametrize("query", ["1380000", "138000012345", "not-a-phone", "", "%"])
+@pytest.mark.parametrize("query", ["1380000", "138000012345", "not-a-phone", "%"])
 def test_lookup_is_exact_never_a_prefix_or_a_scan(partner, brand, query):
     MemberFactory(brand=brand, phone=PHONE)
     found = results(partner.get("/api/v1/members/", {"phone": query}))
-    assert found == [] if query else len(found) == 1
+    assert found == []
+
+
+def test_an_empty_or_misspelt_lookup_is_refused_not_a_list_of_everyone(partner, brand):
+    MemberFactory(brand=brand, phone=PHONE)
+    for params in ({"phone": ""}, {"phnoe": PHONE}, {"phone": [PHONE, PHONE]}):
+        response = partner.get("/api/v1/members/", params)
+        assert response.status_code == 400, params
+        assert response.json()["error"]["code"] == "invalid"
 
 
 def test_partner_patches_name_and_consents_only(partner, brand):
