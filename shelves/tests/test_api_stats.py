@@ -106,3 +106,10 @@ def test_the_schema_documents_the_endpoint(reader):
     assert URL in paths
     parameters = {p["name"] for p in paths[URL]["get"]["parameters"]}
     assert {"store", "screen", "date_from", "date_to", "group_by"} <= parameters
+
+
+@pytest.mark.parametrize("group_by", ["screen", "product", "hour"])
+def test_the_query_count_does_not_grow_with_the_rows(reader, week, group_by, django_assert_max_num_queries):
+    # token lookup and throttling, then the grouped reads: a fixed handful whatever the data
+    with django_assert_max_num_queries(7):
+        assert reader.get(URL, {**RANGE, "group_by": group_by}).status_code == 200
