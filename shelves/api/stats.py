@@ -80,6 +80,9 @@ class ShelfStatsView(PartnerAPIView):
         responses={200: ShelfStatsSerializer},
     )
     def get(self, request):
+        repeated = sorted(k for k, values in request.query_params.lists() if len(values) > 1)
+        if repeated:
+            raise serializers.ValidationError({k: ["Give this parameter once."] for k in repeated})
         params = {k: v for k, v in request.query_params.items() if k != "format"}
         query = ShelfStatsQuerySerializer(data=params)
         query.is_valid(raise_exception=True)

@@ -36,6 +36,7 @@ from ..models import Scan, Screen, ScreenHour
 
 DEFAULT_DAYS = 7  # before today
 MAX_DAYS = 92
+EARLIEST, LATEST = dt.date(2000, 1, 1), dt.date(2099, 12, 31)
 GROUPS = ("screen", "product", "hour")
 ZERO = Decimal("0.00")
 
@@ -75,6 +76,13 @@ class StatsRange:
 def stats_range(*, date_from: dt.date | None = None, date_to: dt.date | None = None) -> StatsRange:
     """The range asked for, defaulting to the last 7 days and today; InvalidInput when the
     start is after the end or the range is longer than MAX_DAYS."""
+    for name, day in (("date_from", date_from), ("date_to", date_to)):
+        if day is not None and not EARLIEST <= day <= LATEST:
+            raise InvalidInput(
+                "out_of_range",
+                _("Dates must lie between %(a)s and %(b)s.") % {"a": EARLIEST, "b": LATEST},
+                fields={name: [_("Out of range.")]},
+            )
     today = timezone.localdate(timezone=local_zone())
     date_to = date_to or today
     date_from = date_from or (date_to - dt.timedelta(days=DEFAULT_DAYS))

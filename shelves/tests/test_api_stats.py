@@ -83,10 +83,14 @@ def test_filters_and_another_brands_ids_match_nothing(reader, week):
         ({"color": "red"}, "color"),
         ({"date_from": "2026-11-11", "date_to": "2026-11-01"}, "date_from"),
         ({"date_from": "2026-01-01", "date_to": "2026-11-01"}, "date_to"),
+        ({"date_from": "9999-12-30", "date_to": "9999-12-31"}, "date_from"),
+        ({"date_to": "0001-01-01"}, "date_to"),
+        ({"store": ""}, "store"),
+        ("store=1&store=2", "store"),
     ],
 )
 def test_bad_params_are_400_in_the_error_shape(reader, week, params, field):
-    response = reader.get(URL, params)
+    response = reader.get(f"{URL}?{params}") if isinstance(params, str) else reader.get(URL, params)
     assert response.status_code == 400, response.json()
     error = response.json()["error"]
     assert error["code"] and error["message"] and field in error["fields"]
