@@ -264,6 +264,23 @@ def test_malformed_json_is_a_400_and_stores_nothing(device):
     assert device.last_seen_at is None and device.status == DeviceStatus.PROVISIONED
 
 
+def test_a_payload_integer_beyond_64_bits_is_stored_exactly(device):
+    # given a heartbeat whose payload holds an integer no 64-bit type holds (the fast JSON
+    # reader would make it a float; such a body goes through the hardened parser instead)
+    big = 123456789012345678901234567890
+    response = post(device, [heartbeat(1, counter=big, temp=21.5)])
+    # then it is accepted and stored to the last digit
+    assert response.json()["accepted"] == [0]
+    assert DeviceEvent.objects.get(device=device).payload == {"counter": big, "temp": 21.5}
+
+
+def test_a_nul_character_spelled_as_an_escape_is_a_400_like_everywhere_in_the_api(device):
+    body = '{"events": [{"seq": 1, "occurred_at": "%s", "type": "heartbeat", "payload": {"n": "a\\u0000"}}]}'
+    response = as_device(device).post(url(device), data=body % at(-1), content_type="application/json")
+    assert_error(response, 400, "malformed_json")
+    assert not DeviceEvent.objects.exists()
+
+
 @pytest.mark.parametrize("body", [[], {"events": "many"}, {"evts": []}, {"events": [], "extra": 1}])
 def test_a_body_that_is_not_a_batch_is_a_400(device, body):
     response = as_device(device).post(url(device), body, format="json")
