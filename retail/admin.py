@@ -559,3 +559,20 @@ class DomainEventAdmin(ReadOnlyAdmin):
     list_select_related = ["brand"]
     list_filter = [EventNameFilter, "brand"]
     raw_id_fields = ["brand"]
+
+
+# --- the partner-API request log (retail.requestlog) -----------------------------------------------
+
+from .models import ApiRequestLog  # noqa: E402  (appended with the request log)
+
+
+@admin.register(ApiRequestLog)
+class ApiRequestLogAdmin(ReadOnlyLedgerAdmin):
+    """Written in batches by the API itself; purged after API_REQUEST_LOG_DAYS."""
+
+    list_display = ["at", "client", "method", "route", "status_code", "duration_ms", "request_id"]
+    list_select_related = ["client", "client__brand"]
+    list_filter = ["method"]
+    search_fields = ["=request_id", "=token_prefix"]
+    search_help_text = _("Exact request id or token prefix.")
+    raw_id_fields = ["brand", "client"]

@@ -540,3 +540,41 @@ class WebhookAttempt(models.Model):
 
     def __str__(self) -> str:
         return f"{self.delivery_id} @ {self.attempted_at:%H:%M:%S}: {self.status_code or self.error}"
+
+
+class ApiRequestLog(models.Model):
+    """One partner-API request (retail.requestlog): who, which route, the answer and how
+    long it took. A diagnostics log for the partner console, written in batches (a crash can
+    lose the last few seconds) and purged after API_REQUEST_LOG_DAYS; not a ledger."""
+
+    TENANT_BRAND_FIELD = "brand"
+
+    id = models.BigAutoField(primary_key=True)
+    brand = models.ForeignKey(Brand, on_delete=models.CASCADE, related_name="+", db_index=False)
+    client = models.ForeignKey(
+        ApiClient, verbose_name=_("partner"), on_delete=models.CASCADE, related_name="+", db_index=False
+    )
+    token_prefix = models.CharField(_("token"), max_length=16, blank=True)
+    method = models.CharField(_("method"), max_length=8)
+    route = models.CharField(_("route"), max_length=200)  # the URL pattern: /api/v1/orders/{pk}/
+    path = models.CharField(_("path"), max_length=255)  # the actual path, truncated
+    status_code = models.PositiveSmallIntegerField(_("status code"))
+    duration_ms = models.PositiveIntegerField(_("duration (ms)"), default=0)
+    at = models.DateTimeField(_("time"))
+    request_id = models.CharField(_("request id"), max_length=64, blank=True)
+
+    objects = TenantQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-at", "-id"]
+        verbose_name = _("API request")
+        verbose_name_plural = _("API request log")
+        indexes = [
+            # the console's questions: a partner's requests of the last days, newest first
+            models.Index(fields=["client", "at"], name="api_request_log_client"),
+            # the purge: everything older than the retention
+            models.Index(fields=["at"], name="api_request_log_at"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.method} {self.path} → {self.status_code}"

@@ -11,7 +11,7 @@ from django.db import transaction
 from rest_framework import serializers, viewsets
 from rest_framework.views import APIView
 
-from .. import audit
+from .. import audit, requestlog
 from ..tenancy import ANONYMOUS, scope
 from . import idempotency
 from .parsers import JSONParser
@@ -34,6 +34,7 @@ class PartnerAPIMixin:
         # the same key waits on the key's row, then replays the stored answer. Services
         # keep their own atomic blocks (savepoints), so a refused use case still stores
         # its 4xx; an unhandled error rolls everything back and frees the key.
+        requestlog.start(request)
         if request.method != "POST":
             return super().dispatch(request, *args, **kwargs)
         with transaction.atomic():
@@ -72,6 +73,7 @@ class PartnerAPIMixin:
         if getattr(self, "_audit_token", None) is not None:
             audit.reset_context(self._audit_token)
             self._audit_token = None
+        requestlog.record(request, response)  # partner tokens only; buffered, not a write
         return response
 
 

@@ -1,0 +1,172 @@
+"""The partner-API request log: every request made with a partner token, for the console.
+
+Hot paths (orders, telemetry) must not pay a write per request, so rows are buffered in the
+process and written with one bulk INSERT every FLUSH_ROWS rows or FLUSH_SECONDS seconds
+(checked when a request is recorded, from the request thread, after its transaction
+commits), and once more at process exit (atexit).
+
+What can be lost: this is a diagnostics log, not a ledger. A process that dies without
+running atexit (SIGKILL, OOM, a crash) loses its unwritten rows: at most FLUSH_ROWS rows or
+FLUSH_SECONDS seconds of its requests, plus the rows of an idle process since its last
+partner request (the time check runs only when a request comes). A failed bulk INSERT
+drops its batch (logged). A request whose transaction rolls back is still recorded (the
+row is buffered, not written in that transaction).
+
+Device credentials (telemetry batches) are not partner tokens: they are not recorded.
+Retention: `purge_request_log()` deletes rows older than API_REQUEST_LOG_DAYS (default 7),
+run daily by the beat schedule.
+"""
+
+from __future__ import annotations
+
+import atexit
+import logging
+import re
+import threading
+import time
+from datetime import datetime, timedelta
+
+from django.conf import settings
+from django.db import connection, transaction
+from django.utils import timezone
+
+from .models import ApiRequestLog
+
+logger = logging.getLogger(__name__)
+
+DEFAULT_ROWS = 100
+DEFAULT_SECONDS = 2.0
+DEFAULT_DAYS = 7
+PURGE_BATCH = 5000
+
+_lock = threading.Lock()
+_buffer: list[ApiRequestLog] = []
+_oldest: float | None = None  # monotonic time of the oldest buffered row
+_PARAM = re.compile(r"\(\?P<(\w+)>[^)]*\)")
+_CONVERTER = re.compile(r"<(?:\w+:)?(\w+)>")
+
+
+def flush_rows() -> int:
+    return int(getattr(settings, "API_REQUEST_LOG_FLUSH_ROWS", DEFAULT_ROWS))
+
+
+def flush_seconds() -> float:
+    return float(getattr(settings, "API_REQUEST_LOG_FLUSH_SECONDS", DEFAULT_SECONDS))
+
+
+def retention_days() -> int:
+    return int(getattr(settings, "API_REQUEST_LOG_DAYS", DEFAULT_DAYS))
+
+
+def route_template(route: str | None) -> str:
+    """The URL pattern as a partner reads it: `/api/v1/orders/{pk}/`."""
+    if not route:
+        return ""
+    text = re.sub(r"\\\.\(\?P<format>[^)]*\)", "", route)  # DRF's `.json` suffix routes
+    text = _PARAM.sub(r"{\1}", text)
+    text = _CONVERTER.sub(r"{\1}", text)
+    text = text.replace("/?", "/").replace("^", "").replace("$", "").replace("\\", "")
+    return "/" + text.lstrip("/")
+
+
+def start(request) -> None:
+    """Called when the API view starts: the clock for the duration."""
+    request._requestlog_started = time.perf_counter()
+
+
+def record(request, response) -> None:
+    """Buffer one row if the request was made with a partner token; flush when due."""
+    principal = getattr(request, "principal", None)
+    client_id = getattr(principal, "api_client_id", None)
+    if client_id is None or getattr(principal, "kind", None) != "partner":
+        return
+    started = getattr(request, "_requestlog_started", None)
+    if started is None:
+        started = getattr(getattr(request, "_request", None), "_requestlog_started", None)
+    duration = int((time.perf_counter() - started) * 1000) if started is not None else 0
+    match = getattr(request, "resolver_match", None)
+    token = getattr(request, "auth", None)
+    row = ApiRequestLog(
+        brand_id=principal.brand_id,
+        client_id=client_id,
+        token_prefix=str(getattr(token, "prefix", "") or "")[:16],
+        method=request.method[:8],
+        route=route_template(getattr(match, "route", ""))[:200],
+        path=request.path[:255],
+        status_code=response.status_code,
+        duration_ms=max(0, duration),
+        at=timezone.now(),
+        request_id=str(getattr(request, "request_id", "") or "")[:64],
+    )
+    add(row)
+
+
+def add(row: ApiRequestLog) -> None:
+    global _oldest
+    now = time.monotonic()
+    with _lock:
+        _buffer.append(row)
+        if _oldest is None:
+            _oldest = now
+        due = len(_buffer) >= flush_rows() or now - _oldest >= flush_seconds()
+    if due:
+        _flush_when_committed()
+
+
+def _flush_when_committed() -> None:
+    # A POST runs in one transaction; write the batch after it commits, never inside it
+    # (a rollback must not take the log with it). On rollback the callback is dropped and
+    # the rows stay buffered for the next flush.
+    if connection.in_atomic_block:
+        transaction.on_commit(flush)
+    else:
+        flush()
+
+
+def pending() -> int:
+    with _lock:
+        return len(_buffer)
+
+
+def flush(*, quiet: bool = False) -> int:
+    """Write the buffered rows now (one bulk INSERT); returns how many were written."""
+    global _buffer, _oldest
+    with _lock:
+        rows, _buffer, _oldest = _buffer, [], None
+    if not rows:
+        return 0
+    try:
+        ApiRequestLog.objects.bulk_create(rows, batch_size=500)
+    except Exception:  # a diagnostics log never breaks a partner's request
+        if not quiet:
+            logger.exception("API request log: dropped %d rows", len(rows))
+        return 0
+    return len(rows)
+
+
+def discard() -> None:
+    """Forget the buffered rows (tests: one test's rows never reach the next)."""
+    global _buffer, _oldest
+    with _lock:
+        _buffer, _oldest = [], None
+
+
+def _flush_at_exit() -> None:
+    try:
+        flush(quiet=True)  # logging's streams may be closed already
+    except Exception:  # the interpreter is going away; nothing more to do
+        pass
+
+
+atexit.register(_flush_at_exit)
+
+
+def purge_request_log(*, now: datetime | None = None, days: int | None = None) -> int:
+    """Delete rows older than `days` (API_REQUEST_LOG_DAYS), in batches; returns the count."""
+    cutoff = (now or timezone.now()) - timedelta(days=days if days is not None else retention_days())
+    deleted = 0
+    while True:
+        ids = list(ApiRequestLog.objects.filter(at__lt=cutoff).values_list("pk", flat=True)[:PURGE_BATCH])
+        if not ids:
+            return deleted
+        deleted += ApiRequestLog.objects.filter(pk__in=ids).delete()[0]

@@ -1,0 +1,142 @@
+"""The partner-API request log: partner requests are recorded (route template, status,
+token, request id), pages and device credentials are not; the buffer flushes by size, by
+time and on demand; old rows are purged."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from decimal import Decimal
+
+import pytest
+from django.utils import timezone
+
+from conftest import make_partner
+from retail import requestlog, services
+from retail.models import ApiClient, ApiRequestLog
+from retail.tests.factories import ProductFactory
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture(autouse=True)
+def _fresh_buffer(settings):
+    # a large batch and a long interval: rows stay buffered until a test flushes them
+    settings.API_REQUEST_LOG_FLUSH_ROWS = 1000
+    settings.API_REQUEST_LOG_FLUSH_SECONDS = 3600
+    requestlog.discard()
+    yield
+    requestlog.discard()
+
+
+def test_partner_requests_are_recorded_with_route_template_status_and_token(brand, store):
+    # given a partner with orders scopes only
+    partner = make_partner(brand, scopes=["orders:read", "orders:write"])
+    client = ApiClient.objects.get(brand=brand)
+    token = client.tokens.get()
+    product = ProductFactory(brand=brand, price=Decimal("10.00"))
+    # when it lists orders, records one, asks for a missing order and for stores (no scope)
+    assert partner.get("/api/v1/orders/", HTTP_X_REQUEST_ID="req-abc").status_code == 200
+    body = {
+        "external_id": "R-1",
+        "channel": "store",
+        "store_code": store.code,
+        "lines": [{"sku": product.sku, "quantity": 1}],
+    }
+    assert partner.post("/api/v1/orders/", body, format="json").status_code == 201
+    assert partner.get("/api/v1/orders/999999999/").status_code == 404
+    assert partner.get("/api/v1/stores/").status_code == 403
+    # then nothing is written until the buffer is flushed
+    assert ApiRequestLog.objects.count() == 0 and requestlog.pending() == 4
+    assert requestlog.flush() == 4
+    rows = list(ApiRequestLog.objects.order_by("id"))
+    assert [(r.method, r.route, r.status_code) for r in rows] == [
+        ("GET", "/api/v1/orders/", 200),
+        ("POST", "/api/v1/orders/", 201),
+        ("GET", "/api/v1/orders/{pk}/", 404),
+        ("GET", "/api/v1/stores/", 403),
+    ]
+    assert rows[2].path == "/api/v1/orders/999999999/"
+    assert {r.client_id for r in rows} == {client.pk} and {r.brand_id for r in rows} == {brand.pk}
+    assert {r.token_prefix for r in rows} == {token.prefix}
+    assert rows[0].request_id == "req-abc" and all(r.duration_ms >= 0 for r in rows)
+
+
+def test_pages_anonymous_and_refused_tokens_are_not_recorded(client, brand, hq_user):
+    # given HQ on a page, an anonymous API call and a revoked token
+    client.force_login(hq_user)
+    assert client.get("/orders/").status_code == 200
+    assert client.get("/api/v1/orders/").status_code in (401, 403)
+    partner = make_partner(brand, scopes=["orders:read"])
+    services.revoke_api_token(token=ApiClient.objects.get(brand=brand).tokens.get())
+    assert partner.get("/api/v1/orders/").status_code == 401
+    # then nothing was buffered
+    assert requestlog.pending() == 0
+    assert requestlog.flush() == 0
+
+
+@pytest.mark.django_db(transaction=True)  # a due flush waits for the commit
+def test_the_buffer_flushes_itself_every_n_rows(settings, brand):
+    # given a batch size of 3
+    settings.API_REQUEST_LOG_FLUSH_ROWS = 3
+    partner = make_partner(brand, scopes=["orders:read"])
+    # when the partner makes 7 requests
+    for _ in range(7):
+        assert partner.get("/api/v1/orders/").status_code == 200
+    # then two batches were written and one row waits
+    assert ApiRequestLog.objects.count() == 6 and requestlog.pending() == 1
+
+
+@pytest.mark.django_db(transaction=True)  # a due flush waits for the commit
+def test_the_buffer_flushes_when_the_oldest_row_is_older_than_the_interval(settings, brand):
+    partner = make_partner(brand, scopes=["orders:read"])
+    partner.get("/api/v1/orders/")
+    assert ApiRequestLog.objects.count() == 0
+    # when the interval is 0 s, the next request finds the batch due
+    settings.API_REQUEST_LOG_FLUSH_SECONDS = 0
+    partner.get("/api/v1/orders/")
+    assert ApiRequestLog.objects.count() == 2 and requestlog.pending() == 0
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_due_flush_inside_a_post_waits_for_its_commit(settings, brand, store):
+    # given a batch size of 1: the POST's own row is due while its transaction is open
+    settings.API_REQUEST_LOG_FLUSH_ROWS = 1
+    partner = make_partner(brand, scopes=["orders:write"])
+    product = ProductFactory(brand=brand, price=Decimal("10.00"))
+    body = {
+        "external_id": "R-2",
+        "channel": "store",
+        "store_code": store.code,
+        "lines": [{"sku": product.sku, "quantity": 1}],
+    }
+    # when it is refused (422: unknown sku) and then accepted
+    bad = {**body, "external_id": "R-3", "lines": [{"sku": "nope", "quantity": 1}]}
+    assert partner.post("/api/v1/orders/", bad, format="json").status_code in (400, 422)
+    assert partner.post("/api/v1/orders/", body, format="json").status_code == 201
+    # then both rows were written after the commits
+    assert sorted(ApiRequestLog.objects.values_list("status_code", flat=True)) in ([201, 400], [201, 422])
+
+
+def test_purge_deletes_rows_older_than_the_retention(settings, brand):
+    settings.API_REQUEST_LOG_DAYS = 7
+    client = services.create_api_client(brand=brand, name="p", scopes=[])
+    now = timezone.now()
+    for age in (1, 6, 8, 30):
+        ApiRequestLog.objects.create(
+            brand=brand,
+            client=client,
+            method="GET",
+            route="/api/v1/orders/",
+            path="/api/v1/orders/",
+            status_code=200,
+            at=now - timedelta(days=age),
+        )
+    assert requestlog.purge_request_log(now=now) == 2
+    ages = sorted((now - at).days for at in ApiRequestLog.objects.values_list("at", flat=True))
+    assert ages == [1, 6]
+
+
+def test_route_template_reads_like_the_api_docs():
+    assert requestlog.route_template("api/v1/^orders/(?P<pk>[^/.]+)/$") == "/api/v1/orders/{pk}/"
+    assert requestlog.route_template("api/v1/devices/<int:pk>/events/") == "/api/v1/devices/{pk}/events/"
+    assert requestlog.route_template(r"api/v1/^orders\.(?P<format>[a-z0-9]+)/?$") == "/api/v1/orders/"
