@@ -14,3 +14,4 @@ class DevicesConfig(AppConfig):
         events.register("device.online", "A device sent a heartbeat or events after being offline (or new).")
         events.register("device.offline", "A device missed its heartbeats and is now offline.")
         events.register("device.low_stock", "A sample dispenser's stock fell to its low-stock threshold.")
+        from . import console  # noqa: F401  (registers the partner console's devices panel)

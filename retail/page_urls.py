@@ -3,7 +3,7 @@ relies on it)."""
 
 from django.urls import path
 
-from . import views
+from . import views, views_console
 
 app_name = "retail"
 
@@ -21,4 +21,29 @@ urlpatterns = [
     path("orders/<int:order_id>/", views.order_detail, name="order_detail"),
     path("audit/", views.audit_list, name="audit_list"),
     path("audit/users/<int:user_id>/", views.audit_user, name="audit_user"),
+    # the partner console (retail/views_console.py)
+    path("partners/", views_console.partner_list, name="partner_list"),
+    path("partners/shared/", views_console.partner_shared, name="partner_shared"),
+    path("partners/<int:client_id>/", views_console.partner_console, name="partner_console"),
+    path("partners/<int:client_id>/scopes/", views_console.partner_scopes, name="partner_scopes"),
+    path("partners/<int:client_id>/tokens/", views_console.token_issue, name="token_issue"),
+    path("partners/tokens/<int:token_id>/revoke/", views_console.token_revoke, name="token_revoke"),
+    path(
+        "partners/<int:client_id>/subscriptions/",
+        views_console.subscription_create,
+        name="subscription_create",
+    ),
+    path(
+        "partners/subscriptions/<int:subscription_id>/",
+        views_console.subscription_action,
+        name="subscription_action",
+    ),
+    path("partners/<int:client_id>/deliveries/", views_console.partner_deliveries, name="partner_deliveries"),
+    path("partners/deliveries/<int:delivery_id>/", views_console.delivery_detail, name="delivery_detail"),
+    path(
+        "partners/deliveries/<int:delivery_id>/redeliver/",
+        views_console.delivery_redeliver,
+        name="delivery_redeliver",
+    ),
+    path("partners/<int:client_id>/requests/", views_console.partner_requests, name="partner_requests"),
 ]

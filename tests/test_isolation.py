@@ -59,6 +59,9 @@ PAGE_KWARGS: dict[str, str] = {
     "command_id": "devices.devicecommand",
     "catalog_id": "shelves.catalog",
     "screen_id": "shelves.screen",
+    "token_id": "retail.apitoken",
+    "subscription_id": "retail.webhooksubscription",
+    "delivery_id": "retail.webhookdelivery",
 }
 
 # Capability URLs: the secret in the path is the principal (a screen's kiosk token, the
@@ -82,6 +85,12 @@ def _api_client(brand):
     from retail import services
 
     return services.create_api_client(brand=brand, name="walk", scopes=["orders:read"])
+
+
+def _api_token(brand):
+    from retail import services
+
+    return services.issue_api_token(client=_api_client(brand))[0]
 
 
 def _segment(brand):
@@ -184,6 +193,7 @@ FACTORIES: dict[str, Callable[[object], models.Model]] = {
     ),
     "retail.webhooksubscription": lambda brand: _webhook(brand),
     "retail.webhookdelivery": lambda brand: _webhook_delivery(brand),
+    "retail.apitoken": lambda brand: _api_token(brand),
     "shelves.catalog": lambda brand: CatalogFactory(brand=brand),
     "shelves.screen": lambda brand: ScreenFactory(brand=brand),
 }
