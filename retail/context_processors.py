@@ -28,6 +28,7 @@ NAV_SECTIONS = {
 APP_NAV_SECTIONS = {
     "members": "members",
     "devices": "devices",
+    "shelves": "shelves",
 }
 
 

@@ -54,6 +54,11 @@ PERIODIC_TASKS = {
         {"minute": "*"},
         "A device silent for more than three heartbeat intervals goes offline (device.offline).",
     ),
+    "publish-shelf-scan-counts": (
+        "shelves.tasks.scans.publish_scan_counts_task",
+        {"minute": "*"},
+        "One shelf.scans_counted per store and minute for the live dashboards (single scans are not events).",
+    ),
     "delete-expired-device-events": (
         "devices.tasks.registry.delete_expired_device_events_task",
         {"minute": "20", "hour": "3"},

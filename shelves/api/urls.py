@@ -1,12 +1,14 @@
 """Partner API of cloud shelves: catalogs, screens and scan statistics."""
 
+from django.urls import path
 from rest_framework.routers import SimpleRouter
 
 from .catalogs import CatalogViewSet
 from .screens import ScreenViewSet
+from .stats import ShelfStatsView
 
 router = SimpleRouter(trailing_slash=True)
 router.register("shelf-catalogs", CatalogViewSet, basename="shelf-catalog")
 router.register("shelf-screens", ScreenViewSet, basename="shelf-screen")
 
-urlpatterns = [*router.urls]
+urlpatterns = [path("shelf-stats/", ShelfStatsView.as_view(), name="shelf-stats"), *router.urls]

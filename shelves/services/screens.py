@@ -263,7 +263,19 @@ def retire_screen(*, screen: Screen) -> Screen:
             message="screen retired",
         )
         _publish(locked, "retired")
+        # the cached lookups by kiosk token and by scan code go at once (not in ≤ 60 s)
+        token, scan_code = locked.token, locked.scan_code
+        transaction.on_commit(lambda: _forget(token=token, scan_code=scan_code))
     return locked
+
+
+def _forget(*, token: str, scan_code: str) -> None:
+    from ..selectors.kiosk import forget_screen as forget_kiosk
+    from .scans import forget_screen as forget_scans
+
+    forget_kiosk(token)
+    if scan_code:
+        forget_scans(scan_code=scan_code)
 
 
 def rotate_screen_token(*, screen: Screen) -> Screen:
@@ -273,6 +285,8 @@ def rotate_screen_token(*, screen: Screen) -> Screen:
         locked = Screen.objects.select_for_update().get(pk=screen.pk)
         if locked.status == ScreenStatus.RETIRED:
             raise Conflict("retired", _("A retired screen gets no new kiosk URL."))
+        old_token = locked.token
+        transaction.on_commit(lambda: _forget(token=old_token, scan_code=""))
         locked.token = new_token()
         locked.save(update_fields=["token", "updated_at"])
         audit.record(AuditAction.PERMISSION, locked, message="kiosk token rotated")

@@ -12,7 +12,7 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.http import Http404
 from django.shortcuts import redirect, render
-from django.urls import NoReverseMatch, path, reverse
+from django.urls import path, reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
@@ -30,11 +30,7 @@ NAV = {"nav_section": "shelves"}
 
 
 def stats_url(screen_id: int) -> str:
-    """The screen's statistics page (shelves:screen_stats), or its path until that page exists."""
-    try:
-        return reverse("shelves:screen_stats", kwargs={"screen_id": screen_id})
-    except NoReverseMatch:
-        return f"/shelves/stats/screens/{screen_id}/"
+    return reverse("shelves:screen_stats", kwargs={"screen_id": screen_id})
 
 
 def _screen(request, screen_id: int):
