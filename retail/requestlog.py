@@ -9,7 +9,8 @@ What can be lost: this is a diagnostics log, not a ledger. A process that dies w
 running atexit (SIGKILL, OOM, a crash) loses its unwritten rows: at most FLUSH_ROWS rows or
 FLUSH_SECONDS seconds of its requests, plus the rows of an idle process since its last
 partner request (the time check runs only when a request comes). A failed bulk INSERT
-drops its batch (logged). A request whose transaction rolls back is still recorded (the
+drops its batch (logged; rows of a partner deleted meanwhile are left out and the rest
+retried), and while flushes cannot happen at all the buffer keeps the newest MAX_BUFFER rows. A request whose transaction rolls back is still recorded (the
 row is buffered, not written in that transaction).
 
 Device credentials (telemetry batches) are not partner tokens: they are not recorded.
@@ -27,10 +28,10 @@ import time
 from datetime import datetime, timedelta
 
 from django.conf import settings
-from django.db import connection, transaction
+from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
-from .models import ApiRequestLog
+from .models import ApiClient, ApiRequestLog
 
 logger = logging.getLogger(__name__)
 
@@ -38,6 +39,7 @@ DEFAULT_ROWS = 100
 DEFAULT_SECONDS = 2.0
 DEFAULT_DAYS = 7
 PURGE_BATCH = 5000
+MAX_BUFFER = 10_000  # rows held at most while flushes cannot happen (the oldest go first)
 
 _lock = threading.Lock()
 _buffer: list[ApiRequestLog] = []
@@ -106,6 +108,8 @@ def add(row: ApiRequestLog) -> None:
     now = time.monotonic()
     with _lock:
         _buffer.append(row)
+        if len(_buffer) > MAX_BUFFER:  # the database is away: keep the newest rows only
+            del _buffer[: len(_buffer) - MAX_BUFFER]
         if _oldest is None:
             _oldest = now
         due = len(_buffer) >= flush_rows() or now - _oldest >= flush_seconds()
@@ -136,12 +140,28 @@ def flush(*, quiet: bool = False) -> int:
     if not rows:
         return 0
     try:
-        ApiRequestLog.objects.bulk_create(rows, batch_size=500)
+        return _insert(rows)
+    except IntegrityError:
+        # a partner deleted since its rows were buffered: keep the others' rows
+        alive = set(ApiClient.objects.filter(pk__in={r.client_id for r in rows}).values_list("pk", flat=True))
+        rows = [r for r in rows if r.client_id in alive]
+        try:
+            return _insert(rows) if rows else 0
+        except Exception:
+            return _dropped(rows, quiet)
     except Exception:  # a diagnostics log never breaks a partner's request
-        if not quiet:
-            logger.exception("API request log: dropped %d rows", len(rows))
-        return 0
+        return _dropped(rows, quiet)
+
+
+def _insert(rows: list[ApiRequestLog]) -> int:
+    ApiRequestLog.objects.bulk_create(rows, batch_size=500)
     return len(rows)
+
+
+def _dropped(rows: list[ApiRequestLog], quiet: bool) -> int:
+    if not quiet:
+        logger.exception("API request log: dropped %d rows", len(rows))
+    return 0
 
 
 def discard() -> None:

@@ -414,3 +414,35 @@ def test_an_hq_admin_of_another_brand_sees_none_of_ours(client, other_brand, acm
     client.force_login(theirs_hq)
     assert client.get("/partners/").context["rows"] == []
     assert client.get(f"/partners/{acme.pk}/").status_code == 404
+
+
+def test_the_console_takes_a_constant_number_of_queries(hq, brand, acme, django_assert_max_num_queries):
+    # given a partner with tokens, subscriptions, deliveries and requests
+    for _ in range(3):
+        services.issue_api_token(client=acme)
+        webhooks.create_subscription(
+            brand_id=brand.pk, client=acme, url="http://127.0.0.1:9/h", event_types=["*"]
+        )
+        _log(acme, 200)
+    _order(brand, 1)  # queued deliveries (the on-commit pump never runs in this test)
+
+    def count() -> int:
+        from django.db import connection
+        from django.test.utils import CaptureQueriesContext
+
+        with CaptureQueriesContext(connection) as queries:
+            assert hq.get(f"/partners/{acme.pk}/").status_code == 200
+        return len(queries)
+
+    few = count()
+    # when there are more of everything, the page asks the database no more often
+    for n in range(2, 6):
+        services.issue_api_token(client=acme)
+        webhooks.create_subscription(
+            brand_id=brand.pk, client=acme, url="http://127.0.0.1:9/h", event_types=["*"]
+        )
+        _log(acme, 500)
+        _order(brand, n)
+    assert count() == few
+    with django_assert_max_num_queries(30):
+        hq.get(f"/partners/{acme.pk}/")

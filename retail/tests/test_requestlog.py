@@ -140,3 +140,44 @@ def test_route_template_reads_like_the_api_docs():
     assert requestlog.route_template("api/v1/^orders/(?P<pk>[^/.]+)/$") == "/api/v1/orders/{pk}/"
     assert requestlog.route_template("api/v1/devices/<int:pk>/events/") == "/api/v1/devices/{pk}/events/"
     assert requestlog.route_template(r"api/v1/^orders\.(?P<format>[a-z0-9]+)/?$") == "/api/v1/orders/"
+
+
+@pytest.mark.django_db(transaction=True)
+def test_rows_of_a_partner_deleted_before_the_flush_do_not_take_the_others_with_them(brand):
+    kept = services.create_api_client(brand=brand, name="kept", scopes=[])
+    gone = services.create_api_client(brand=brand, name="gone", scopes=[])
+    for client in (kept, gone, kept):
+        requestlog.add(
+            ApiRequestLog(
+                brand=brand,
+                client_id=client.pk,
+                method="GET",
+                route="/api/v1/orders/",
+                path="/api/v1/orders/",
+                status_code=200,
+                at=timezone.now(),
+            )
+        )
+    gone.delete()
+    assert requestlog.flush() == 2
+    assert list(ApiRequestLog.objects.values_list("client_id", flat=True)) == [kept.pk, kept.pk]
+
+
+def test_the_buffer_keeps_the_newest_rows_when_it_cannot_flush(monkeypatch, brand):
+    monkeypatch.setattr(requestlog, "MAX_BUFFER", 5)
+    client = services.create_api_client(brand=brand, name="p", scopes=[])
+    for status in range(200, 210):
+        requestlog.add(
+            ApiRequestLog(
+                brand=brand,
+                client=client,
+                method="GET",
+                route="/",
+                path="/",
+                status_code=status,
+                at=timezone.now(),
+            )
+        )
+    assert requestlog.pending() == 5
+    requestlog.flush()
+    assert sorted(ApiRequestLog.objects.values_list("status_code", flat=True)) == [205, 206, 207, 208, 209]
