@@ -75,6 +75,15 @@ def test_pages_anonymous_and_refused_tokens_are_not_recorded(client, brand, hq_u
 
 
 @pytest.mark.django_db(transaction=True)  # a due flush waits for the commit
+def test_device_telemetry_with_a_device_credential_is_not_recorded(brand, store):
+    from devices.tests.factories import DeviceFactory
+    from devices.tests.test_ingest import heartbeat, post
+
+    device = DeviceFactory(brand=brand, store=store)
+    assert post(device, [heartbeat(1)]).status_code == 200
+    assert requestlog.pending() == 0
+
+
 def test_the_buffer_flushes_itself_every_n_rows(settings, brand):
     # given a batch size of 3
     settings.API_REQUEST_LOG_FLUSH_ROWS = 3
