@@ -27,6 +27,7 @@ from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.auth.hashers import make_password
 from django.db import DatabaseError, connection, models, transaction
+from django.dispatch import Signal
 
 from members import pii
 from members.choices import MemberSource
@@ -34,7 +35,7 @@ from members.models import Member
 
 from . import services
 from .choices import API_SCOPES, Channel, OrderStatus, Role, StoreStatus
-from .models import ApiClient, ApiToken, Brand, Order, OrderLine, Product, StaffRole, Store
+from .models import ApiClient, ApiToken, Brand, Order, OrderLine, Product, StaffRole, Store, StoreStock
 
 User = get_user_model()
 
@@ -264,6 +265,7 @@ def seed_demo(
                 brand = seed_brand(
                     spec, members=members, orders=orders, password_hash=password_hash, log=log, tiers=True
                 ).brand
+                brand_seeded.send(sender=Brand, brand=brand, log=log)
                 log(f"{spec.name}: seeded in {time.perf_counter() - t0:.1f}s")
             token, note = _demo_token(brand, saved.get(spec.slug))
             saved[spec.slug] = {"token": token, "brand": spec.name}
@@ -378,6 +380,13 @@ def _save_credentials(path: Path, data: dict) -> None:
 # --- wiping -------------------------------------------------------------------------------------
 
 
+# Apps above the core own rows of a demo brand too (devices, screens, scans ...). They connect
+# in their AppConfig.ready(): `brand_wiping` to delete theirs before the core's rows go,
+# `brand_seeded` to add demo data of their own to a freshly seeded demo brand.
+brand_wiping = Signal()  # kwargs: brand
+brand_seeded = Signal()  # kwargs: brand, log
+
+
 def wipe_brand(brand: Brand, *, usernames: Iterable[str] = ()) -> None:
     """Delete a brand and everything it owns. The big tables go first with plain DELETEs
     (Django's collector would load millions of ids); the ORM then removes the rest."""
@@ -398,6 +407,8 @@ def wipe_brand(brand: Brand, *, usernames: Iterable[str] = ()) -> None:
     member_rows = (SegmentMember, MemberTag, MemberProfile, PointsEntry, ConsentRecord)
     brand_rows = (Segment, Tag, ProfileRun)
     with transaction.atomic():
+        brand_wiping.send(sender=Brand, brand=brand)
+        StoreStock.objects.filter(brand=brand).delete()
         MemberImportError.objects.filter(member_import__brand=brand).delete()
         MemberImport.objects.filter(brand=brand).delete()
         with connection.cursor() as cursor:

@@ -7,11 +7,14 @@ class ShelvesConfig(AppConfig):
     verbose_name = _("Cloud shelves")
 
     def ready(self) -> None:
-        from retail import attribution, events
+        from retail import attribution, demo, events
 
         from . import tasks  # noqa: F401  (registers the Celery tasks)
+        from .demo import seed_brand_shelves, wipe_brand_shelves
         from .services.scans import resolve_token
 
+        demo.brand_seeded.connect(seed_brand_shelves, dispatch_uid="shelves-seed")
+        demo.brand_wiping.connect(wipe_brand_shelves, dispatch_uid="shelves-wipe")
         attribution.register("sh1", resolve_token)
         events.register(
             "shelf.catalog_changed", "A cloud-shelf catalog's products, order or headline changed."
