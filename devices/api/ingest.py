@@ -149,8 +149,8 @@ def _parse_body(request):
     goes through DRF's parsing as everywhere else."""
     content_type = request.META.get("CONTENT_TYPE", "").lower()
     raw = request._request.body
-    if content_type not in _JSON_TYPES:
-        return request.data  # DRF: 415 for what is not JSON
+    if not raw or content_type not in _JSON_TYPES:
+        return request.data  # DRF as everywhere: 415 for what is not JSON, {} for no body
     if b"\\u" not in raw and b"0" * 20 not in raw.translate(_DIGITS):
         try:
             return orjson.loads(raw)

@@ -625,3 +625,18 @@ def test_the_quick_schema_check_answers_exactly_like_jsonschema(schema):
 )
 def test_a_schema_beyond_the_quick_check_goes_to_jsonschema_alone(schema):
     assert ingest._quick_check(schema) is None
+
+
+@pytest.mark.parametrize(
+    ("data", "content_type", "status", "code"),
+    [
+        ("", "application/json", 400, "invalid"),  # no body: no events
+        ("events=1", "application/x-www-form-urlencoded", 415, "unsupported_media_type"),
+    ],
+)
+def test_a_body_that_is_not_json_is_refused_like_everywhere_in_the_api(
+    device, data, content_type, status, code
+):
+    response = as_device(device).post(url(device), data=data, content_type=content_type)
+    assert_error(response, status, code)
+    assert not DeviceEvent.objects.exists()
