@@ -10,7 +10,7 @@ from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
 
 from retail import selectors as retail_selectors
-from retail.forms import ListedModelChoiceField
+from retail.forms import ListedModelChoiceField, StoreStatusFilterForm
 from retail.tenancy import Principal
 
 from .choices import DeviceKind, DeviceStatus
@@ -158,22 +158,7 @@ class DeviceForm(forms.Form):
         return data
 
 
-class DeviceFilterForm(forms.Form):
+class DeviceFilterForm(StoreStatusFilterForm):
     """The device list's filters: one store, one status."""
 
-    store = ListedModelChoiceField(
-        label=_("Store"), queryset=None, required=False, empty_label=_("All stores")
-    )
-    status = forms.ChoiceField(
-        label=_("Status"), required=False, choices=[("", _("Any status")), *DeviceStatus.choices]
-    )
-
-    def __init__(self, *args, principal: Principal, **kwargs):
-        super().__init__(*args, **kwargs)
-        self.fields["store"].queryset = retail_selectors.stores_for(principal=principal).order_by("code")
-
-    def filters(self) -> dict:
-        if not self.is_bound or not self.is_valid():
-            return {"store_id": None, "status": None}
-        store = self.cleaned_data.get("store")
-        return {"store_id": store.pk if store else None, "status": self.cleaned_data.get("status") or None}
+    status_choices = DeviceStatus.choices

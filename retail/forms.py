@@ -30,6 +30,29 @@ class ListedModelChoiceField(forms.ModelChoiceField):
     iterator = ListedChoices
 
 
+class StoreStatusFilterForm(forms.Form):
+    """A list's filters by one of the principal's stores and one status (devices, screens):
+    subclasses name their `status_choices`."""
+
+    status_choices: list[tuple[str, str]] = []
+
+    store = ListedModelChoiceField(
+        label=_("Store"), queryset=None, required=False, empty_label=_("All stores")
+    )
+    status = forms.ChoiceField(label=_("Status"), required=False)
+
+    def __init__(self, *args, principal: Principal, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["store"].queryset = selectors.stores_for(principal=principal).order_by("code")
+        self.fields["status"].choices = [("", _("Any status")), *self.status_choices]
+
+    def filters(self) -> dict:
+        if not self.is_bound or not self.is_valid():
+            return {"store_id": None, "status": None}
+        store = self.cleaned_data.get("store")
+        return {"store_id": store.pk if store else None, "status": self.cleaned_data.get("status") or None}
+
+
 class ProductSearchForm(forms.Form):
     q = forms.CharField(
         label=_("Search"),

@@ -7,7 +7,7 @@ from django import forms
 from django.utils.translation import gettext_lazy as _
 
 from retail import selectors as retail_selectors
-from retail.forms import ListedModelChoiceField
+from retail.forms import ListedModelChoiceField, StoreStatusFilterForm
 from retail.tenancy import Principal
 
 from .choices import ScreenStatus
@@ -136,22 +136,7 @@ class ScreenForm(forms.Form):
         return data
 
 
-class ScreenFilterForm(forms.Form):
+class ScreenFilterForm(StoreStatusFilterForm):
     """The screen list's filters: one store, one status."""
 
-    store = ListedModelChoiceField(
-        label=_("Store"), queryset=None, required=False, empty_label=_("All stores")
-    )
-    status = forms.ChoiceField(
-        label=_("Status"), required=False, choices=[("", _("Any status")), *ScreenStatus.choices]
-    )
-
-    def __init__(self, *args, principal: Principal, **kwargs):
-        super().__init__(*args, **kwargs)
-        self.fields["store"].queryset = retail_selectors.stores_for(principal=principal).order_by("code")
-
-    def filters(self) -> dict:
-        if not self.is_bound or not self.is_valid():
-            return {"store_id": None, "status": None}
-        store = self.cleaned_data.get("store")
-        return {"store_id": store.pk if store else None, "status": self.cleaned_data.get("status") or None}
+    status_choices = ScreenStatus.choices

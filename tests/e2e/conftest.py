@@ -141,3 +141,62 @@ def screenshot(page, name: str) -> Path:
     path = SCREENSHOTS / f"{name}.png"
     page.screenshot(path=str(path), full_page=True)
     return path
+
+
+@pytest.fixture
+def asgi_server(transactional_db, settings):
+    """The real ASGI application (HTTP + every websocket route) served by uvicorn in a
+    thread: the plain live server has no websockets. Yields (base url, run):
+    `run(fn, **kwargs)` calls sync code off the browser's thread, as a worker would, with
+    the same channel layer, so what it broadcasts or pushes after commit reaches the page."""
+    import asyncio
+    import socket
+    import threading
+
+    import uvicorn
+    from asgiref.sync import sync_to_async
+    from channels.auth import AuthMiddlewareStack
+    from channels.routing import ProtocolTypeRouter, URLRouter
+    from channels.security.websocket import AllowedHostsOriginValidator
+    from django.contrib.staticfiles.handlers import ASGIStaticFilesHandler
+    from django.core.asgi import get_asgi_application
+
+    from retail.routing import websocket_urlpatterns
+
+    settings.ALLOWED_HOSTS = ["127.0.0.1", "localhost"]
+    application = ProtocolTypeRouter(
+        {
+            "http": ASGIStaticFilesHandler(get_asgi_application()),
+            "websocket": AllowedHostsOriginValidator(AuthMiddlewareStack(URLRouter(websocket_urlpatterns))),
+        }
+    )
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    server = uvicorn.Server(
+        uvicorn.Config(application, host="127.0.0.1", port=port, log_level="warning", lifespan="off")
+    )
+    loop = asyncio.new_event_loop()
+    thread = threading.Thread(target=lambda: loop.run_until_complete(server.serve()), daemon=True)
+    thread.start()
+    for _ in range(100):
+        if server.started:
+            break
+        threading.Event().wait(0.05)
+
+    def run(fn, **kwargs):
+        def call():
+            try:
+                return fn(**kwargs)
+            finally:
+                from django.db import connection
+
+                connection.close()  # this executor thread's own connection
+
+        return asyncio.run_coroutine_threadsafe(sync_to_async(call, thread_sensitive=False)(), loop).result(
+            10
+        )
+
+    yield f"http://127.0.0.1:{port}", run
+    server.should_exit = True
+    thread.join(5)

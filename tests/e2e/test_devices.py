@@ -115,63 +115,6 @@ def test_a_manager_registers_a_device_that_goes_online_then_offline(page, live_s
 # --- live: the status badge follows the websocket, no reload ------------------------------------
 
 
-@pytest.fixture
-def asgi_server(transactional_db, settings):
-    """The real ASGI application (HTTP + websockets) served by uvicorn in a thread, so the
-    page's /ws/live/ connection works. Yields (base url, run): `run(fn, **kwargs)` calls a
-    sync service on the server's event loop side (as a worker would, with the same channel
-    layer), so what it broadcasts reaches the connected browser."""
-    import asyncio
-    import socket
-    import threading
-
-    import uvicorn
-    from asgiref.sync import sync_to_async
-    from channels.auth import AuthMiddlewareStack
-    from channels.routing import ProtocolTypeRouter, URLRouter
-    from channels.security.websocket import AllowedHostsOriginValidator
-    from django.contrib.staticfiles.handlers import ASGIStaticFilesHandler
-    from django.core.asgi import get_asgi_application
-
-    from retail.routing import websocket_urlpatterns
-
-    settings.ALLOWED_HOSTS = ["127.0.0.1", "localhost"]
-    application = ProtocolTypeRouter(
-        {
-            "http": ASGIStaticFilesHandler(get_asgi_application()),
-            "websocket": AllowedHostsOriginValidator(AuthMiddlewareStack(URLRouter(websocket_urlpatterns))),
-        }
-    )
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    server = uvicorn.Server(
-        uvicorn.Config(application, host="127.0.0.1", port=port, log_level="warning", lifespan="off")
-    )
-    loop = asyncio.new_event_loop()
-    thread = threading.Thread(target=lambda: loop.run_until_complete(server.serve()), daemon=True)
-    thread.start()
-    for _ in range(100):
-        if server.started:
-            break
-        threading.Event().wait(0.05)
-
-    def run(fn, **kwargs):
-        def call():
-            try:
-                return fn(**kwargs)
-            finally:
-                connection.close()  # this executor thread's own connection
-
-        return asyncio.run_coroutine_threadsafe(sync_to_async(call, thread_sensitive=False)(), loop).result(
-            10
-        )
-
-    yield f"http://127.0.0.1:{port}", run
-    server.should_exit = True
-    thread.join(5)
-
-
 def test_the_status_badge_follows_the_websocket_without_a_reload(page, asgi_server, shop):
     from devices.choices import DeviceStatus
     from devices.services.registry import mark_offline_devices

@@ -10,68 +10,12 @@ from __future__ import annotations
 from decimal import Decimal
 
 import pytest
-from django.db import connection
 from django.db.models import F
 from playwright.sync_api import expect
 
 from .conftest import screenshot
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
-
-
-@pytest.fixture
-def asgi_server(transactional_db, settings):
-    """uvicorn serving retail's ASGI stack in a thread (as in test_devices.py). Yields (base
-    url, run): `run(fn, **kwargs)` calls sync code off the browser's thread, like a worker,
-    so what it pushes after commit reaches the connected page."""
-    import asyncio
-    import socket
-    import threading
-
-    import uvicorn
-    from asgiref.sync import sync_to_async
-    from channels.routing import ProtocolTypeRouter, URLRouter
-    from channels.security.websocket import AllowedHostsOriginValidator
-    from django.contrib.staticfiles.handlers import ASGIStaticFilesHandler
-    from django.core.asgi import get_asgi_application
-
-    from retail.routing import websocket_urlpatterns
-
-    settings.ALLOWED_HOSTS = ["127.0.0.1", "localhost"]
-    application = ProtocolTypeRouter(
-        {
-            "http": ASGIStaticFilesHandler(get_asgi_application()),
-            "websocket": AllowedHostsOriginValidator(URLRouter(websocket_urlpatterns)),
-        }
-    )
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    server = uvicorn.Server(
-        uvicorn.Config(application, host="127.0.0.1", port=port, log_level="warning", lifespan="off")
-    )
-    loop = asyncio.new_event_loop()
-    thread = threading.Thread(target=lambda: loop.run_until_complete(server.serve()), daemon=True)
-    thread.start()
-    for _ in range(100):
-        if server.started:
-            break
-        threading.Event().wait(0.05)
-
-    def run(fn, **kwargs):
-        def call():
-            try:
-                return fn(**kwargs)
-            finally:
-                connection.close()
-
-        return asyncio.run_coroutine_threadsafe(sync_to_async(call, thread_sensitive=False)(), loop).result(
-            10
-        )
-
-    yield f"http://127.0.0.1:{port}", run
-    server.should_exit = True
-    thread.join(5)
 
 
 @pytest.fixture
