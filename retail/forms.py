@@ -30,6 +30,18 @@ class ListedModelChoiceField(forms.ModelChoiceField):
     iterator = ListedChoices
 
 
+def add_domain_errors(form: forms.Form, exc) -> None:
+    """Show a service's refusal (retail.errors.DomainError) on the form: each field's
+    messages on that field where the form has it, the message itself otherwise."""
+    placed = False
+    for field, errors in (exc.fields or {}).items():
+        for error in errors:
+            form.add_error(field if field in form.fields else None, error)
+            placed = placed or field in form.fields
+    if not placed:
+        form.add_error(None, exc.message)
+
+
 class StoreStatusFilterForm(forms.Form):
     """A list's filters by one of the principal's stores and one status (devices, screens):
     subclasses name their `status_choices`."""

@@ -18,6 +18,7 @@ from django.views.decorators.http import require_POST
 from retail import selectors as retail_selectors
 from retail.choices import AuditAction, Role
 from retail.errors import DomainError
+from retail.forms import add_domain_errors
 
 from .. import selectors, services, timeline
 from ..choices import ConsentSource
@@ -162,11 +163,7 @@ def tier_list(request):
             try:
                 tier = services.define_tier(brand_id=principal.brand_id, **form.cleaned_data)
             except DomainError as exc:
-                for field, errors in (exc.fields or {}).items():
-                    for error in errors:
-                        form.add_error(field if field in form.fields else None, error)
-                if not exc.fields:
-                    form.add_error(None, exc.message)
+                add_domain_errors(form, exc)
             else:
                 messages.success(
                     request, _("Tier %(name)s saved; members are being re-tiered.") % {"name": tier.name}

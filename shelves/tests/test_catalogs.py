@@ -24,16 +24,6 @@ from shelves.tests.factories import CatalogFactory, CatalogItemFactory, ScreenFa
 pytestmark = pytest.mark.django_db
 
 
-@pytest.fixture
-def pushed(monkeypatch):
-    """Every notify_screens call as (sorted screen ids, reason)."""
-    calls: list[tuple[list[int], str]] = []
-    monkeypatch.setattr(
-        push, "notify_screens", lambda ids, reason="catalog": calls.append((sorted(ids), reason))
-    )
-    return calls
-
-
 def items_of(catalog) -> list[tuple[int, int, bool]]:
     return list(
         CatalogItem.objects.filter(catalog=catalog)

@@ -16,22 +16,12 @@ from retail.errors import Conflict, InvalidInput
 from retail.models import AuditEvent, DomainEvent
 from retail.tenancy import Principal
 from retail.tests.factories import StaffRoleFactory, StoreFactory, UserFactory
-from shelves import push
 from shelves.choices import ScreenStatus
 from shelves.models import Screen
 from shelves.services import screens as services
 from shelves.tests.factories import CatalogFactory
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def pushed(monkeypatch):
-    calls: list[tuple[list[int], str]] = []
-    monkeypatch.setattr(
-        push, "notify_screens", lambda ids, reason="catalog": calls.append((sorted(ids), reason))
-    )
-    return calls
 
 
 def screen_events(brand) -> list[dict]:

@@ -19,6 +19,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from retail import selectors as retail_selectors
 from retail.errors import DomainError
+from retail.forms import add_domain_errors
 
 from .. import forms
 from ..selectors import catalogs as selectors
@@ -82,7 +83,7 @@ def catalog_new(request):
         try:
             catalog = services.create_catalog(brand_id=brand_id, **form.cleaned_data)
         except DomainError as exc:
-            _form_errors(form, exc)
+            add_domain_errors(form, exc)
         else:
             messages.success(
                 request, _("Catalog “%(name)s” created: now add its products.") % {"name": catalog.name}
@@ -90,17 +91,6 @@ def catalog_new(request):
             return redirect("shelves:catalog_detail", catalog_id=catalog.pk)
     status = 400 if request.method == "POST" else 200
     return render(request, "shelves/catalogs/form.html", {**NAV, "form": form}, status=status)
-
-
-def _form_errors(form, exc: DomainError) -> None:
-    placed = False
-    for field, errors in exc.fields.items():
-        if field in form.fields:
-            for error in errors:
-                form.add_error(field, error)
-            placed = True
-    if not placed:
-        form.add_error(None, exc.message)
 
 
 @login_required
@@ -120,7 +110,7 @@ def catalog_detail(request, catalog_id: int):
             try:
                 services.update_catalog(catalog=catalog, **form.cleaned_data)
             except DomainError as exc:
-                _form_errors(form, exc)
+                add_domain_errors(form, exc)
             else:
                 messages.success(request, _("Catalog saved."))
                 return redirect("shelves:catalog_detail", catalog_id=catalog.pk)
@@ -283,7 +273,7 @@ def settings_page(request):
         try:
             services.update_shelf_settings(brand_id=brand_id, **form.cleaned_data)
         except DomainError as exc:
-            _form_errors(form, exc)
+            add_domain_errors(form, exc)
         else:
             messages.success(request, _("Shelf settings saved."))
             return redirect("shelves:settings")

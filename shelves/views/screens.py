@@ -19,6 +19,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from retail import selectors as retail_selectors
 from retail.errors import DomainError
+from retail.forms import add_domain_errors
 
 from .. import forms
 from ..choices import ScreenStatus, Slot
@@ -43,17 +44,6 @@ def _screen(request, screen_id: int):
 def _require_manager(request, screen=None) -> None:
     if not services.may_manage_screens(request.principal, screen.store_id if screen else None):
         raise PermissionDenied
-
-
-def _form_errors(form, exc: DomainError) -> None:
-    placed = False
-    for field, errors in exc.fields.items():
-        if field in form.fields:
-            for error in errors:
-                form.add_error(field, error)
-            placed = True
-    if not placed:
-        form.add_error(None, exc.message)
 
 
 @login_required
@@ -100,7 +90,7 @@ def screen_new(request):
         try:
             screen = services.create_screen(store=store, **form.values())
         except DomainError as exc:
-            _form_errors(form, exc)
+            add_domain_errors(form, exc)
         else:
             messages.success(
                 request,
@@ -156,7 +146,7 @@ def screen_edit(request, screen_id: int):
         try:
             services.update_screen(screen=screen, **form.values())
         except DomainError as exc:
-            _form_errors(form, exc)
+            add_domain_errors(form, exc)
         else:
             messages.success(request, _("Screen saved; it shows the change at once."))
             return redirect("shelves:screen_detail", screen_id=screen.pk)
