@@ -9,8 +9,7 @@ What can be lost: this is a diagnostics log, not a ledger. A process that dies w
 running atexit (SIGKILL, OOM, a crash) loses its unwritten rows: at most FLUSH_ROWS rows or
 FLUSH_SECONDS seconds of its requests, plus the rows of an idle process since its last
 partner request (the time check runs only when a request comes). A failed bulk INSERT
-drops its batch (logged; rows of a partner deleted meanwhile are left out and the rest
-retried), and while flushes cannot happen at all the buffer keeps the newest MAX_BUFFER rows. A request whose transaction rolls back is still recorded (the
+drops its batch (logged; rows of a partner deleted meanwhile are left out beforehand), and while flushes cannot happen at all the buffer keeps the newest MAX_BUFFER rows. A request whose transaction rolls back is still recorded (the
 row is buffered, not written in that transaction).
 
 Device credentials (telemetry batches) are not partner tokens: they are not recorded.
@@ -28,7 +27,7 @@ import time
 from datetime import datetime, timedelta
 
 from django.conf import settings
-from django.db import IntegrityError, connection, transaction
+from django.db import connection, transaction
 from django.utils import timezone
 
 from .models import ApiClient, ApiRequestLog
@@ -133,22 +132,18 @@ def pending() -> int:
 
 
 def flush(*, quiet: bool = False) -> int:
-    """Write the buffered rows now (one bulk INSERT); returns how many were written."""
+    """Write the buffered rows now (one bulk INSERT); returns how many were written.
+    Rows of a partner deleted since they were buffered are left out (one SELECT), so a
+    foreign key never fails the batch, even where constraints are checked at commit."""
     global _buffer, _oldest
     with _lock:
         rows, _buffer, _oldest = _buffer, [], None
     if not rows:
         return 0
     try:
-        return _insert(rows)
-    except IntegrityError:
-        # a partner deleted since its rows were buffered: keep the others' rows
         alive = set(ApiClient.objects.filter(pk__in={r.client_id for r in rows}).values_list("pk", flat=True))
         rows = [r for r in rows if r.client_id in alive]
-        try:
-            return _insert(rows) if rows else 0
-        except Exception:
-            return _dropped(rows, quiet)
+        return _insert(rows) if rows else 0
     except Exception:  # a diagnostics log never breaks a partner's request
         return _dropped(rows, quiet)
 

@@ -15,8 +15,6 @@ from retail import requestlog, services
 from retail.models import ApiClient, ApiRequestLog
 from retail.tests.factories import ProductFactory
 
-pytestmark = pytest.mark.django_db
-
 
 @pytest.fixture(autouse=True)
 def _fresh_buffer(settings):
@@ -28,6 +26,7 @@ def _fresh_buffer(settings):
     requestlog.discard()
 
 
+@pytest.mark.django_db
 def test_partner_requests_are_recorded_with_route_template_status_and_token(brand, store):
     # given a partner with orders scopes only
     partner = make_partner(brand, scopes=["orders:read", "orders:write"])
@@ -61,6 +60,7 @@ def test_partner_requests_are_recorded_with_route_template_status_and_token(bran
     assert rows[0].request_id == "req-abc" and all(r.duration_ms >= 0 for r in rows)
 
 
+@pytest.mark.django_db
 def test_pages_anonymous_and_refused_tokens_are_not_recorded(client, brand, hq_user):
     # given HQ on a page, an anonymous API call and a revoked token
     client.force_login(hq_user)
@@ -74,7 +74,7 @@ def test_pages_anonymous_and_refused_tokens_are_not_recorded(client, brand, hq_u
     assert requestlog.flush() == 0
 
 
-@pytest.mark.django_db(transaction=True)  # a due flush waits for the commit
+@pytest.mark.django_db
 def test_device_telemetry_with_a_device_credential_is_not_recorded(brand, store):
     from devices.tests.factories import DeviceFactory
     from devices.tests.test_ingest import heartbeat, post
@@ -84,6 +84,7 @@ def test_device_telemetry_with_a_device_credential_is_not_recorded(brand, store)
     assert requestlog.pending() == 0
 
 
+@pytest.mark.django_db(transaction=True)  # a due flush waits for the commit
 def test_the_buffer_flushes_itself_every_n_rows(settings, brand):
     # given a batch size of 3
     settings.API_REQUEST_LOG_FLUSH_ROWS = 3
@@ -126,6 +127,7 @@ def test_a_due_flush_inside_a_post_waits_for_its_commit(settings, brand, store):
     assert sorted(ApiRequestLog.objects.values_list("status_code", flat=True)) in ([201, 400], [201, 422])
 
 
+@pytest.mark.django_db
 def test_purge_deletes_rows_older_than_the_retention(settings, brand):
     settings.API_REQUEST_LOG_DAYS = 7
     client = services.create_api_client(brand=brand, name="p", scopes=[])
@@ -172,6 +174,7 @@ def test_rows_of_a_partner_deleted_before_the_flush_do_not_take_the_others_with_
     assert list(ApiRequestLog.objects.values_list("client_id", flat=True)) == [kept.pk, kept.pk]
 
 
+@pytest.mark.django_db
 def test_the_buffer_keeps_the_newest_rows_when_it_cannot_flush(monkeypatch, brand):
     monkeypatch.setattr(requestlog, "MAX_BUFFER", 5)
     client = services.create_api_client(brand=brand, name="p", scopes=[])
