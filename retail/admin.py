@@ -576,3 +576,37 @@ class ApiRequestLogAdmin(ReadOnlyLedgerAdmin):
     search_fields = ["=request_id", "=token_prefix"]
     search_help_text = _("Exact request id or token prefix.")
     raw_id_fields = ["brand", "client"]
+
+
+# --- live dashboards (retail/dashboards/): rollups written by the event fold only -----------------
+
+from .dashboards.models import DashboardSeq, DeviceLiveStatus, FoldedEvent, StoreMinute  # noqa: E402
+
+
+@admin.register(StoreMinute)
+class StoreMinuteAdmin(ReadOnlyLedgerAdmin):
+    list_display = ["minute", "brand", "store", "orders", "gmv", "items", "scans", "last_event_id"]
+    list_select_related = ["brand", "store"]
+    raw_id_fields = ["brand", "store"]
+
+
+@admin.register(FoldedEvent)
+class FoldedEventAdmin(ReadOnlyLedgerAdmin):
+    list_display = ["event_id", "brand", "folded_at"]
+    list_select_related = ["brand"]
+    raw_id_fields = ["brand"]
+
+
+@admin.register(DashboardSeq)
+class DashboardSeqAdmin(ReadOnlyLedgerAdmin):
+    list_display = ["brand", "key", "seq"]
+    list_select_related = ["brand"]
+    raw_id_fields = ["brand"]
+
+
+@admin.register(DeviceLiveStatus)
+class DeviceLiveStatusAdmin(ReadOnlyLedgerAdmin):
+    list_display = ["device_id", "brand", "store", "online", "changed_at"]
+    list_select_related = ["brand", "store"]
+    list_filter = ["online"]
+    raw_id_fields = ["brand", "store"]

@@ -14,3 +14,6 @@ class RetailConfig(AppConfig):
 
         events.subscribe("*", broadcast_event)
         events.subscribe("*", queue_webhook_deliveries)
+        from .dashboards.tasks import fold_event as fold_into_dashboards
+
+        events.subscribe("*", fold_into_dashboards)

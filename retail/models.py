@@ -578,3 +578,8 @@ class ApiRequestLog(models.Model):
 
     def __str__(self) -> str:
         return f"{self.method} {self.path} → {self.status_code}"
+
+
+# --- live dashboards (retail/dashboards/) ---------------------------------------------------
+
+from .dashboards.models import DashboardSeq, DeviceLiveStatus, FoldedEvent, StoreMinute  # noqa: E402,F401

@@ -1,0 +1,134 @@
+"""Rollup tables of the live dashboards. Written only by `retail.dashboards.rollups`
+(upserts, one statement per event); never edited by hand."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+from ..tenancy import TenantQuerySet
+
+__all__ = ["DashboardSeq", "DeviceLiveStatus", "FoldedEvent", "StoreMinute"]
+
+MONEY = {"max_digits": 14, "decimal_places": 2}
+
+# member sources with their own column; every other source counts as "other"
+MEMBER_SOURCE_COLUMNS = {
+    "store": "members_store",
+    "cloud_shelf": "members_cloud_shelf",
+    "sample_dispenser": "members_sample_dispenser",
+}
+
+
+class StoreMinute(models.Model):
+    """What happened in one store in one minute (store empty: orders without a store)."""
+
+    TENANT_BRAND_FIELD = "brand"
+    TENANT_STORE_FIELD = "store"
+
+    brand = models.ForeignKey("retail.Brand", on_delete=models.CASCADE, related_name="+", db_index=False)
+    store = models.ForeignKey(
+        "retail.Store", on_delete=models.CASCADE, null=True, blank=True, related_name="+", db_index=False
+    )
+    minute = models.DateTimeField(_("minute"))
+    orders = models.PositiveIntegerField(_("orders"), default=0)
+    gmv = models.DecimalField(_("GMV"), **MONEY, default=Decimal("0"))
+    items = models.PositiveIntegerField(_("items"), default=0)
+    members_store = models.PositiveIntegerField(_("members recruited in store"), default=0)
+    members_cloud_shelf = models.PositiveIntegerField(_("members recruited by cloud shelf"), default=0)
+    members_sample_dispenser = models.PositiveIntegerField(
+        _("members recruited by sample dispenser"), default=0
+    )
+    members_other = models.PositiveIntegerField(_("members recruited otherwise"), default=0)
+    scans = models.PositiveIntegerField(_("cloud-shelf scans"), default=0)
+    last_event_id = models.BigIntegerField(_("last event folded"), default=0)
+
+    objects = TenantQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["brand_id", "store_id", "minute"]
+        verbose_name = _("store minute rollup")
+        verbose_name_plural = _("store minute rollups")
+        constraints = [
+            # NULLS NOT DISTINCT: the store-less row of a minute is one row too (PostgreSQL 15)
+            models.UniqueConstraint(
+                fields=["brand", "store", "minute"], name="storeminute_unique", nulls_distinct=False
+            ),
+        ]
+        indexes = [models.Index(fields=["brand", "minute"], name="storeminute_brand_minute")]
+
+    def __str__(self) -> str:
+        return f"{self.store_id}@{self.minute:%Y-%m-%d %H:%M}"
+
+
+class FoldedEvent(models.Model):
+    """The ids of the events already folded: a redelivered event is folded once."""
+
+    TENANT_BRAND_FIELD = "brand"
+
+    event_id = models.BigIntegerField(_("event"), primary_key=True)
+    brand = models.ForeignKey("retail.Brand", on_delete=models.CASCADE, related_name="+", db_index=False)
+    folded_at = models.DateTimeField(_("folded at"))
+
+    objects = TenantQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-event_id"]
+        verbose_name = _("folded event")
+        verbose_name_plural = _("folded events")
+        indexes = [models.Index(fields=["folded_at"], name="foldedevent_folded_at")]
+
+    def __str__(self) -> str:
+        return str(self.event_id)
+
+
+class DashboardSeq(models.Model):
+    """The sequence number of a dashboard's deltas: `key` "hq" (the brand's command
+    centre) or "s<store id>". Bumped in the statement that folds an event, so a snapshot
+    that reads it with the rollups knows which deltas it already contains."""
+
+    TENANT_BRAND_FIELD = "brand"
+
+    brand = models.ForeignKey("retail.Brand", on_delete=models.CASCADE, related_name="+", db_index=False)
+    key = models.CharField(_("dashboard"), max_length=24)
+    seq = models.BigIntegerField(_("sequence"), default=0)
+
+    objects = TenantQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["brand_id", "key"]
+        verbose_name = _("dashboard sequence")
+        verbose_name_plural = _("dashboard sequences")
+        constraints = [models.UniqueConstraint(fields=["brand", "key"], name="dashboardseq_unique")]
+
+    def __str__(self) -> str:
+        return f"{self.key}: {self.seq}"
+
+
+class DeviceLiveStatus(models.Model):
+    """Each device's last known state, from device.online / device.offline events (the
+    core does not read devices/)."""
+
+    TENANT_BRAND_FIELD = "brand"
+    TENANT_STORE_FIELD = "store"
+
+    device_id = models.BigIntegerField(_("device"), primary_key=True)
+    brand = models.ForeignKey("retail.Brand", on_delete=models.CASCADE, related_name="+", db_index=False)
+    store = models.ForeignKey(
+        "retail.Store", on_delete=models.CASCADE, null=True, blank=True, related_name="+", db_index=False
+    )
+    online = models.BooleanField(_("online"), default=False)
+    changed_at = models.DateTimeField(_("changed at"))
+
+    objects = TenantQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["brand_id", "store_id", "device_id"]
+        verbose_name = _("device live status")
+        verbose_name_plural = _("device live statuses")
+        indexes = [models.Index(fields=["brand", "store"], name="devicelive_brand_store")]
+
+    def __str__(self) -> str:
+        return f"{self.device_id}: {'online' if self.online else 'offline'}"

@@ -1,0 +1,345 @@
+"""Folding domain events into the dashboards' rollup rows, and checking them.
+
+`fold_event` is an event subscriber (retail.apps). Each event it cares about becomes ONE
+SQL statement: the event id goes into `FoldedEvent` (ON CONFLICT DO NOTHING), and only if
+that inserted a row are the store's minute row upserted (`orders = orders + 1`, ...) and the
+store's and the brand's dashboard sequence numbers bumped. Events are delivered at least
+once and possibly out of order: the folded-ids table (not a high-water mark) makes a
+redelivery count nothing. After the statement a small delta goes to the store's and the
+brand's dashboard groups (`retail.dashboards.consumers`).
+
+`recompute_day` recomputes a day's rows from the ledger (orders and lines, members, and the
+outbox for cloud-shelf scans, whose hot-path rows live above the core) and reports the rows
+where the folded figures differ (drift). It does not overwrite them unless asked.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import defaultdict
+from datetime import date, datetime, timedelta
+from decimal import Decimal
+from typing import Any
+
+from django.db import connection, transaction
+from django.utils import timezone
+
+from ..events import Event
+from .models import MEMBER_SOURCE_COLUMNS, StoreMinute
+
+logger = logging.getLogger(__name__)
+
+COUNTERS = (
+    "orders",
+    "gmv",
+    "items",
+    "members_store",
+    "members_cloud_shelf",
+    "members_sample_dispenser",
+    "members_other",
+    "scans",
+)
+ROLLUP_EVENTS = ("order.created", "member.joined", "shelf.scans_counted")
+DEVICE_EVENTS = ("device.online", "device.offline")
+
+
+def store_group(store_id: int) -> str:
+    return f"dash.store.{store_id}"
+
+
+def hq_group(brand_id: int) -> str:
+    return f"dash.hq.{brand_id}"
+
+
+def seq_key(store_id: int | None) -> str:
+    return "hq" if store_id is None else f"s{store_id}"
+
+
+def minute_of(value: datetime) -> datetime:
+    return value.replace(second=0, microsecond=0)
+
+
+def _when(raw: Any, fallback: datetime) -> datetime:
+    if isinstance(raw, datetime):
+        return raw
+    if isinstance(raw, str) and raw:
+        try:
+            parsed = datetime.fromisoformat(raw)
+        except ValueError:
+            return fallback
+        return parsed if timezone.is_aware(parsed) else timezone.make_aware(parsed)
+    return fallback
+
+
+def increments(event: Event) -> tuple[datetime, dict[str, Any]] | None:
+    """The minute an event counts in and what it adds; None for events not rolled up."""
+    payload = event.payload or {}
+    if event.name == "order.created":
+        when = _when(payload.get("paid_at"), event.occurred_at)
+        return minute_of(when), {
+            "orders": 1,
+            "gmv": Decimal(str(payload.get("total") or "0")),
+            "items": int(payload.get("items") or 0),
+        }
+    if event.name == "member.joined":
+        # the payload has no joined_at today: the event's time is the joining time
+        when = _when(payload.get("joined_at"), event.occurred_at)
+        column = MEMBER_SOURCE_COLUMNS.get(payload.get("source") or "", "members_other")
+        return minute_of(when), {column: 1}
+    if event.name == "shelf.scans_counted":
+        when = _when(payload.get("minute"), event.occurred_at)
+        scans = int(payload.get("scans") or 0)
+        return (minute_of(when), {"scans": scans}) if scans else None
+    return None
+
+
+# --- the fold ------------------------------------------------------------------------------
+
+
+_FRESH = """
+fresh AS (
+    INSERT INTO retail_foldedevent (event_id, brand_id, folded_at) VALUES (%s, %s, now())
+    ON CONFLICT (event_id) DO NOTHING RETURNING event_id
+)"""
+_SEQ = """
+{name} AS (
+    INSERT INTO retail_dashboardseq (brand_id, key, seq) SELECT %s, %s, 1 FROM fresh
+    ON CONFLICT (brand_id, key) DO UPDATE SET seq = retail_dashboardseq.seq + 1
+    RETURNING seq
+)"""
+
+
+def _ctes(event: Event) -> tuple[str, list[Any]]:
+    """fresh (the dedup insert), store_seq (if the event has a store) and hq_seq."""
+    parts, params = [_FRESH], [event.id, event.brand_id]
+    if event.store_id is not None:
+        parts.append(_SEQ.format(name="store_seq"))
+        params += [event.brand_id, seq_key(event.store_id)]
+    parts.append(_SEQ.format(name="hq_seq"))
+    params += [event.brand_id, seq_key(None)]
+    return "WITH " + ",".join(parts), params
+
+
+def _store_seq_sql(event: Event) -> str:
+    return "(SELECT seq FROM store_seq)" if event.store_id is not None else "NULL::bigint"
+
+
+def fold_rollup(event: Event) -> dict[str, Any] | None:
+    """Fold one rollup event; the new minute row and sequence numbers, or None when the
+    event was folded before (or adds nothing)."""
+    found = increments(event)
+    if found is None or event.id is None:
+        return None
+    minute, inc = found
+    values = [inc.get(name, 0) for name in COUNTERS]
+    ctes, params = _ctes(event)
+    columns = ", ".join(COUNTERS)
+    sets = ", ".join(f"{c} = retail_storeminute.{c} + EXCLUDED.{c}" for c in COUNTERS)
+    sql = f"""{ctes}
+INSERT INTO retail_storeminute (brand_id, store_id, minute, {columns}, last_event_id)
+SELECT %s, %s, %s, {", ".join(["%s"] * len(COUNTERS))}, fresh.event_id FROM fresh
+ON CONFLICT (brand_id, store_id, minute) DO UPDATE SET {sets},
+    last_event_id = GREATEST(retail_storeminute.last_event_id, EXCLUDED.last_event_id)
+RETURNING {columns}, {_store_seq_sql(event)}, (SELECT seq FROM hq_seq)"""
+    params += [event.brand_id, event.store_id, minute, *values]
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        row = cursor.fetchone()
+    if row is None:
+        return None
+    totals = dict(zip(COUNTERS, row[: len(COUNTERS)], strict=True))
+    return {
+        "brand": event.brand_id,
+        "store": event.store_id,
+        "minute": minute,
+        "inc": {k: v for k, v in inc.items() if v},
+        "row": totals,
+        "store_seq": row[-2],
+        "hq_seq": row[-1],
+    }
+
+
+def fold_device(event: Event) -> dict[str, Any] | None:
+    """A device's state (online / offline) from its events; a late, older event does not
+    override a newer state. Returns the store's device counts and sequence numbers."""
+    device_id = (event.payload or {}).get("device")
+    if device_id is None or event.id is None:
+        return None
+    ctes, params = _ctes(event)
+    sql = f"""{ctes}, state AS (
+    INSERT INTO retail_devicelivestatus (device_id, brand_id, store_id, online, changed_at)
+    SELECT %s, %s, %s, %s, %s FROM fresh
+    ON CONFLICT (device_id) DO UPDATE SET online = EXCLUDED.online, brand_id = EXCLUDED.brand_id,
+        store_id = EXCLUDED.store_id, changed_at = EXCLUDED.changed_at
+    WHERE retail_devicelivestatus.changed_at <= EXCLUDED.changed_at
+    RETURNING device_id
+)
+SELECT {_store_seq_sql(event)}, (SELECT seq FROM hq_seq) FROM fresh"""
+    params += [
+        int(device_id),
+        event.brand_id,
+        event.store_id,
+        event.name == "device.online",
+        event.occurred_at,
+    ]
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        row = cursor.fetchone()
+    if row is None:
+        return None
+    from .selectors import device_counts
+
+    return {
+        "brand": event.brand_id,
+        "store": event.store_id,
+        "devices": device_counts(brand_id=event.brand_id, store_id=event.store_id)
+        if event.store_id is not None
+        else None,
+        "store_seq": row[0],
+        "hq_seq": row[1],
+    }
+
+
+def fold_event(event: Event) -> None:
+    """Event subscriber: fold, then push the delta to the dashboards (after commit)."""
+    if event.name in ROLLUP_EVENTS:
+        folded = fold_rollup(event)
+    elif event.name in DEVICE_EVENTS:
+        folded = fold_device(event)
+    else:
+        return
+    if folded is not None:
+        transaction.on_commit(lambda: push_delta(folded))
+
+
+def delta_message(folded: dict[str, Any], seq: int) -> dict[str, Any]:
+    """What a dashboard receives: small, JSON-ready, one brand's figures only."""
+    message: dict[str, Any] = {"seq": seq, "store": folded["store"]}
+    if "minute" in folded:
+        message["minute"] = folded["minute"].isoformat()
+        message["inc"] = {k: str(v) if isinstance(v, Decimal) else v for k, v in folded["inc"].items()}
+    if folded.get("devices") is not None:
+        message["devices"] = folded["devices"]
+    return message
+
+
+def push_delta(folded: dict[str, Any]) -> None:
+    from asgiref.sync import async_to_sync
+    from channels.layers import get_channel_layer
+
+    layer = get_channel_layer()
+    if layer is None:
+        return
+    send = async_to_sync(layer.group_send)
+    try:
+        if folded["store"] is not None and folded["store_seq"] is not None:
+            send(
+                store_group(folded["store"]),
+                {"type": "dashboard.delta", "delta": delta_message(folded, folded["store_seq"])},
+            )
+        send(
+            hq_group(folded["brand"]),
+            {"type": "dashboard.delta", "delta": delta_message(folded, folded["hq_seq"])},
+        )
+    except Exception:  # the rollup is committed; a page that misses a delta resyncs on the gap
+        logger.exception("could not push a dashboard delta")
+
+
+# --- the nightly check ---------------------------------------------------------------------
+
+
+def day_bounds(day: date) -> tuple[datetime, datetime]:
+    tz = timezone.get_current_timezone()
+    start = datetime.combine(day, datetime.min.time()).replace(tzinfo=tz)
+    return start, start + timedelta(days=1)
+
+
+def recomputed_rows(day: date) -> dict[tuple, dict[str, Any]]:
+    """The day's rollup rows computed afresh from the ledger: {(brand, store, minute): {...}}."""
+    from django.db.models import Count, F, Sum
+    from django.db.models.functions import TruncMinute
+
+    from members.models import Member
+
+    from ..models import DomainEvent, Order, OrderLine
+
+    start, end = day_bounds(day)
+    rows: dict[tuple, dict[str, Any]] = defaultdict(lambda: dict.fromkeys(COUNTERS, 0))
+    orders = (
+        Order.objects.filter(paid_at__gte=start, paid_at__lt=end)
+        .annotate(m=TruncMinute("paid_at"))
+        .values("brand_id", "store_id", "m")
+        .annotate(n=Count("id"), gmv=Sum("total"))
+    )
+    for r in orders:
+        row = rows[(r["brand_id"], r["store_id"], r["m"])]
+        row["orders"], row["gmv"] = r["n"], r["gmv"]
+    items = (
+        OrderLine.objects.filter(order__paid_at__gte=start, order__paid_at__lt=end)
+        .annotate(m=TruncMinute("order__paid_at"), store_id=F("order__store_id"))
+        .values("brand_id", "store_id", "m")
+        .annotate(n=Sum("quantity"))
+    )
+    for r in items:
+        rows[(r["brand_id"], r["store_id"], r["m"])]["items"] = r["n"]
+    members = (
+        Member.objects.filter(joined_at__gte=start, joined_at__lt=end)
+        .annotate(m=TruncMinute("joined_at"))
+        .values("brand_id", "store_id", "m", "source")
+        .annotate(n=Count("id"))
+    )
+    for r in members:
+        column = MEMBER_SOURCE_COLUMNS.get(r["source"], "members_other")
+        rows[(r["brand_id"], r["store_id"], r["m"])][column] += r["n"]
+    # scans: the shelves' per-minute counts, as they were published (the outbox keeps them)
+    scans = DomainEvent.objects.filter(
+        name="shelf.scans_counted",
+        occurred_at__gte=start - timedelta(hours=1),
+        occurred_at__lt=end + timedelta(hours=1),
+    ).values_list("id", "brand_id", "store_id", "name", "payload", "occurred_at")
+    for event_id, brand_id, store_id, name, payload, occurred_at in scans:
+        found = increments(Event(event_id, name, brand_id, store_id, payload, occurred_at))
+        if found and start <= found[0] < end:
+            rows[(brand_id, store_id, found[0])]["scans"] += found[1]["scans"]
+    return dict(rows)
+
+
+def folded_rows(day: date) -> dict[tuple, dict[str, Any]]:
+    start, end = day_bounds(day)
+    found = StoreMinute.objects.filter(minute__gte=start, minute__lt=end).values(
+        "brand_id", "store_id", "minute", *COUNTERS
+    )
+    return {(r["brand_id"], r["store_id"], r["minute"]): {c: r[c] for c in COUNTERS} for r in found}
+
+
+def recompute_day(day: date) -> dict[str, Any]:
+    """Recompute a day's rollups from the ledger and report the rows that drifted:
+    {"day", "rows", "drift": [{"brand", "store", "minute", "fields": {name: [folded, recomputed]}}]}."""
+    fresh, folded = recomputed_rows(day), folded_rows(day)
+    drift = []
+    for key in sorted(set(fresh) | set(folded), key=lambda k: (k[0], k[1] or 0, k[2])):
+        a = folded.get(key, dict.fromkeys(COUNTERS, 0))
+        b = fresh.get(key, dict.fromkeys(COUNTERS, 0))
+        fields = {c: [str(a[c]), str(b[c])] for c in COUNTERS if Decimal(a[c] or 0) != Decimal(b[c] or 0)}
+        if fields:
+            drift.append(
+                {
+                    "brand": key[0],
+                    "store": key[1],
+                    "minute": timezone.localtime(key[2]).isoformat(),
+                    "fields": fields,
+                }
+            )
+    report = {"day": day.isoformat(), "rows": len(fresh), "drift": drift}
+    if drift:
+        logger.warning("dashboard rollups of %s: %d rows drifted from the ledger", day, len(drift))
+    else:
+        logger.info("dashboard rollups of %s: %d rows, no drift", day, len(fresh))
+    return report
+
+
+def purge_folded_events(*, days: int = 30) -> int:
+    from .models import FoldedEvent
+
+    deleted, _ = FoldedEvent.objects.filter(folded_at__lt=timezone.now() - timedelta(days=days)).delete()
+    return deleted

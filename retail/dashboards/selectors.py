@@ -1,0 +1,220 @@
+"""Dashboard reads: everything from the rollup rows, in a constant number of queries
+however many orders the brand has. A snapshot reads its figures and its sequence number in
+ONE statement, so it knows exactly which deltas it already contains."""
+
+from __future__ import annotations
+
+import json
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Any
+
+from django.db import connection
+from django.db.models import Count, Q
+from django.utils import timezone
+
+from ..choices import Role
+from ..models import Store
+from ..tenancy import Principal
+from .models import DeviceLiveStatus
+from .rollups import COUNTERS, day_bounds, seq_key
+
+MEMBER_COLUMNS = ("members_store", "members_cloud_shelf", "members_sample_dispenser", "members_other")
+SORTS = ("gmv", "orders", "members")
+
+
+# --- who may see what ------------------------------------------------------------------------
+
+
+def dashboard_store(principal: Principal, store_id: int) -> Store | None:
+    """The store whose dashboard the principal may open (HQ of its brand, its managers, a
+    superuser); None otherwise (another brand's store, a guide)."""
+    if not (principal.is_superuser or principal.role in (Role.HQ_ADMIN, Role.STORE_MANAGER)):
+        return None
+    return Store.objects.for_principal(principal).filter(pk=store_id).first()
+
+
+def may_see_hq(principal: Principal) -> bool:
+    return principal.role == Role.HQ_ADMIN and principal.brand_id is not None
+
+
+# --- figures ---------------------------------------------------------------------------------
+
+
+def _zero() -> dict[str, Any]:
+    return {c: (Decimal("0") if c == "gmv" else 0) for c in COUNTERS}
+
+
+def _add(into: dict[str, Any], row: dict[str, Any]) -> None:
+    for c in COUNTERS:
+        into[c] += Decimal(str(row.get(c) or 0)) if c == "gmv" else int(row.get(c) or 0)
+
+
+def _figures(t: dict[str, Any]) -> dict[str, Any]:
+    members = {c.removeprefix("members_"): t[c] for c in MEMBER_COLUMNS}
+    orders = t["orders"]
+    return {
+        "gmv": str(t["gmv"]),
+        "orders": orders,
+        "items": t["items"],
+        "aov": str((t["gmv"] / orders).quantize(Decimal("0.01")) if orders else Decimal("0.00")),
+        "members": {**members, "total": sum(members.values())},
+        "scans": t["scans"],
+    }
+
+
+def _minute_rows(raw: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    rows = []
+    for r in raw:
+        row = {"minute": datetime.fromisoformat(r["minute"]).isoformat()}
+        row.update({c: (str(Decimal(r[c])) if c == "gmv" else int(r[c])) for c in COUNTERS})
+        rows.append(row)
+    return rows
+
+
+def _hours(minutes: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    hours = [{"hour": h, **_zero()} for h in range(24)]
+    for row in minutes:
+        h = timezone.localtime(datetime.fromisoformat(row["minute"])).hour
+        _add(hours[h], row)
+    return [
+        {
+            "hour": h["hour"],
+            "gmv": str(h["gmv"]),
+            "orders": h["orders"],
+            "members": sum(h[c] for c in MEMBER_COLUMNS),
+            "scans": h["scans"],
+        }
+        for h in hours
+    ]
+
+
+def _sums_sql() -> str:
+    return ", ".join(f"sum({c})::text AS {c}" if c == "gmv" else f"sum({c}) AS {c}" for c in COUNTERS)
+
+
+def device_counts(*, brand_id: int, store_id: int) -> dict[str, int]:
+    found = DeviceLiveStatus.objects.filter(brand_id=brand_id, store_id=store_id).aggregate(
+        n_online=Count("pk", filter=Q(online=True)), n_offline=Count("pk", filter=Q(online=False))
+    )
+    return {"online": found["n_online"], "offline": found["n_offline"]}
+
+
+def store_today(store: Store, *, day: date | None = None) -> dict[str, Any]:
+    """A store's day (today by default): totals, per-minute and per-hour series, devices,
+    and the sequence number of the last delta the figures contain. Two queries."""
+    day = day or timezone.localdate()
+    start, end = day_bounds(day)
+    columns = ", ".join(f"{c}::text AS {c}" if c == "gmv" else c for c in COUNTERS)
+    sql = f"""SELECT
+    (SELECT seq FROM retail_dashboardseq WHERE brand_id = %s AND key = %s),
+    (SELECT coalesce(json_agg(t ORDER BY t.minute), '[]'::json) FROM (
+        SELECT minute, {columns} FROM retail_storeminute
+        WHERE brand_id = %s AND store_id = %s AND minute >= %s AND minute < %s) t)"""
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [store.brand_id, seq_key(store.pk), store.brand_id, store.pk, start, end])
+        seq, raw = cursor.fetchone()
+    raw = json.loads(raw) if isinstance(raw, str) else raw
+    minutes = _minute_rows(raw)
+    totals = _zero()
+    for row in minutes:
+        _add(totals, row)
+    return {
+        "kind": "store",
+        "seq": seq or 0,
+        "day": day.isoformat(),
+        "store": {"id": store.pk, "name": store.name, "code": store.code, "city": store.city},
+        "totals": _figures(totals),
+        "devices": device_counts(brand_id=store.brand_id, store_id=store.pk),
+        "minutes": minutes,
+        "hours": _hours(minutes),
+    }
+
+
+def hq_snapshot(
+    *, brand_id: int, day: date | None = None, sort: str = "gmv", lagging: int = 3
+) -> dict[str, Any]:
+    """HQ's command centre: brand totals, the per-store table (sorted by `sort`), top and
+    lagging stores, cities, the per-minute and per-hour series. Three queries."""
+    day = day or timezone.localdate()
+    start, end = day_bounds(day)
+    sql = f"""SELECT
+    (SELECT seq FROM retail_dashboardseq WHERE brand_id = %s AND key = 'hq'),
+    (SELECT coalesce(json_agg(t), '[]'::json) FROM (
+        SELECT store_id, {_sums_sql()} FROM retail_storeminute
+        WHERE brand_id = %s AND minute >= %s AND minute < %s GROUP BY store_id) t),
+    (SELECT coalesce(json_agg(t ORDER BY t.minute), '[]'::json) FROM (
+        SELECT minute, {_sums_sql()} FROM retail_storeminute
+        WHERE brand_id = %s AND minute >= %s AND minute < %s GROUP BY minute) t)"""
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [brand_id, brand_id, start, end, brand_id, start, end])
+        seq, per_store, per_minute = cursor.fetchone()
+    per_store = json.loads(per_store) if isinstance(per_store, str) else per_store
+    per_minute = json.loads(per_minute) if isinstance(per_minute, str) else per_minute
+    by_store = {r["store_id"]: r for r in per_store}
+    devices: dict[int, dict[str, int]] = {}
+    for r in (
+        DeviceLiveStatus.objects.filter(brand_id=brand_id, store__isnull=False)
+        .values("store_id")
+        .annotate(n_online=Count("pk", filter=Q(online=True)), n_offline=Count("pk", filter=Q(online=False)))
+    ):
+        devices[r["store_id"]] = {"online": r["n_online"], "offline": r["n_offline"]}
+    stores = []
+    brand_totals = _zero()
+    for store in Store.objects.filter(brand_id=brand_id).only("id", "name", "code", "city"):
+        t = _zero()
+        _add(t, by_store.get(store.pk, {}))
+        stores.append(
+            {
+                "id": store.pk,
+                "name": store.name,
+                "code": store.code,
+                "city": store.city,
+                **_figures(t),
+                "devices": devices.get(store.pk, {"online": 0, "offline": 0}),
+            }
+        )
+    for r in per_store:
+        _add(brand_totals, r)
+    unassigned = _zero()
+    _add(unassigned, by_store.get(None, {}))
+    stores = sort_stores(stores, sort)
+    cities: dict[str, dict[str, Any]] = {}
+    for s in stores:
+        c = cities.setdefault(
+            s["city"] or "", {"city": s["city"] or "", "stores": 0, "gmv": Decimal("0"), "orders": 0}
+        )
+        c["stores"] += 1
+        c["gmv"] += Decimal(s["gmv"])
+        c["orders"] += s["orders"]
+    by_gmv = sort_stores(stores, "gmv")
+    minutes = _minute_rows(per_minute)
+    return {
+        "kind": "hq",
+        "seq": seq or 0,
+        "day": day.isoformat(),
+        "sort": sort if sort in SORTS else "gmv",
+        "totals": _figures(brand_totals),
+        "unassigned": _figures(unassigned),
+        "devices": {
+            "online": sum(d["online"] for d in devices.values()),
+            "offline": sum(d["offline"] for d in devices.values()),
+        },
+        "stores": stores,
+        "top": [s["id"] for s in by_gmv[:lagging]],
+        "lagging": [s["id"] for s in by_gmv[::-1][:lagging]] if len(by_gmv) > lagging else [],
+        "cities": sorted(
+            ({**c, "gmv": str(c["gmv"])} for c in cities.values()), key=lambda c: -Decimal(c["gmv"])
+        ),
+        "minutes": minutes,
+        "hours": _hours(minutes),
+    }
+
+
+def sort_stores(stores: list[dict[str, Any]], sort: str) -> list[dict[str, Any]]:
+    key = {
+        "gmv": lambda s: Decimal(s["gmv"]),
+        "orders": lambda s: s["orders"],
+        "members": lambda s: s["members"]["total"],
+    }.get(sort, lambda s: Decimal(s["gmv"]))
+    return sorted(stores, key=lambda s: (-key(s), s["code"]))
