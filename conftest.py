@@ -50,6 +50,16 @@ def _fresh_cache():
     yield
 
 
+@pytest.fixture(autouse=True)
+def _no_buffered_request_log():
+    # The partner-API request log buffers rows per process: one test's never reach the next.
+    from retail import requestlog
+
+    requestlog.discard()
+    yield
+    requestlog.discard()
+
+
 @pytest.fixture
 def brand(db):
     return BrandFactory(name="Brand A", slug="brand-a")

@@ -14,6 +14,11 @@ PERIODIC_TASKS = {
         {"minute": "*"},
         "Webhook retries whose back-off ran out go out again (and lost pumps restart).",
     ),
+    "purge-api-request-log": (
+        "retail.tasks.purge_api_request_log_task",
+        {"minute": "53", "hour": "3"},
+        "The partner-API request log keeps API_REQUEST_LOG_DAYS (default 7) of diagnostics.",
+    ),
     "purge-domain-events": (
         "retail.tasks.purge_domain_events_task",
         {"minute": "41", "hour": "3"},

@@ -2,7 +2,7 @@
 
 from celery import shared_task
 
-from . import events, maintenance, webhooks
+from . import events, maintenance, requestlog, webhooks
 
 
 @shared_task(acks_late=True, ignore_result=True)
@@ -46,3 +46,9 @@ def redeliver_webhook_task(delivery_id: int) -> None:
     delivery = WebhookDelivery.objects.select_related("subscription").filter(pk=delivery_id).first()
     if delivery is not None:
         webhooks.redeliver(delivery=delivery)
+
+
+@shared_task(acks_late=True)
+def purge_api_request_log_task() -> int:
+    """The partner-API request log keeps API_REQUEST_LOG_DAYS of diagnostics."""
+    return requestlog.purge_request_log()
