@@ -1,7 +1,7 @@
 """HTML pages of the core. Object ids are always named `<model>_id` (the isolation walk
 relies on it)."""
 
-from django.urls import path
+from django.urls import include, path
 
 from . import views, views_console
 
@@ -19,6 +19,7 @@ urlpatterns = [
     path("products/<int:product_id>/", views.product_detail, name="product_detail"),
     path("orders/", views.order_list, name="order_list"),
     path("orders/<int:order_id>/", views.order_detail, name="order_detail"),
+    path("dashboards/", include("retail.dashboards.urls")),
     path("audit/", views.audit_list, name="audit_list"),
     path("audit/users/<int:user_id>/", views.audit_user, name="audit_user"),
     # the partner console (retail/views_console.py)

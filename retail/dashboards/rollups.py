@@ -142,7 +142,7 @@ ON CONFLICT (brand_id, store_id, minute) DO UPDATE SET {sets},
     last_event_id = GREATEST(retail_storeminute.last_event_id, EXCLUDED.last_event_id)
 RETURNING {columns}, {_store_seq_sql(event)}, (SELECT seq FROM hq_seq)"""
     params += [event.brand_id, event.store_id, minute, *values]
-    with connection.cursor() as cursor:
+    with transaction.atomic(), connection.cursor() as cursor:  # a failure spoils no caller's transaction
         cursor.execute(sql, params)
         row = cursor.fetchone()
     if row is None:
@@ -182,7 +182,7 @@ SELECT {_store_seq_sql(event)}, (SELECT seq FROM hq_seq) FROM fresh"""
         event.name == "device.online",
         event.occurred_at,
     ]
-    with connection.cursor() as cursor:
+    with transaction.atomic(), connection.cursor() as cursor:  # a failure spoils no caller's transaction
         cursor.execute(sql, params)
         row = cursor.fetchone()
     if row is None:

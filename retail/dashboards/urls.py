@@ -1,0 +1,12 @@
+"""Dashboard pages, under /dashboards/ (included by retail/page_urls.py)."""
+
+from django.urls import path
+
+from . import views
+
+app_name = "dashboards"
+
+urlpatterns = [
+    path("hq/", views.hq_dashboard, name="hq"),
+    path("store/<int:store_id>/", views.store_dashboard, name="store"),
+]

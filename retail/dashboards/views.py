@@ -1,0 +1,66 @@
+"""The dashboard pages: the first snapshot is rendered into the page (json_script), then
+static/js/dashboards.js keeps it live over ws/dashboards/. `?wall=1`: the big-screen mode
+(larger type, no navigation)."""
+
+from __future__ import annotations
+
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
+from django.shortcuts import get_object_or_404, render
+
+from ..models import Store
+from . import selectors
+
+
+def _wall(request) -> bool:
+    return request.GET.get("wall") in ("1", "true", "yes")
+
+
+def _context(request, snapshot, **extra):
+    wall = _wall(request)
+    return {
+        "snapshot": snapshot,
+        "wall": wall,
+        "base_template": "dashboards/wall.html" if wall else "base.html",
+        "nav_section": "dashboards",
+        **extra,
+    }
+
+
+@login_required
+def store_dashboard(request, store_id: int):
+    """A store's today: HQ of its brand and the store's managers. Another brand's store (or
+    one the manager does not run) is a 404; a guide may not open it (403)."""
+    principal = request.principal
+    store = get_object_or_404(Store.objects.for_principal(principal), pk=store_id)
+    if selectors.dashboard_store(principal, store.pk) is None:
+        raise PermissionDenied
+    snapshot = selectors.store_today(store)
+    return render(
+        request,
+        "dashboards/store.html",
+        _context(request, snapshot, store=store, socket_target=str(store.pk)),
+    )
+
+
+@login_required
+def hq_dashboard(request):
+    """HQ's command centre: every store of the brand; HQ only."""
+    principal = request.principal
+    if not selectors.may_see_hq(principal):
+        raise PermissionDenied
+    sort = request.GET.get("sort", "gmv")
+    snapshot = selectors.hq_snapshot(brand_id=principal.brand_id, sort=sort)
+    by_id = {s["id"]: s for s in snapshot["stores"]}
+    return render(
+        request,
+        "dashboards/hq.html",
+        _context(
+            request,
+            snapshot,
+            socket_target="hq",
+            sorts=selectors.SORTS,
+            top=[by_id[i] for i in snapshot["top"]],
+            lagging=[by_id[i] for i in snapshot["lagging"]],
+        ),
+    )
