@@ -224,6 +224,26 @@ function renderStores() {
       }),
     );
   };
+  const cities = new Map();
+  for (const s of state.stores) {
+    const c = cities.get(s.city || "") || { city: s.city || "", stores: 0, gmv: 0, orders: 0 };
+    c.stores += 1;
+    c.gmv += cents(s.gmv);
+    c.orders += s.orders;
+    cities.set(c.city, c);
+  }
+  const cityBody = root.querySelector("[data-cities]");
+  if (cityBody) {
+    cityBody.replaceChildren(
+      ...[...cities.values()]
+        .sort((a, b) => b.gmv - a.gmv)
+        .map((c) => {
+          const tr = document.createElement("tr");
+          tr.append(cell(c.city || "—"), cell(String(c.stores), "num"), cell(cny(fromCents(c.gmv)), "num"), cell(String(c.orders), "num"));
+          return tr;
+        }),
+    );
+  }
   rank(root.querySelector('[data-rank="top"]'), byGmv.slice(0, 3));
   if (byGmv.length > 3) rank(root.querySelector('[data-rank="lagging"]'), byGmv.slice(-3).reverse());
 }

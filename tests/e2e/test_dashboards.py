@@ -1,0 +1,81 @@
+"""Browser: the live dashboards change without a reload when orders come in."""
+
+from __future__ import annotations
+
+import re
+
+import httpx
+from playwright.sync_api import expect
+
+from .conftest import log_in, no_horizontal_overflow, screenshot
+
+
+def _post_order(url, token, external_id, sku, quantity):
+    response = httpx.post(
+        f"{url}/api/v1/orders/",
+        headers={"Authorization": f"Bearer {token}", "Idempotency-Key": external_id},
+        json={
+            "external_id": external_id,
+            "channel": "store",
+            "store_code": "SH001",
+            "lines": [{"sku": sku, "quantity": quantity}],
+        },
+        timeout=10,
+    )
+    assert response.status_code == 201, response.text
+
+
+def test_the_store_dashboard_shows_an_orders_gmv_without_a_reload(page, asgi_server, shop):
+    from retail.tests.factories import api_token
+
+    url, _run = asgi_server
+    token = api_token(shop["brand"])
+    store = shop["stores"][0]
+    # given the manager on the store's dashboard (no order today yet through events)
+    log_in(page, type("Server", (), {"url": url}), "manager")
+    page.goto(f"{url}/dashboards/store/{store.pk}/")
+    gmv = page.locator('[data-figure="gmv"]')
+    expect(gmv).to_have_text("¥0.00")
+    expect(page.locator("[data-live-status]")).to_have_class(re.compile("dash-live"))
+    # when the POS posts an order through the API
+    _post_order(url, token, "POS-LIVE-1", "TD-0001", 2)
+    # then GMV, orders and AOV change on the open page within 2 s, without a reload
+    expect(gmv).to_have_text("¥2,598.00", timeout=2000)
+    expect(page.locator('[data-figure="orders"]')).to_have_text("1")
+    _post_order(url, token, "POS-LIVE-2", "TD-0002", 1)
+    expect(gmv).to_have_text("¥3,897.00", timeout=2000)
+    expect(page.locator('[data-figure="aov"]')).to_have_text("¥1,948.50")
+    assert page.evaluate("document.querySelector('[data-dashboard]').dataset.seq") == "2"
+    assert page.errors == []
+    screenshot(page, "dashboard-store")
+
+
+def test_the_command_centre_ticks_and_has_a_wall_mode(page, asgi_server, shop):
+    from retail.tests.factories import api_token
+
+    url, _run = asgi_server
+    token = api_token(shop["brand"])
+    log_in(page, type("Server", (), {"url": url}), "hq")
+    page.goto(f"{url}/dashboards/hq/?wall=1")
+    assert page.locator(".topbar").count() == 0
+    expect(page.locator("[data-live-status]")).to_have_class(re.compile("dash-live"))
+    _post_order(url, token, "POS-HQ-1", "TD-0003", 1)
+    expect(page.locator('[data-figure="gmv"]')).to_have_text("¥1,299.00", timeout=2000)
+    row = page.locator(f'tr[data-store-id="{shop["stores"][0].pk}"]')
+    expect(row.locator("td").nth(2)).to_have_text("¥1,299.00")
+    expect(page.locator("[data-cities] tr").first.locator("td").nth(2)).to_have_text("¥1,299.00")
+    # the store with the sale now leads the table
+    expect(page.locator("[data-stores] tr").first).to_have_attribute(
+        "data-store-id", str(shop["stores"][0].pk)
+    )
+    width, viewport = no_horizontal_overflow(page)
+    assert width <= viewport
+    assert page.errors == []
+    screenshot(page, "dashboard-hq-wall")
+
+
+def test_a_guide_cannot_open_the_command_centre(page, asgi_server, shop):
+    url, _run = asgi_server
+    log_in(page, type("Server", (), {"url": url}), "guide")
+    response = page.goto(f"{url}/dashboards/hq/")
+    assert response.status == 403
