@@ -50,7 +50,9 @@ def test_language_switch_turns_the_interface_chinese(page, live_server, shop):
         "订单",
         "会员",
         "设备",
+        "云货架",
         "审计日志",
+        "合作伙伴",
     ]
 
     with page.expect_navigation():
