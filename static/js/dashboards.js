@@ -309,7 +309,10 @@ function start() {
   if (!state) return;
   lastSeq = state.seq;
   render();
-  setInterval(renderCharts, 30000); // the last hour slides on even when nothing happens
+  setInterval(() => {
+    if (dayOf.format(new Date()) !== state.day) resync(); // midnight: a new day starts at zero
+    renderCharts(); // the last hour slides on even when nothing happens
+  }, 30000);
   connect();
 }
 

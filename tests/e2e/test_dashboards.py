@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import re
+from concurrent.futures import ThreadPoolExecutor
 
 import httpx
+import pytest
 from playwright.sync_api import expect
 
 from .conftest import log_in, no_horizontal_overflow, screenshot
@@ -79,3 +81,99 @@ def test_a_guide_cannot_open_the_command_centre(page, asgi_server, shop):
     log_in(page, type("Server", (), {"url": url}), "guide")
     response = page.goto(f"{url}/dashboards/hq/")
     assert response.status == 403
+
+
+class RestartableServer:
+    """The ASGI application on a fixed port that can be stopped and started again (the
+    shared asgi_server fixture serves once)."""
+
+    def __init__(self):
+        import socket
+
+        with socket.socket() as probe:
+            probe.bind(("127.0.0.1", 0))
+            self.port = probe.getsockname()[1]
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.server = None
+
+    def start(self):
+        import asyncio
+        import threading
+
+        import uvicorn
+        from channels.auth import AuthMiddlewareStack
+        from channels.routing import ProtocolTypeRouter, URLRouter
+        from django.contrib.staticfiles.handlers import ASGIStaticFilesHandler
+        from django.core.asgi import get_asgi_application
+
+        from retail.routing import websocket_urlpatterns
+
+        application = ProtocolTypeRouter(
+            {
+                "http": ASGIStaticFilesHandler(get_asgi_application()),
+                "websocket": AuthMiddlewareStack(URLRouter(websocket_urlpatterns)),
+            }
+        )
+        self.server = uvicorn.Server(
+            uvicorn.Config(application, host="127.0.0.1", port=self.port, log_level="warning", lifespan="off")
+        )
+        loop = asyncio.new_event_loop()
+        self.thread = threading.Thread(
+            target=lambda: loop.run_until_complete(self.server.serve()), daemon=True
+        )
+        self.thread.start()
+        for _ in range(100):
+            if self.server.started:
+                return
+            threading.Event().wait(0.05)
+        raise RuntimeError("the server did not start")
+
+    def stop(self):
+        self.server.should_exit = True
+        self.thread.join(5)
+
+
+@pytest.fixture
+def restartable(transactional_db, settings):
+    settings.ALLOWED_HOSTS = ["127.0.0.1", "localhost"]
+    server = RestartableServer()
+    server.start()
+    yield server
+    server.stop()
+
+
+def test_the_dashboard_reconnects_after_a_restart_and_shows_correct_figures(page, restartable, shop):
+    from retail import services
+    from retail.models import Product
+
+    store = shop["stores"][0]
+    log_in(page, restartable, "manager")
+    page.goto(f"{restartable.url}/dashboards/store/{store.pk}/")
+    status = page.locator("[data-live-status]")
+    expect(status).to_have_class(re.compile("dash-live"))
+    # when the server goes away, and an order is recorded meanwhile (a worker folds it)
+    restartable.stop()
+    expect(status).not_to_have_class(re.compile("dash-live"))
+    product = Product.objects.get(brand=shop["brand"], sku="TD-0005")
+
+    def record():
+        from django.db import connection
+
+        try:
+            services.record_order(
+                brand=shop["brand"],
+                external_id="WHILE-DOWN",
+                channel="store",
+                store=store,
+                lines=[{"product": product, "quantity": 1}],
+            )
+        finally:
+            connection.close()
+
+    with ThreadPoolExecutor(1) as pool:
+        pool.submit(record).result(10)
+    # then, once the server is back, the page reconnects and its snapshot has the order
+    restartable.start()
+    expect(status).to_have_class(re.compile("dash-live"), timeout=10000)
+    expect(page.locator('[data-figure="gmv"]')).to_have_text("¥1,299.00", timeout=5000)
+    expect(page.locator('[data-figure="orders"]')).to_have_text("1")
