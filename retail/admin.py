@@ -580,12 +580,19 @@ class ApiRequestLogAdmin(ReadOnlyLedgerAdmin):
 
 # --- live dashboards (retail/dashboards/): rollups written by the event fold only -----------------
 
-from .dashboards.models import DashboardSeq, DeviceLiveStatus, FoldedEvent, StoreMinute  # noqa: E402
+from .dashboards.models import DashboardSeq, DeviceLiveStatus, FoldedEvent, StoreDay, StoreMinute  # noqa: E402
 
 
 @admin.register(StoreMinute)
 class StoreMinuteAdmin(ReadOnlyLedgerAdmin):
     list_display = ["minute", "brand", "store", "orders", "gmv", "items", "scans", "last_event_id"]
+    list_select_related = ["brand", "store"]
+    raw_id_fields = ["brand", "store"]
+
+
+@admin.register(StoreDay)
+class StoreDayAdmin(ReadOnlyLedgerAdmin):
+    list_display = ["day", "brand", "store", "orders", "gmv", "items", "scans", "last_event_id"]
     list_select_related = ["brand", "store"]
     raw_id_fields = ["brand", "store"]
 

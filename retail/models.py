@@ -582,4 +582,4 @@ class ApiRequestLog(models.Model):
 
 # --- live dashboards (retail/dashboards/) ---------------------------------------------------
 
-from .dashboards.models import DashboardSeq, DeviceLiveStatus, FoldedEvent, StoreMinute  # noqa: E402,F401
+from .dashboards.models import *  # noqa: E402,F401,F403  (StoreMinute, StoreDay, ...: __all__)

@@ -10,7 +10,7 @@ from django.utils.translation import gettext_lazy as _
 
 from ..tenancy import TenantQuerySet
 
-__all__ = ["DashboardSeq", "DeviceLiveStatus", "FoldedEvent", "StoreMinute"]
+__all__ = ["DashboardSeq", "DeviceLiveStatus", "FoldedEvent", "StoreDay", "StoreMinute"]
 
 MONEY = {"max_digits": 14, "decimal_places": 2}
 
@@ -61,6 +61,47 @@ class StoreMinute(models.Model):
 
     def __str__(self) -> str:
         return f"{self.store_id}@{self.minute:%Y-%m-%d %H:%M}"
+
+
+class StoreDay(models.Model):
+    """A store's day (local date), upserted in the same statement as its minute rows: HQ's
+    command centre reads one row per store instead of summing a day of minutes."""
+
+    TENANT_BRAND_FIELD = "brand"
+    TENANT_STORE_FIELD = "store"
+
+    brand = models.ForeignKey("retail.Brand", on_delete=models.CASCADE, related_name="+", db_index=False)
+    store = models.ForeignKey(
+        "retail.Store", on_delete=models.CASCADE, null=True, blank=True, related_name="+", db_index=False
+    )
+    day = models.DateField(_("day"))
+    orders = models.PositiveIntegerField(_("orders"), default=0)
+    gmv = models.DecimalField(_("GMV"), **MONEY, default=Decimal("0"))
+    items = models.PositiveIntegerField(_("items"), default=0)
+    members_store = models.PositiveIntegerField(_("members recruited in store"), default=0)
+    members_cloud_shelf = models.PositiveIntegerField(_("members recruited by cloud shelf"), default=0)
+    members_sample_dispenser = models.PositiveIntegerField(
+        _("members recruited by sample dispenser"), default=0
+    )
+    members_other = models.PositiveIntegerField(_("members recruited otherwise"), default=0)
+    scans = models.PositiveIntegerField(_("cloud-shelf scans"), default=0)
+    last_event_id = models.BigIntegerField(_("last event folded"), default=0)
+
+    objects = TenantQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["brand_id", "day", "store_id"]
+        verbose_name = _("store day rollup")
+        verbose_name_plural = _("store day rollups")
+        constraints = [
+            # also serves HQ's read: every store of a brand on a day
+            models.UniqueConstraint(
+                fields=["brand", "day", "store"], name="storeday_unique", nulls_distinct=False
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.store_id}@{self.day}"
 
 
 class FoldedEvent(models.Model):

@@ -2,8 +2,8 @@
 
 `fold_event` is an event subscriber (retail.apps). Each event it cares about becomes ONE
 SQL statement: the event id goes into `FoldedEvent` (ON CONFLICT DO NOTHING), and only if
-that inserted a row are the store's minute row upserted (`orders = orders + 1`, ...) and the
-store's and the brand's dashboard sequence numbers bumped. Events are delivered at least
+that inserted a row are the store's minute row and day row upserted (`orders = orders + 1`,
+...) and the store's and the brand's dashboard sequence numbers bumped. Events are delivered at least
 once and possibly out of order: the folded-ids table (not a high-water mark) makes a
 redelivery count nothing. After the statement a small delta goes to the store's and the
 brand's dashboard groups (`retail.dashboards.consumers`).
@@ -135,12 +135,20 @@ def fold_rollup(event: Event) -> dict[str, Any] | None:
     ctes, params = _ctes(event)
     columns = ", ".join(COUNTERS)
     sets = ", ".join(f"{c} = retail_storeminute.{c} + EXCLUDED.{c}" for c in COUNTERS)
-    sql = f"""{ctes}
+    sql = f"""{ctes}, day_row AS (
+    INSERT INTO retail_storeday (brand_id, store_id, day, {columns}, last_event_id)
+    SELECT %s, %s, %s, {", ".join(["%s"] * len(COUNTERS))}, fresh.event_id FROM fresh
+    ON CONFLICT (brand_id, day, store_id) DO UPDATE SET {sets.replace("retail_storeminute", "retail_storeday")},
+        last_event_id = GREATEST(retail_storeday.last_event_id, EXCLUDED.last_event_id)
+    RETURNING 1
+)
 INSERT INTO retail_storeminute (brand_id, store_id, minute, {columns}, last_event_id)
 SELECT %s, %s, %s, {", ".join(["%s"] * len(COUNTERS))}, fresh.event_id FROM fresh
 ON CONFLICT (brand_id, store_id, minute) DO UPDATE SET {sets},
     last_event_id = GREATEST(retail_storeminute.last_event_id, EXCLUDED.last_event_id)
 RETURNING {columns}, {_store_seq_sql(event)}, (SELECT seq FROM hq_seq)"""
+    day = timezone.localtime(minute).date()
+    params += [event.brand_id, event.store_id, day, *values]
     params += [event.brand_id, event.store_id, minute, *values]
     with transaction.atomic(), connection.cursor() as cursor:  # a failure spoils no caller's transaction
         cursor.execute(sql, params)
@@ -312,24 +320,43 @@ def folded_rows(day: date) -> dict[tuple, dict[str, Any]]:
     return {(r["brand_id"], r["store_id"], r["minute"]): {c: r[c] for c in COUNTERS} for r in found}
 
 
-def recompute_day(day: date) -> dict[str, Any]:
-    """Recompute a day's rollups from the ledger and report the rows that drifted:
-    {"day", "rows", "drift": [{"brand", "store", "minute", "fields": {name: [folded, recomputed]}}]}."""
-    fresh, folded = recomputed_rows(day), folded_rows(day)
-    drift = []
-    for key in sorted(set(fresh) | set(folded), key=lambda k: (k[0], k[1] or 0, k[2])):
+def folded_day_rows(day: date) -> dict[tuple, dict[str, Any]]:
+    from .models import StoreDay
+
+    found = StoreDay.objects.filter(day=day).values("brand_id", "store_id", *COUNTERS)
+    return {(r["brand_id"], r["store_id"]): {c: r[c] for c in COUNTERS} for r in found}
+
+
+def _drift(folded: dict, fresh: dict) -> dict[tuple, dict[str, list[str]]]:
+    out = {}
+    for key in set(fresh) | set(folded):
         a = folded.get(key, dict.fromkeys(COUNTERS, 0))
         b = fresh.get(key, dict.fromkeys(COUNTERS, 0))
         fields = {c: [str(a[c]), str(b[c])] for c in COUNTERS if Decimal(a[c] or 0) != Decimal(b[c] or 0)}
         if fields:
-            drift.append(
-                {
-                    "brand": key[0],
-                    "store": key[1],
-                    "minute": timezone.localtime(key[2]).isoformat(),
-                    "fields": fields,
-                }
-            )
+            out[key] = fields
+    return out
+
+
+def recompute_day(day: date) -> dict[str, Any]:
+    """Recompute a day's rollups from the ledger and report the rows that drifted:
+    {"day", "rows", "drift": [{"brand", "store", "minute" (or "day" for a day row),
+    "fields": {name: [folded, recomputed]}}]}."""
+    fresh, folded = recomputed_rows(day), folded_rows(day)
+    minute_drift = _drift(folded, fresh)
+    drift = [
+        {"brand": k[0], "store": k[1], "minute": timezone.localtime(k[2]).isoformat(), "fields": f}
+        for k, f in sorted(minute_drift.items(), key=lambda i: (i[0][0], i[0][1] or 0, i[0][2]))
+    ]
+    fresh_days: dict[tuple, dict[str, Any]] = defaultdict(lambda: dict.fromkeys(COUNTERS, 0))
+    for (brand_id, store_id, _minute), row in fresh.items():
+        for c in COUNTERS:
+            fresh_days[(brand_id, store_id)][c] += row[c] or 0
+    day_drift = _drift(folded_day_rows(day), dict(fresh_days))
+    drift += [
+        {"brand": k[0], "store": k[1], "day": day.isoformat(), "fields": f}
+        for k, f in sorted(day_drift.items(), key=lambda i: (i[0][0], i[0][1] or 0))
+    ]
     report = {"day": day.isoformat(), "rows": len(fresh), "drift": drift}
     if drift:
         logger.warning("dashboard rollups of %s: %d rows drifted from the ledger", day, len(drift))

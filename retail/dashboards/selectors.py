@@ -5,7 +5,7 @@ ONE statement, so it knows exactly which deltas it already contains."""
 from __future__ import annotations
 
 import json
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -135,19 +135,23 @@ def hq_snapshot(
     *, brand_id: int, day: date | None = None, sort: str = "gmv", lagging: int = 3
 ) -> dict[str, Any]:
     """HQ's command centre: brand totals, the per-store table (sorted by `sort`), top and
-    lagging stores, cities, the per-minute and per-hour series. Three queries."""
+    lagging stores, cities, and the last hour by minute. Three queries: the store day rows
+    (one per store, however many orders) and the last hour's minutes with the sequence
+    number in one statement, the device states, the stores."""
     day = day or timezone.localdate()
     start, end = day_bounds(day)
+    now = timezone.now()
+    since = max(start, now.replace(second=0, microsecond=0) - timedelta(minutes=59))
+    day_columns = ", ".join(f"{c}::text AS {c}" if c == "gmv" else c for c in COUNTERS)
     sql = f"""SELECT
     (SELECT seq FROM retail_dashboardseq WHERE brand_id = %s AND key = 'hq'),
     (SELECT coalesce(json_agg(t), '[]'::json) FROM (
-        SELECT store_id, {_sums_sql()} FROM retail_storeminute
-        WHERE brand_id = %s AND minute >= %s AND minute < %s GROUP BY store_id) t),
+        SELECT store_id, {day_columns} FROM retail_storeday WHERE brand_id = %s AND day = %s) t),
     (SELECT coalesce(json_agg(t ORDER BY t.minute), '[]'::json) FROM (
         SELECT minute, {_sums_sql()} FROM retail_storeminute
         WHERE brand_id = %s AND minute >= %s AND minute < %s GROUP BY minute) t)"""
     with connection.cursor() as cursor:
-        cursor.execute(sql, [brand_id, brand_id, start, end, brand_id, start, end])
+        cursor.execute(sql, [brand_id, brand_id, day, brand_id, since, end])
         seq, per_store, per_minute = cursor.fetchone()
     per_store = json.loads(per_store) if isinstance(per_store, str) else per_store
     per_minute = json.loads(per_minute) if isinstance(per_minute, str) else per_minute
@@ -207,7 +211,6 @@ def hq_snapshot(
             ({**c, "gmv": str(c["gmv"])} for c in cities.values()), key=lambda c: -Decimal(c["gmv"])
         ),
         "minutes": minutes,
-        "hours": _hours(minutes),
     }
 
 

@@ -13,7 +13,7 @@ from django.utils import timezone
 from members.services import join_member
 from retail import services
 from retail.dashboards import rollups, selectors
-from retail.dashboards.models import DashboardSeq, DeviceLiveStatus, FoldedEvent, StoreMinute
+from retail.dashboards.models import DashboardSeq, DeviceLiveStatus, FoldedEvent, StoreDay, StoreMinute
 from retail.dashboards.tasks import recompute_rollups_task
 from retail.events import Event
 from retail.models import DomainEvent
@@ -91,7 +91,10 @@ def test_the_recompute_reports_drift(brand, store, pushed, django_capture_on_com
     with django_capture_on_commit_callbacks(execute=True):
         _order(brand, store, 1, price="5.00")
     row = StoreMinute.objects.get(store=store)
+    day = StoreDay.objects.get(store=store)
+    assert (day.day, day.orders, day.gmv) == (timezone.localtime(row.minute).date(), 1, Decimal("5.00"))
     StoreMinute.objects.filter(pk=row.pk).update(orders=2)
+    StoreDay.objects.filter(pk=day.pk).update(gmv=Decimal("4.00"))
     report = recompute_rollups_task(timezone.localdate().isoformat())
     assert report["drift"] == [
         {
@@ -99,7 +102,13 @@ def test_the_recompute_reports_drift(brand, store, pushed, django_capture_on_com
             "store": store.pk,
             "minute": timezone.localtime(row.minute).isoformat(),
             "fields": {"orders": ["2", "1"]},
-        }
+        },
+        {
+            "brand": brand.pk,
+            "store": store.pk,
+            "day": day.day.isoformat(),
+            "fields": {"gmv": ["4.00", "5.00"]},
+        },
     ]
 
 
@@ -200,4 +209,4 @@ def test_the_hq_snapshot_ranks_stores_and_cities(
     by_members = selectors.hq_snapshot(brand_id=brand.pk, sort="members")
     assert [s["code"] for s in by_members["stores"]][0] == "A"
     assert snap["cities"][0] == {"city": "Hangzhou", "stores": 1, "gmv": "50.00", "orders": 1}
-    assert sum(h["orders"] for h in snap["hours"]) == 4
+    assert sum(m["orders"] for m in snap["minutes"]) == 4
