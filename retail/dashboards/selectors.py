@@ -141,7 +141,9 @@ def hq_snapshot(
     day = day or timezone.localdate()
     start, end = day_bounds(day)
     now = timezone.now()
-    since = max(start, now.replace(second=0, microsecond=0) - timedelta(minutes=59))
+    this_minute = now.replace(second=0, microsecond=0)
+    since = max(start, this_minute - timedelta(minutes=59))
+    until = min(end, this_minute + timedelta(minutes=1))
     day_columns = ", ".join(f"{c}::text AS {c}" if c == "gmv" else c for c in COUNTERS)
     sql = f"""SELECT
     (SELECT seq FROM retail_dashboardseq WHERE brand_id = %s AND key = 'hq'),
@@ -151,7 +153,7 @@ def hq_snapshot(
         SELECT minute, {_sums_sql()} FROM retail_storeminute
         WHERE brand_id = %s AND minute >= %s AND minute < %s GROUP BY minute) t)"""
     with connection.cursor() as cursor:
-        cursor.execute(sql, [brand_id, brand_id, day, brand_id, since, end])
+        cursor.execute(sql, [brand_id, brand_id, day, brand_id, since, until])
         seq, per_store, per_minute = cursor.fetchone()
     per_store = json.loads(per_store) if isinstance(per_store, str) else per_store
     per_minute = json.loads(per_minute) if isinstance(per_minute, str) else per_minute
