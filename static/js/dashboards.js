@@ -263,7 +263,10 @@ function status(text, live) {
 }
 
 function resync() {
-  if (socket && socket.readyState === WebSocket.OPEN) socket.send(JSON.stringify({ type: "resync" }));
+  if (socket && socket.readyState === WebSocket.OPEN) {
+    socket.send(JSON.stringify({ type: "resync" }));
+    root.dataset.resyncs = String(Number(root.dataset.resyncs || 0) + 1);
+  }
 }
 
 function onFrame(frame) {
@@ -271,6 +274,7 @@ function onFrame(frame) {
     state = frame.data;
     lastSeq = frame.seq;
     render();
+    root.dataset.seq = String(lastSeq);
     return;
   }
   if (frame.type !== "deltas" || !state) return;

@@ -52,6 +52,35 @@ def test_the_store_dashboard_shows_an_orders_gmv_without_a_reload(page, asgi_ser
     screenshot(page, "dashboard-store")
 
 
+def test_a_gap_in_the_sequence_makes_the_page_resync(page, asgi_server, shop):
+    from retail.dashboards.models import DashboardSeq
+
+    url, run = asgi_server
+    token = api_token_for(shop)
+    store = shop["stores"][0]
+    log_in(page, type("Server", (), {"url": url}), "manager")
+    page.goto(f"{url}/dashboards/store/{store.pk}/")
+    dashboard = page.locator("[data-dashboard]")
+    expect(page.locator("[data-live-status]")).to_have_class(re.compile("dash-live"))
+    _post_order(url, token, "POS-GAP-1", "TD-0001", 1)
+    expect(dashboard).to_have_attribute("data-seq", "1")
+    # when a delta is lost (the sequence jumps: seq 2 never reaches the page)
+    run(lambda: DashboardSeq.objects.filter(key=f"s{store.pk}").update(seq=2))
+    _post_order(url, token, "POS-GAP-2", "TD-0002", 1)
+    # then the page asks for a snapshot and shows both orders
+    expect(dashboard).to_have_attribute("data-resyncs", "1")
+    expect(dashboard).to_have_attribute("data-seq", "3")
+    expect(page.locator('[data-figure="gmv"]')).to_have_text("¥2,598.00")
+    expect(page.locator('[data-figure="orders"]')).to_have_text("2")
+    assert page.errors == []
+
+
+def api_token_for(shop):
+    from retail.tests.factories import api_token
+
+    return api_token(shop["brand"])
+
+
 def test_the_command_centre_ticks_and_has_a_wall_mode(page, asgi_server, shop):
     from retail.tests.factories import api_token
 
