@@ -1,0 +1,169 @@
+"""ws_fanout: one event reaching BENCH_FANOUT_SOCKETS (default 1,000) dashboard sockets on one
+server over the Redis channel layer, against a raw channels_redis group_send to as many bare
+consumers (the /ws/live/ consumer, which forwards a group message as it comes).
+
+Measured: the HQ command centre's sockets (ws/dashboards/?store=hq); the bench process folds
+an order event (retail.dashboards.rollups.fold_event: the rollup upsert, then the delta to
+the brand's dashboard group) and times each socket's delta. Baseline: /ws/live/ sockets of
+the same user; the bench process group_sends one message to the brand group. Each of
+BENCH_FANOUT_EVENTS events is a round; latencies are per socket and event. The printed
+ratio is deliveries per second of fan-out time (ours over the baseline's); the notes give
+p50/p99 latency (goal: p99 under 250 ms and within 2x of the baseline).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import time
+from collections import Counter
+
+from .harness import Bench, Comparison, LoadResult, redis_url, register
+from .member_list import PASSWORD, _collect_static, _log_in
+
+SOCKETS = int(os.environ.get("BENCH_FANOUT_SOCKETS", "1000"))
+EVENTS = int(os.environ.get("BENCH_FANOUT_EVENTS", "20"))
+BATCH = 50  # sockets opened at once
+TIMEOUT = 15.0  # seconds an event may take to reach every socket
+
+
+def _seed():
+    from django.contrib.auth import get_user_model
+
+    from retail.choices import Role
+    from retail.models import Brand, StaffRole, Store
+
+    brand, _ = Brand.objects.get_or_create(slug="bench-fanout", defaults={"name": "Bench fan-out"})
+    store, _ = Store.objects.get_or_create(brand=brand, code="F001", defaults={"name": "Fan-out store"})
+    user, _ = get_user_model().objects.get_or_create(username=f"bench-fanout-hq-{brand.pk}")
+    user.set_password(PASSWORD)
+    user.save()
+    StaffRole.objects.get_or_create(user=user, brand=brand, store=None, role=Role.HQ_ADMIN)
+    return brand, store, user
+
+
+def _layer():
+    """The server's Redis channel layer (its prefix), installed as this process's default
+    so the fold's group_send reaches the server's sockets."""
+    from channels.layers import channel_layers
+    from channels_redis.core import RedisChannelLayer
+
+    layer = RedisChannelLayer(hosts=[redis_url()], prefix="tiandi-bench")
+    channel_layers.backends["default"] = layer
+    return layer
+
+
+async def _open(ws_url: str, path: str, cookie: str, origin: str) -> list:
+    from websockets.asyncio.client import connect
+
+    sockets = []
+    for first in range(0, SOCKETS, BATCH):
+        batch = await asyncio.gather(
+            *(
+                connect(
+                    f"{ws_url}{path}", additional_headers={"Cookie": cookie, "Origin": origin}, max_size=None
+                )
+                for _ in range(min(BATCH, SOCKETS - first))
+            )
+        )
+        for ws in batch:
+            await ws.recv()  # the snapshot (dashboards) or hello (live)
+        sockets.extend(batch)
+    return sockets
+
+
+async def _rounds(sockets: list, fire, label: str) -> LoadResult:
+    """Fire EVENTS events one after the other; time each socket's first frame after each."""
+    result = LoadResult(label=label)
+    for _ in range(EVENTS):
+        got: list[float] = []
+        done = asyncio.Event()
+
+        async def read(ws, got=got, done=done):
+            await ws.recv()
+            got.append(time.perf_counter())
+            if len(got) == len(sockets):
+                done.set()
+
+        readers = [asyncio.create_task(read(ws)) for ws in sockets]
+        await asyncio.sleep(0.05)
+        t0 = time.perf_counter()
+        await fire()
+        try:
+            await asyncio.wait_for(done.wait(), TIMEOUT)
+        except TimeoutError:
+            result.failures.append(f"{len(sockets) - len(got)} sockets missed an event")
+        for task in readers:
+            task.cancel()
+        result.latencies += [t - t0 for t in got]
+        result.seconds += (max(got) - t0) if got else TIMEOUT
+        result.statuses += Counter({200: len(got), 599: len(sockets) - len(got)})
+        await asyncio.sleep(0.4)  # past the dashboards' coalescing window: each event is a frame
+    return result
+
+
+@register(
+    "ws_fanout",
+    goal=0.5,
+    about="one event to 1,000 dashboard sockets (Redis layer) vs a raw group_send to 1,000 bare consumers",
+)
+def ws_fanout(bench: Bench) -> Comparison:
+    from asgiref.sync import sync_to_async
+    from django.utils import timezone
+
+    from retail.dashboards.rollups import fold_event
+    from retail.events import Event
+    from retail.models import DomainEvent
+    from retail.tenancy import brand_group
+
+    if not redis_url():
+        raise SystemExit("bench ws_fanout: needs Redis (REDIS_URL)")
+    brand, store, user = _seed()
+    _collect_static()
+    layer = _layer()
+
+    def fold_one():
+        now = timezone.now()
+        payload = {"order": 0, "channel": "store", "total": "1.00", "items": 1, "paid_at": now.isoformat()}
+        row = DomainEvent.objects.create(
+            brand=brand, store_id=store.pk, name="order.created", payload=payload, occurred_at=now
+        )
+        fold_event(Event(row.pk, row.name, brand.pk, store.pk, payload, now))
+
+    async def fold():
+        await sync_to_async(fold_one, thread_sensitive=False)()
+
+    async def raw():
+        await layer.group_send(
+            brand_group(brand.pk),
+            {"type": "domain.event", "event": {"id": 0, "event": "bench", "brand": brand.pk, "payload": {}}},
+        )
+
+    async def scenario(base_url: str, cookie: str):
+        ws_url = base_url.replace("http://", "ws://")
+        bare = await _open(ws_url, "/ws/live/", cookie, base_url)
+        baseline = await _rounds(bare, raw, f"raw group_send to {SOCKETS} /ws/live/ sockets")
+        for ws in bare:
+            await ws.close()
+        ours = await _open(ws_url, "/ws/dashboards/?store=hq", cookie, base_url)
+        measured = await _rounds(ours, fold, f"order event folded → {SOCKETS} dashboard sockets")
+        for ws in ours:
+            await ws.close()
+        return baseline, measured
+
+    with bench.server() as server:
+        cookie = _log_in(server.base_url, user.get_username())
+        baseline, measured = asyncio.run(scenario(server.base_url, cookie))
+
+    def p(result: LoadResult, q: float) -> str:
+        return f"{result.percentile(q) * 1000:.1f} ms"
+
+    p99_ratio = baseline.percentile(99) / measured.percentile(99) if measured.percentile(99) else 0.0
+    comparison = Comparison(baseline=baseline, measured=measured)
+    comparison.notes += [
+        f"{SOCKETS} sockets, {EVENTS} events each way",
+        f"delivery latency: dashboards p50 {p(measured, 50)}, p99 {p(measured, 99)}; "
+        f"raw p50 {p(baseline, 50)}, p99 {p(baseline, 99)} (goal: p99 < 250 ms)",
+        f"p99 ratio raw/ours {p99_ratio:.2f} (goal ≥ 0.5: within 2x of the raw baseline)",
+    ]
+    return comparison
