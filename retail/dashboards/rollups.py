@@ -39,6 +39,8 @@ COUNTERS = (
     "members_other",
     "scans",
 )
+# members brought over from elsewhere were not recruited (bulk imports publish no events)
+NOT_RECRUITED = ("import",)
 ROLLUP_EVENTS = ("order.created", "member.joined", "shelf.scans_counted")
 DEVICE_EVENTS = ("device.online", "device.offline")
 
@@ -82,6 +84,8 @@ def increments(event: Event) -> tuple[datetime, dict[str, Any]] | None:
             "items": int(payload.get("items") or 0),
         }
     if event.name == "member.joined":
+        if payload.get("source") in NOT_RECRUITED:
+            return None
         # the payload has no joined_at today: the event's time is the joining time
         when = _when(payload.get("joined_at"), event.occurred_at)
         column = MEMBER_SOURCE_COLUMNS.get(payload.get("source") or "", "members_other")
@@ -292,6 +296,7 @@ def recomputed_rows(day: date) -> dict[tuple, dict[str, Any]]:
         rows[(r["brand_id"], r["store_id"], r["m"])]["items"] = r["n"]
     members = (
         Member.objects.filter(joined_at__gte=start, joined_at__lt=end)
+        .exclude(source__in=NOT_RECRUITED)
         .annotate(m=TruncMinute("joined_at"))
         .values("brand_id", "store_id", "m", "source")
         .annotate(n=Count("id"))

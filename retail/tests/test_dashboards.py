@@ -11,6 +11,7 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from members.services import join_member
+from members.tests.factories import MemberFactory
 from retail import services
 from retail.dashboards import rollups, selectors
 from retail.dashboards.models import DashboardSeq, DeviceLiveStatus, FoldedEvent, StoreDay, StoreMinute
@@ -60,7 +61,12 @@ def test_a_stream_of_events_folds_into_what_the_ledger_says(
         _order(other_brand, other_store, 4, price="1.00")
         join_member(brand_id=brand.pk, phone="13800000001", source="store", store=store)
         join_member(brand_id=brand.pk, phone="13800000002", source="cloud_shelf", store=store)
-        join_member(brand_id=brand.pk, phone="13800000003", source="import", store=store)
+        join_member(brand_id=brand.pk, phone="13800000003", source="online", store=store)
+        # an imported member was not recruited today (and bulk imports publish no event)
+        join_member(brand_id=brand.pk, phone="13800000004", source="import", store=store)
+        MemberFactory(
+            brand=brand, store=store, phone="13800000005", source="import", joined_at=timezone.now()
+        )
     # everything is delivered again: nothing counts twice
     _redeliver("order.created")
     _redeliver("member.joined")
@@ -77,7 +83,7 @@ def test_a_stream_of_events_folds_into_what_the_ledger_says(
         "other": 1,
         "total": 3,
     }
-    # seven events folded once each; the redeliveries pushed nothing
+    # seven events folded once each (the import's adds nothing); the redeliveries pushed nothing
     assert FoldedEvent.objects.count() == 7
     assert len(pushed) == 7
     assert today["seq"] == 5  # two orders and three members of that store
