@@ -19,6 +19,11 @@ PERIODIC_TASKS = {
         {"minute": "53", "hour": "3"},
         "The partner-API request log keeps API_REQUEST_LOG_DAYS (default 7) of diagnostics.",
     ),
+    "recompute-dashboard-rollups": (
+        "retail.dashboards.tasks.recompute_rollups_task",
+        {"minute": "20", "hour": "3"},
+        "Recompute yesterday's dashboard rollups from the ledger and report drift; forget folded-event ids past the outbox retention.",
+    ),
     "purge-domain-events": (
         "retail.tasks.purge_domain_events_task",
         {"minute": "41", "hour": "3"},

@@ -89,6 +89,7 @@ def join_member(
                     member=member.pk,
                     source=member.source,
                     guide=member.guide_id,
+                    joined_at=member.joined_at,
                 )
             return member
         except IntegrityError as exc:

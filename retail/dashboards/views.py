@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
-from django.shortcuts import get_object_or_404, render
+from django.shortcuts import get_object_or_404, redirect, render
 
 from ..models import Store
 from . import selectors
@@ -64,3 +64,16 @@ def hq_dashboard(request):
             lagging=[by_id[i] for i in snapshot["lagging"]],
         ),
     )
+
+
+@login_required
+def my_dashboard(request):
+    """The main navigation's "Live" link: HQ's command centre for HQ, the store's today for
+    a store manager (their first store; the others are a click away on the stores page)."""
+    principal = request.principal
+    if selectors.may_see_hq(principal):
+        return redirect("retail:dashboards:hq")
+    store = Store.objects.for_principal(principal).order_by("code").first()
+    if store is None or selectors.dashboard_store(principal, store.pk) is None:
+        raise PermissionDenied
+    return redirect("retail:dashboards:store", store_id=store.pk)

@@ -238,3 +238,15 @@ def test_a_store_manager_of_two_stores_sees_both(client, brand, store):
     client.force_login(user)
     for s in (store, second):
         assert client.get(reverse("retail:dashboards:store", kwargs={"store_id": s.pk})).status_code == 200
+
+
+def test_the_live_link_takes_hq_and_managers_to_their_dashboard(
+    client, hq_user, manager_user, guide_user, store
+):
+    url = reverse("retail:dashboards:mine")
+    client.force_login(hq_user)
+    assert client.get(url)["Location"] == reverse("retail:dashboards:hq")
+    client.force_login(manager_user)
+    assert client.get(url)["Location"] == reverse("retail:dashboards:store", kwargs={"store_id": store.pk})
+    client.force_login(guide_user)
+    assert client.get(url).status_code == 403

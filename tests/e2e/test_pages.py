@@ -45,6 +45,7 @@ def test_language_switch_turns_the_interface_chinese(page, live_server, shop):
     assert page.locator("html").get_attribute("lang") == "zh-hans"
     assert page.locator(".mainnav").inner_text().split() == [
         "首页",
+        "实时看板",
         "门店",
         "商品",
         "订单",
