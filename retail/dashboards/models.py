@@ -22,8 +22,8 @@ MEMBER_SOURCE_COLUMNS = {
 }
 
 
-class StoreMinute(models.Model):
-    """What happened in one store in one minute (store empty: orders without a store)."""
+class RollupRow(models.Model):
+    """The counters every rollup row has (a store's minute, a store's day)."""
 
     TENANT_BRAND_FIELD = "brand"
     TENANT_STORE_FIELD = "store"
@@ -32,7 +32,6 @@ class StoreMinute(models.Model):
     store = models.ForeignKey(
         "retail.Store", on_delete=models.CASCADE, null=True, blank=True, related_name="+", db_index=False
     )
-    minute = models.DateTimeField(_("minute"))
     orders = models.PositiveIntegerField(_("orders"), default=0)
     gmv = models.DecimalField(_("GMV"), **MONEY, default=Decimal("0"))
     items = models.PositiveIntegerField(_("items"), default=0)
@@ -46,6 +45,15 @@ class StoreMinute(models.Model):
     last_event_id = models.BigIntegerField(_("last event folded"), default=0)
 
     objects = TenantQuerySet.as_manager()
+
+    class Meta:
+        abstract = True
+
+
+class StoreMinute(RollupRow):
+    """What happened in one store in one minute (store empty: orders without a store)."""
+
+    minute = models.DateTimeField(_("minute"))
 
     class Meta:
         ordering = ["brand_id", "store_id", "minute"]
@@ -63,31 +71,11 @@ class StoreMinute(models.Model):
         return f"{self.store_id}@{self.minute:%Y-%m-%d %H:%M}"
 
 
-class StoreDay(models.Model):
+class StoreDay(RollupRow):
     """A store's day (local date), upserted in the same statement as its minute rows: HQ's
     command centre reads one row per store instead of summing a day of minutes."""
 
-    TENANT_BRAND_FIELD = "brand"
-    TENANT_STORE_FIELD = "store"
-
-    brand = models.ForeignKey("retail.Brand", on_delete=models.CASCADE, related_name="+", db_index=False)
-    store = models.ForeignKey(
-        "retail.Store", on_delete=models.CASCADE, null=True, blank=True, related_name="+", db_index=False
-    )
     day = models.DateField(_("day"))
-    orders = models.PositiveIntegerField(_("orders"), default=0)
-    gmv = models.DecimalField(_("GMV"), **MONEY, default=Decimal("0"))
-    items = models.PositiveIntegerField(_("items"), default=0)
-    members_store = models.PositiveIntegerField(_("members recruited in store"), default=0)
-    members_cloud_shelf = models.PositiveIntegerField(_("members recruited by cloud shelf"), default=0)
-    members_sample_dispenser = models.PositiveIntegerField(
-        _("members recruited by sample dispenser"), default=0
-    )
-    members_other = models.PositiveIntegerField(_("members recruited otherwise"), default=0)
-    scans = models.PositiveIntegerField(_("cloud-shelf scans"), default=0)
-    last_event_id = models.BigIntegerField(_("last event folded"), default=0)
-
-    objects = TenantQuerySet.as_manager()
 
     class Meta:
         ordering = ["brand_id", "day", "store_id"]
