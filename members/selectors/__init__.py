@@ -120,3 +120,19 @@ def members_contactable(*, principal: Principal, channel: str) -> QuerySet[Membe
     if channel not in ConsentChannel.values:
         raise ValueError(f"unknown consent channel {channel!r}")
     return members_for(principal=principal).filter(**{f"consent_{channel}": True})
+
+
+def joins_per_minute(*, start, end, exclude_sources=()) -> QuerySet:
+    """Members who joined in [start, end), counted per brand, recruiting store, minute and
+    source (rows of brand_id, store_id, m, source, n): the dashboards' nightly recompute."""
+    from django.db.models import Count
+    from django.db.models.functions import TruncMinute
+
+    return (
+        Member.objects.filter(joined_at__gte=start, joined_at__lt=end)
+        .exclude(source__in=exclude_sources)
+        .annotate(m=TruncMinute("joined_at"))
+        .values("brand_id", "store_id", "m", "source")
+        .annotate(n=Count("id"))
+        .order_by()
+    )

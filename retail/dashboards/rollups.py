@@ -271,7 +271,7 @@ def recomputed_rows(day: date) -> dict[tuple, dict[str, Any]]:
     from django.db.models import Count, F, Sum
     from django.db.models.functions import TruncMinute
 
-    from members.models import Member
+    from members.selectors import joins_per_minute
 
     from ..models import DomainEvent, Order, OrderLine
 
@@ -294,13 +294,7 @@ def recomputed_rows(day: date) -> dict[tuple, dict[str, Any]]:
     )
     for r in items:
         rows[(r["brand_id"], r["store_id"], r["m"])]["items"] = r["n"]
-    members = (
-        Member.objects.filter(joined_at__gte=start, joined_at__lt=end)
-        .exclude(source__in=NOT_RECRUITED)
-        .annotate(m=TruncMinute("joined_at"))
-        .values("brand_id", "store_id", "m", "source")
-        .annotate(n=Count("id"))
-    )
+    members = joins_per_minute(start=start, end=end, exclude_sources=NOT_RECRUITED)
     for r in members:
         column = MEMBER_SOURCE_COLUMNS.get(r["source"], "members_other")
         rows[(r["brand_id"], r["store_id"], r["m"])][column] += r["n"]
