@@ -128,6 +128,71 @@ def _store_seq_sql(event: Event) -> str:
     return "(SELECT seq FROM store_seq)" if event.store_id is not None else "NULL::bigint"
 
 
+# The embedded mode (SQLite) has no data-modifying CTEs: the same fold in a few ORM
+# statements inside one transaction (SQLite serialises writers, so no race to guard).
+
+
+def _portable_fresh(event: Event) -> bool:
+    from .models import FoldedEvent
+
+    _row, created = FoldedEvent.objects.get_or_create(
+        event_id=event.id, defaults={"brand_id": event.brand_id, "folded_at": timezone.now()}
+    )
+    return created
+
+
+def _portable_seqs(event: Event) -> tuple[int | None, int]:
+    """Bump the store's (if any) and the brand's dashboard sequence numbers."""
+    from django.db.models import F
+
+    from .models import DashboardSeq
+
+    def bump(key: str) -> int:
+        DashboardSeq.objects.get_or_create(brand_id=event.brand_id, key=key)
+        DashboardSeq.objects.filter(brand_id=event.brand_id, key=key).update(seq=F("seq") + 1)
+        return DashboardSeq.objects.get(brand_id=event.brand_id, key=key).seq
+
+    store_seq = bump(seq_key(event.store_id)) if event.store_id is not None else None
+    return store_seq, bump(seq_key(None))
+
+
+def _portable_rollup(event: Event, minute: datetime, inc: dict[str, Any]) -> tuple | None:
+    from django.db.models import F
+    from django.db.models.functions import Greatest
+
+    from .models import StoreDay
+
+    if not _portable_fresh(event):
+        return None
+    changes = {name: F(name) + value for name, value in inc.items()}
+    day = timezone.localtime(minute).date()
+    for model, when in ((StoreMinute, {"minute": minute}), (StoreDay, {"day": day})):
+        row, _created = model.objects.get_or_create(brand_id=event.brand_id, store_id=event.store_id, **when)
+        model.objects.filter(pk=row.pk).update(**changes, last_event_id=Greatest("last_event_id", event.id))
+    row = StoreMinute.objects.get(brand_id=event.brand_id, store_id=event.store_id, minute=minute)
+    store_seq, hq_seq = _portable_seqs(event)
+    return (*[getattr(row, name) for name in COUNTERS], store_seq, hq_seq)
+
+
+def _portable_device(event: Event, device_id: int) -> tuple | None:
+    from .models import DeviceLiveStatus
+
+    if not _portable_fresh(event):
+        return None
+    current = DeviceLiveStatus.objects.filter(device_id=device_id).first()
+    if current is None or current.changed_at <= event.occurred_at:
+        DeviceLiveStatus.objects.update_or_create(
+            device_id=device_id,
+            defaults={
+                "brand_id": event.brand_id,
+                "store_id": event.store_id,
+                "online": event.name == "device.online",
+                "changed_at": event.occurred_at,
+            },
+        )
+    return _portable_seqs(event)
+
+
 def fold_rollup(event: Event) -> dict[str, Any] | None:
     """Fold one rollup event; the new minute row and sequence numbers, or None when the
     event was folded before (or adds nothing)."""
@@ -154,9 +219,13 @@ RETURNING {columns}, {_store_seq_sql(event)}, (SELECT seq FROM hq_seq)"""
     day = timezone.localtime(minute).date()
     params += [event.brand_id, event.store_id, day, *values]
     params += [event.brand_id, event.store_id, minute, *values]
-    with transaction.atomic(), connection.cursor() as cursor:  # a failure spoils no caller's transaction
-        cursor.execute(sql, params)
-        row = cursor.fetchone()
+    with transaction.atomic():  # a failure spoils no caller's transaction
+        if connection.vendor == "postgresql":
+            with connection.cursor() as cursor:
+                cursor.execute(sql, params)
+                row = cursor.fetchone()
+        else:
+            row = _portable_rollup(event, minute, inc)
     if row is None:
         return None
     totals = dict(zip(COUNTERS, row[: len(COUNTERS)], strict=True))
@@ -194,9 +263,13 @@ SELECT {_store_seq_sql(event)}, (SELECT seq FROM hq_seq) FROM fresh"""
         event.name == "device.online",
         event.occurred_at,
     ]
-    with transaction.atomic(), connection.cursor() as cursor:  # a failure spoils no caller's transaction
-        cursor.execute(sql, params)
-        row = cursor.fetchone()
+    with transaction.atomic():  # a failure spoils no caller's transaction
+        if connection.vendor == "postgresql":
+            with connection.cursor() as cursor:
+                cursor.execute(sql, params)
+                row = cursor.fetchone()
+        else:
+            row = _portable_device(event, int(device_id))
     if row is None:
         return None
     from .selectors import device_counts
@@ -311,6 +384,13 @@ def recomputed_rows(day: date) -> dict[tuple, dict[str, Any]]:
     return dict(rows)
 
 
+def _shown(column: str, value: Any) -> str:
+    """A figure as the drift report shows it (money with two decimals on every database)."""
+    if column == "gmv":
+        return str(Decimal(str(value or 0)).quantize(Decimal("0.01")))
+    return str(value or 0)
+
+
 def folded_rows(day: date) -> dict[tuple, dict[str, Any]]:
     start, end = day_bounds(day)
     found = StoreMinute.objects.filter(minute__gte=start, minute__lt=end).values(
@@ -331,7 +411,11 @@ def _drift(folded: dict, fresh: dict) -> dict[tuple, dict[str, list[str]]]:
     for key in set(fresh) | set(folded):
         a = folded.get(key, dict.fromkeys(COUNTERS, 0))
         b = fresh.get(key, dict.fromkeys(COUNTERS, 0))
-        fields = {c: [str(a[c]), str(b[c])] for c in COUNTERS if Decimal(a[c] or 0) != Decimal(b[c] or 0)}
+        fields = {
+            c: [_shown(c, a[c]), _shown(c, b[c])]
+            for c in COUNTERS
+            if Decimal(a[c] or 0) != Decimal(b[c] or 0)
+        }
         if fields:
             out[key] = fields
     return out

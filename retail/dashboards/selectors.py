@@ -100,6 +100,54 @@ def device_counts(*, brand_id: int, store_id: int) -> dict[str, int]:
     return {"online": found["n_online"], "offline": found["n_offline"]}
 
 
+# --- the embedded mode (SQLite): the same rows through the ORM, in a few more queries --------
+
+
+def _json_rows(queryset) -> list[dict[str, Any]]:
+    """Rows as PostgreSQL's json_agg gives them: minutes as ISO text, GMV as text."""
+    rows = []
+    for row in queryset:
+        row = dict(row)
+        if "minute" in row:
+            row["minute"] = row["minute"].isoformat()
+        row["gmv"] = str(row["gmv"])
+        rows.append(row)
+    return rows
+
+
+def _portable_seq(brand_id: int, key: str) -> int | None:
+    from .models import DashboardSeq
+
+    return DashboardSeq.objects.filter(brand_id=brand_id, key=key).values_list("seq", flat=True).first()
+
+
+def _portable_store_minutes(store: Store, start: datetime, end: datetime) -> tuple[int | None, list]:
+    from .models import StoreMinute
+
+    seq = _portable_seq(store.brand_id, seq_key(store.pk))
+    rows = StoreMinute.objects.filter(
+        brand_id=store.brand_id, store_id=store.pk, minute__gte=start, minute__lt=end
+    ).order_by("minute")
+    return seq, _json_rows(rows.values("minute", *COUNTERS))
+
+
+def _portable_hq(brand_id: int, day: date, since: datetime, until: datetime) -> tuple[int | None, list, list]:
+    from django.db.models import Sum
+
+    from .models import StoreDay, StoreMinute
+
+    seq = _portable_seq(brand_id, seq_key(None))
+    per_store = _json_rows(StoreDay.objects.filter(brand_id=brand_id, day=day).values("store_id", *COUNTERS))
+    per_minute = (
+        StoreMinute.objects.filter(brand_id=brand_id, minute__gte=since, minute__lt=until)
+        .values("minute")
+        .annotate(**{f"sum_{c}": Sum(c) for c in COUNTERS})
+        .order_by("minute")
+    )
+    minutes = [{"minute": r["minute"], **{c: r[f"sum_{c}"] for c in COUNTERS}} for r in per_minute]
+    return seq, per_store, _json_rows(minutes)
+
+
 def store_today(store: Store, *, day: date | None = None) -> dict[str, Any]:
     """A store's day (today by default): totals, per-minute and per-hour series, devices,
     and the sequence number of the last delta the figures contain. Two queries."""
@@ -111,9 +159,12 @@ def store_today(store: Store, *, day: date | None = None) -> dict[str, Any]:
     (SELECT coalesce(json_agg(t ORDER BY t.minute), '[]'::json) FROM (
         SELECT minute, {columns} FROM retail_storeminute
         WHERE brand_id = %s AND store_id = %s AND minute >= %s AND minute < %s) t)"""
-    with connection.cursor() as cursor:
-        cursor.execute(sql, [store.brand_id, seq_key(store.pk), store.brand_id, store.pk, start, end])
-        seq, raw = cursor.fetchone()
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute(sql, [store.brand_id, seq_key(store.pk), store.brand_id, store.pk, start, end])
+            seq, raw = cursor.fetchone()
+    else:
+        seq, raw = _portable_store_minutes(store, start, end)
     raw = json.loads(raw) if isinstance(raw, str) else raw
     minutes = _minute_rows(raw)
     totals = _zero()
@@ -152,9 +203,12 @@ def hq_snapshot(
     (SELECT coalesce(json_agg(t ORDER BY t.minute), '[]'::json) FROM (
         SELECT minute, {_sums_sql()} FROM retail_storeminute
         WHERE brand_id = %s AND minute >= %s AND minute < %s GROUP BY minute) t)"""
-    with connection.cursor() as cursor:
-        cursor.execute(sql, [brand_id, brand_id, day, brand_id, since, until])
-        seq, per_store, per_minute = cursor.fetchone()
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute(sql, [brand_id, brand_id, day, brand_id, since, until])
+            seq, per_store, per_minute = cursor.fetchone()
+    else:
+        seq, per_store, per_minute = _portable_hq(brand_id, day, since, until)
     per_store = json.loads(per_store) if isinstance(per_store, str) else per_store
     per_minute = json.loads(per_minute) if isinstance(per_minute, str) else per_minute
     by_store = {r["store_id"]: r for r in per_store}

@@ -186,7 +186,12 @@ def test_snapshots_take_a_constant_number_of_queries(brand, pushed, django_captu
         for n in range(2, 30):
             _order(brand, stores[n % 3], n, price=str(n))
     assert counted() == few
-    assert few[0] <= 2 and few[1] <= 3
+    # figures and sequence in one statement on PostgreSQL; the embedded mode's portable
+    # reads take one (store) or two (HQ) more — still constant
+    if connection.vendor == "postgresql":
+        assert few[0] <= 2 and few[1] <= 3
+    else:
+        assert few[0] <= 3 and few[1] <= 5
 
 
 def test_the_hq_snapshot_ranks_stores_and_cities(
