@@ -15,8 +15,8 @@ from __future__ import annotations
 import os
 import time
 
-from .harness import ROUNDS, Bench, Comparison, LoadResult, Request, drive, register
-from .member_list import PASSWORD, _collect_static, _log_in
+from .harness import ROUNDS, Bench, Comparison, LoadResult, Request, collect_static, drive, log_in, register
+from .member_list import PASSWORD
 
 ORDERS = int(os.environ.get("BENCH_DASH_ORDERS", "10000000"))
 STORES = int(os.environ.get("BENCH_DASH_STORES", "100"))
@@ -120,9 +120,9 @@ def dashboard_load(bench: Bench) -> Comparison:
     brand = _seed()
     user = _hq_user(brand)
     stores = list(Store.objects.filter(brand=brand).order_by("code").values_list("pk", flat=True))
-    _collect_static()
+    collect_static()
     with bench.server() as server:
-        cookie = {"Cookie": _log_in(server.base_url, user.get_username())}
+        cookie = {"Cookie": log_in(server.base_url, user.get_username(), PASSWORD)}
 
         def healthz(n: int) -> Request:
             return Request("GET", "/healthz", headers=cookie)

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import re
 import secrets
 import signal
 import socket
@@ -440,3 +441,52 @@ def run(names: list[str]) -> int:
             continue
         ok = print_result(registered, comparison) and ok
     return 0 if ok else 1
+
+
+# --- pages behind a login (benchmarks of HTML pages) ----------------------------------------
+
+
+def collect_static() -> None:
+    """Production settings serve static files through the manifest; the pages need it."""
+    import secrets
+    import subprocess
+    import sys
+
+    env = {**os.environ, "DJANGO_DEBUG": "0", "DJANGO_SECRET_KEY": secrets.token_urlsafe(50)}
+    subprocess.run(
+        [sys.executable, "manage.py", "collectstatic", "--noinput", "-v", "0"], cwd=ROOT, env=env, check=True
+    )
+
+
+def _cookies(response) -> dict[str, str]:
+    # The production cookies are Secure, so a client on plain http would not send them back;
+    # the bench carries them by hand.
+    found = {}
+    for header in response.headers.get_list("set-cookie"):
+        name, _, rest = header.partition("=")
+        found[name.strip()] = rest.split(";", 1)[0]
+    return found
+
+
+def log_in(base_url: str, username: str, password: str) -> str:
+    """The Cookie header of a logged-in session, through the login form."""
+    import httpx
+
+    with httpx.Client(base_url=base_url, timeout=30, follow_redirects=False) as client:
+        form = client.get("/accounts/login/")
+        found = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', form.text)
+        if found is None:
+            raise RuntimeError(f"bench login page: {form.status_code} {form.text[:300]}")
+        jar = _cookies(form)
+        answer = client.post(
+            "/accounts/login/",
+            data={"username": username, "password": password, "csrfmiddlewaretoken": found.group(1)},
+            headers={
+                "Referer": f"{base_url}/accounts/login/",
+                "Cookie": f"csrftoken={jar.get('csrftoken', '')}",
+            },
+        )
+        jar.update(_cookies(answer))
+        if answer.status_code != 302 or "sessionid" not in jar:
+            raise RuntimeError(f"bench login failed: {answer.status_code} {answer.text[:300]}")
+        return "; ".join(f"{k}={v}" for k, v in jar.items())

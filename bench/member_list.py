@@ -11,11 +11,10 @@ with the same member count reuses it; BENCH_LIST_RESEED=1 seeds it again.
 from __future__ import annotations
 
 import os
-import re
 import time
 from urllib.parse import urlencode
 
-from .harness import ROUNDS, Bench, Comparison, LoadResult, Request, drive, register
+from .harness import ROUNDS, Bench, Comparison, LoadResult, Request, collect_static, drive, log_in, register
 
 MEMBERS = int(os.environ.get("BENCH_LIST_MEMBERS", "1000000"))
 PAGES = 10  # keyset pages walked per store and for the preview
@@ -102,54 +101,6 @@ def _hq_user(brand):
     return user
 
 
-def _collect_static() -> None:
-    """Production settings serve static files through the manifest; the pages need it."""
-    import secrets
-    import subprocess
-    import sys
-
-    from .harness import ROOT
-
-    env = {**os.environ, "DJANGO_DEBUG": "0", "DJANGO_SECRET_KEY": secrets.token_urlsafe(50)}
-    subprocess.run(
-        [sys.executable, "manage.py", "collectstatic", "--noinput", "-v", "0"], cwd=ROOT, env=env, check=True
-    )
-
-
-def _cookies(response) -> dict[str, str]:
-    # The production cookies are Secure, so a client on plain http would not send them back;
-    # the bench carries them by hand.
-    found = {}
-    for header in response.headers.get_list("set-cookie"):
-        name, _, rest = header.partition("=")
-        found[name.strip()] = rest.split(";", 1)[0]
-    return found
-
-
-def _log_in(base_url: str, username: str) -> str:
-    """The Cookie header of a logged-in session, through the login form."""
-    import httpx
-
-    with httpx.Client(base_url=base_url, timeout=30, follow_redirects=False) as client:
-        form = client.get("/accounts/login/")
-        found = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', form.text)
-        if found is None:
-            raise RuntimeError(f"bench login page: {form.status_code} {form.text[:300]}")
-        jar = _cookies(form)
-        answer = client.post(
-            "/accounts/login/",
-            data={"username": username, "password": PASSWORD, "csrfmiddlewaretoken": found.group(1)},
-            headers={
-                "Referer": f"{base_url}/accounts/login/",
-                "Cookie": f"csrftoken={jar.get('csrftoken', '')}",
-            },
-        )
-        jar.update(_cookies(answer))
-        if answer.status_code != 302 or "sessionid" not in jar:
-            raise RuntimeError(f"bench login failed: {answer.status_code} {answer.text[:300]}")
-        return "; ".join(f"{k}={v}" for k, v in jar.items())
-
-
 def _keyset_starts(qs, per_page: int) -> list[int | None]:
     """`after` values of the first PAGES keyset pages of a queryset ordered by -id."""
     ids = list(qs.order_by("-id").values_list("id", flat=True)[: per_page * PAGES])
@@ -179,9 +130,9 @@ def member_list(bench: Bench) -> Comparison:
     matching = Member.objects.filter(brand=brand, consent_sms=True).filter(compile_rules(rules))
     preview_pages = _keyset_starts(matching, PREVIEW)
 
-    _collect_static()
+    collect_static()
     with bench.server() as server:
-        cookie = {"Cookie": _log_in(server.base_url, user.get_username())}
+        cookie = {"Cookie": log_in(server.base_url, user.get_username(), PASSWORD)}
 
         def healthz(n: int) -> Request:
             return Request("GET", "/healthz", headers=cookie)

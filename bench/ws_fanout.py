@@ -18,8 +18,8 @@ import os
 import time
 from collections import Counter
 
-from .harness import Bench, Comparison, LoadResult, redis_url, register
-from .member_list import PASSWORD, _collect_static, _log_in
+from .harness import Bench, Comparison, LoadResult, collect_static, log_in, redis_url, register
+from .member_list import PASSWORD
 
 SOCKETS = int(os.environ.get("BENCH_FANOUT_SOCKETS", "1000"))
 EVENTS = int(os.environ.get("BENCH_FANOUT_EVENTS", "20"))
@@ -119,7 +119,7 @@ def ws_fanout(bench: Bench) -> Comparison:
     if not redis_url():
         raise SystemExit("bench ws_fanout: needs Redis (REDIS_URL)")
     brand, store, user = _seed()
-    _collect_static()
+    collect_static()
     layer = _layer()
 
     def fold_one():
@@ -152,7 +152,7 @@ def ws_fanout(bench: Bench) -> Comparison:
         return baseline, measured
 
     with bench.server() as server:
-        cookie = _log_in(server.base_url, user.get_username())
+        cookie = log_in(server.base_url, user.get_username(), PASSWORD)
         baseline, measured = asyncio.run(scenario(server.base_url, cookie))
 
     def p(result: LoadResult, q: float) -> str:
