@@ -580,7 +580,14 @@ class ApiRequestLogAdmin(ReadOnlyLedgerAdmin):
 
 # --- live dashboards (retail/dashboards/): rollups written by the event fold only -----------------
 
-from .dashboards.models import DashboardSeq, DeviceLiveStatus, FoldedEvent, StoreDay, StoreMinute  # noqa: E402
+from .dashboards.models import (  # noqa: E402
+    DashboardSeq,
+    DeviceLiveStatus,
+    FoldedEvent,
+    GuideDay,
+    StoreDay,
+    StoreMinute,
+)
 
 
 @admin.register(StoreMinute)
@@ -595,6 +602,13 @@ class StoreDayAdmin(ReadOnlyLedgerAdmin):
     list_display = ["day", "brand", "store", "orders", "gmv", "items", "scans", "last_event_id"]
     list_select_related = ["brand", "store"]
     raw_id_fields = ["brand", "store"]
+
+
+@admin.register(GuideDay)
+class GuideDayAdmin(ReadOnlyLedgerAdmin):
+    list_display = ["day", "brand", "store", "guide", "orders", "gmv"]
+    list_select_related = ["brand", "store", "guide"]
+    raw_id_fields = ["brand", "store", "guide"]
 
 
 @admin.register(FoldedEvent)

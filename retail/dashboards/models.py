@@ -5,12 +5,13 @@ from __future__ import annotations
 
 from decimal import Decimal
 
+from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
 from ..tenancy import TenantQuerySet
 
-__all__ = ["DashboardSeq", "DeviceLiveStatus", "FoldedEvent", "StoreDay", "StoreMinute"]
+__all__ = ["DashboardSeq", "DeviceLiveStatus", "FoldedEvent", "GuideDay", "StoreDay", "StoreMinute"]
 
 MONEY = {"max_digits": 14, "decimal_places": 2}
 
@@ -134,6 +135,41 @@ class DashboardSeq(models.Model):
 
     def __str__(self) -> str:
         return f"{self.key}: {self.seq}"
+
+
+class GuideDay(models.Model):
+    """A guide's sales in a store on a local day (orders attributed to the guide), for the
+    store's leaderboard; upserted in the statement that folds the order."""
+
+    TENANT_BRAND_FIELD = "brand"
+    TENANT_STORE_FIELD = "store"
+
+    brand = models.ForeignKey("retail.Brand", on_delete=models.CASCADE, related_name="+", db_index=False)
+    store = models.ForeignKey(
+        "retail.Store", on_delete=models.CASCADE, null=True, blank=True, related_name="+", db_index=False
+    )
+    guide = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+", db_index=False
+    )
+    day = models.DateField(_("day"))
+    orders = models.PositiveIntegerField(_("orders"), default=0)
+    gmv = models.DecimalField(_("GMV"), **MONEY, default=Decimal("0"))
+
+    objects = TenantQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["brand_id", "day", "store_id", "-gmv"]
+        verbose_name = _("guide day rollup")
+        verbose_name_plural = _("guide day rollups")
+        constraints = [
+            # also serves the leaderboard's read: a store's guides on a day
+            models.UniqueConstraint(
+                fields=["brand", "store", "day", "guide"], name="guideday_unique", nulls_distinct=False
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.guide_id}@{self.store_id} {self.day}: {self.gmv}"
 
 
 class DeviceLiveStatus(models.Model):

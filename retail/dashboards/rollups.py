@@ -156,7 +156,9 @@ def _portable_seqs(event: Event) -> tuple[int | None, int]:
     return store_seq, bump(seq_key(None))
 
 
-def _portable_rollup(event: Event, minute: datetime, inc: dict[str, Any]) -> tuple | None:
+def _portable_rollup(
+    event: Event, minute: datetime, inc: dict[str, Any], guide_id: int | None
+) -> tuple | None:
     from django.db.models import F
     from django.db.models.functions import Greatest
 
@@ -169,6 +171,12 @@ def _portable_rollup(event: Event, minute: datetime, inc: dict[str, Any]) -> tup
     for model, when in ((StoreMinute, {"minute": minute}), (StoreDay, {"day": day})):
         row, _created = model.objects.get_or_create(brand_id=event.brand_id, store_id=event.store_id, **when)
         model.objects.filter(pk=row.pk).update(**changes, last_event_id=Greatest("last_event_id", event.id))
+    if guide_id is not None:
+        from .models import GuideDay
+
+        where = {"brand_id": event.brand_id, "store_id": event.store_id, "guide_id": guide_id, "day": day}
+        GuideDay.objects.get_or_create(**where)
+        GuideDay.objects.filter(**where).update(orders=F("orders") + 1, gmv=F("gmv") + inc.get("gmv", 0))
     row = StoreMinute.objects.get(brand_id=event.brand_id, store_id=event.store_id, minute=minute)
     store_seq, hq_seq = _portable_seqs(event)
     return (*[getattr(row, name) for name in COUNTERS], store_seq, hq_seq)
@@ -193,6 +201,14 @@ def _portable_device(event: Event, device_id: int) -> tuple | None:
     return _portable_seqs(event)
 
 
+def _guide_of(event: Event) -> int | None:
+    """The guide an order is attributed to (orders only)."""
+    if event.name != "order.created":
+        return None
+    guide = (event.payload or {}).get("guide")
+    return int(guide) if guide else None
+
+
 def fold_rollup(event: Event) -> dict[str, Any] | None:
     """Fold one rollup event; the new minute row and sequence numbers, or None when the
     event was folded before (or adds nothing)."""
@@ -204,7 +220,17 @@ def fold_rollup(event: Event) -> dict[str, Any] | None:
     ctes, params = _ctes(event)
     columns = ", ".join(COUNTERS)
     sets = ", ".join(f"{c} = retail_storeminute.{c} + EXCLUDED.{c}" for c in COUNTERS)
-    sql = f"""{ctes}, day_row AS (
+    guide_id = _guide_of(event)
+    guide_cte = ""
+    if guide_id is not None and connection.vendor == "postgresql":
+        guide_cte = """, guide_row AS (
+    INSERT INTO retail_guideday (brand_id, store_id, guide_id, day, orders, gmv)
+    SELECT %s, %s, %s, %s, 1, %s FROM fresh
+    ON CONFLICT (brand_id, store_id, day, guide_id) DO UPDATE SET
+        orders = retail_guideday.orders + 1, gmv = retail_guideday.gmv + EXCLUDED.gmv
+    RETURNING 1
+)"""
+    sql = f"""{ctes}{guide_cte}, day_row AS (
     INSERT INTO retail_storeday (brand_id, store_id, day, {columns}, last_event_id)
     SELECT %s, %s, %s, {", ".join(["%s"] * len(COUNTERS))}, fresh.event_id FROM fresh
     ON CONFLICT (brand_id, day, store_id) DO UPDATE SET {sets.replace("retail_storeminute", "retail_storeday")},
@@ -217,6 +243,8 @@ ON CONFLICT (brand_id, store_id, minute) DO UPDATE SET {sets},
     last_event_id = GREATEST(retail_storeminute.last_event_id, EXCLUDED.last_event_id)
 RETURNING {columns}, {_store_seq_sql(event)}, (SELECT seq FROM hq_seq)"""
     day = timezone.localtime(minute).date()
+    if guide_cte:
+        params += [event.brand_id, event.store_id, guide_id, day, inc.get("gmv", 0)]
     params += [event.brand_id, event.store_id, day, *values]
     params += [event.brand_id, event.store_id, minute, *values]
     with transaction.atomic():  # a failure spoils no caller's transaction
@@ -225,7 +253,7 @@ RETURNING {columns}, {_store_seq_sql(event)}, (SELECT seq FROM hq_seq)"""
                 cursor.execute(sql, params)
                 row = cursor.fetchone()
         else:
-            row = _portable_rollup(event, minute, inc)
+            row = _portable_rollup(event, minute, inc, guide_id)
     if row is None:
         return None
     totals = dict(zip(COUNTERS, row[: len(COUNTERS)], strict=True))
@@ -233,6 +261,7 @@ RETURNING {columns}, {_store_seq_sql(event)}, (SELECT seq FROM hq_seq)"""
         "brand": event.brand_id,
         "store": event.store_id,
         "minute": minute,
+        "guide": guide_id,
         "inc": {k: v for k, v in inc.items() if v},
         "row": totals,
         "store_seq": row[-2],
@@ -303,6 +332,8 @@ def delta_message(folded: dict[str, Any], seq: int) -> dict[str, Any]:
     if "minute" in folded:
         message["minute"] = folded["minute"].isoformat()
         message["inc"] = {k: str(v) if isinstance(v, Decimal) else v for k, v in folded["inc"].items()}
+        if folded.get("guide"):
+            message["guide"] = folded["guide"]
     if folded.get("devices") is not None:
         message["devices"] = folded["devices"]
     return message
@@ -421,6 +452,41 @@ def _drift(folded: dict, fresh: dict) -> dict[tuple, dict[str, list[str]]]:
     return out
 
 
+def guide_drift(day: date) -> list[dict[str, Any]]:
+    """The leaderboard rows (a guide's orders and GMV in a store on the day) that differ
+    from the orders attributed to the guide in the ledger."""
+    from django.db.models import Count, Sum
+
+    from ..models import Order
+    from .models import GuideDay
+
+    start, end = day_bounds(day)
+    fresh = {
+        (r["brand_id"], r["store_id"], r["guide_id"]): (r["n"], Decimal(r["gmv"] or 0))
+        for r in Order.objects.filter(paid_at__gte=start, paid_at__lt=end, guide__isnull=False)
+        .values("brand_id", "store_id", "guide_id")
+        .annotate(n=Count("id"), gmv=Sum("total"))
+        .order_by()
+    }
+    folded = {
+        (r["brand_id"], r["store_id"], r["guide_id"]): (r["orders"], Decimal(r["gmv"] or 0))
+        for r in GuideDay.objects.filter(day=day).values("brand_id", "store_id", "guide_id", "orders", "gmv")
+    }
+    out = []
+    for key in sorted(set(fresh) | set(folded), key=lambda k: (k[0], k[1] or 0, k[2])):
+        a, b = folded.get(key, (0, Decimal("0"))), fresh.get(key, (0, Decimal("0")))
+        if a != b:
+            fields = {}
+            if a[0] != b[0]:
+                fields["orders"] = [str(a[0]), str(b[0])]
+            if a[1] != b[1]:
+                fields["gmv"] = [_shown("gmv", a[1]), _shown("gmv", b[1])]
+            out.append(
+                {"brand": key[0], "store": key[1], "guide": key[2], "day": day.isoformat(), "fields": fields}
+            )
+    return out
+
+
 def recompute_day(day: date) -> dict[str, Any]:
     """Recompute a day's rollups from the ledger and report the rows that drifted:
     {"day", "rows", "drift": [{"brand", "store", "minute" (or "day" for a day row),
@@ -440,6 +506,7 @@ def recompute_day(day: date) -> dict[str, Any]:
         {"brand": k[0], "store": k[1], "day": day.isoformat(), "fields": f}
         for k, f in sorted(day_drift.items(), key=lambda i: (i[0][0], i[0][1] or 0))
     ]
+    drift += guide_drift(day)
     report = {"day": day.isoformat(), "rows": len(fresh), "drift": drift}
     if drift:
         logger.warning("dashboard rollups of %s: %d rows drifted from the ledger", day, len(drift))

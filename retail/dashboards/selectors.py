@@ -148,9 +148,32 @@ def _portable_hq(brand_id: int, day: date, since: datetime, until: datetime) -> 
     return seq, per_store, _json_rows(minutes)
 
 
+def guide_leaderboard(store: Store, *, day: date, limit: int = 10) -> list[dict[str, Any]]:
+    """The store's guides by GMV on the day (orders attributed to them), one query."""
+    from .models import GuideDay
+
+    rows = (
+        GuideDay.objects.filter(brand_id=store.brand_id, store_id=store.pk, day=day)
+        .order_by("-gmv", "-orders", "guide_id")
+        .values("guide_id", "guide__first_name", "guide__last_name", "guide__username", "orders", "gmv")[
+            :limit
+        ]
+    )
+    return [
+        {
+            "id": r["guide_id"],
+            "name": f"{r['guide__last_name']}{r['guide__first_name']}".strip() or r["guide__username"],
+            "orders": r["orders"],
+            "gmv": str(r["gmv"]),
+        }
+        for r in rows
+    ]
+
+
 def store_today(store: Store, *, day: date | None = None) -> dict[str, Any]:
     """A store's day (today by default): totals, per-minute and per-hour series, devices,
-    and the sequence number of the last delta the figures contain. Two queries."""
+    the guide leaderboard, and the sequence number of the last delta the figures contain.
+    Three queries."""
     day = day or timezone.localdate()
     start, end = day_bounds(day)
     columns = ", ".join(f"{c}::text AS {c}" if c == "gmv" else c for c in COUNTERS)
@@ -177,6 +200,7 @@ def store_today(store: Store, *, day: date | None = None) -> dict[str, Any]:
         "store": {"id": store.pk, "name": store.name, "code": store.code, "city": store.city},
         "totals": _figures(totals),
         "devices": device_counts(brand_id=store.brand_id, store_id=store.pk),
+        "leaderboard": guide_leaderboard(store, day=day),
         "minutes": minutes,
         "hours": _hours(minutes),
     }

@@ -80,6 +80,13 @@ function apply(delta) {
       const row = state.stores.find((s) => s.id === delta.store);
       if (row) addTo(row, delta.inc);
     }
+    if (state.kind === "store" && delta.guide) {
+      const guide = (state.leaderboard || []).find((g) => g.id === delta.guide);
+      if (!guide) return false; // a guide new to the board: its name comes with a snapshot
+      guide.orders += delta.inc.orders || 0;
+      guide.gmv = fromCents(cents(guide.gmv) + cents(delta.inc.gmv || "0"));
+      state.leaderboard.sort((a, b) => cents(b.gmv) - cents(a.gmv) || b.orders - a.orders);
+    }
   }
   if (delta.devices) {
     if (state.kind === "store") {
@@ -248,10 +255,28 @@ function renderStores() {
   if (byGmv.length > 3) rank(root.querySelector('[data-rank="lagging"]'), byGmv.slice(-3).reverse());
 }
 
+function renderLeaderboard() {
+  const body = root.querySelector("[data-leaderboard]");
+  if (!body || !state.leaderboard || !state.leaderboard.length) return;
+  const rows = state.leaderboard.map((g, i) => {
+    const tr = document.createElement("tr");
+    tr.dataset.guide = String(g.id);
+    for (const [text, num] of [[String(i + 1), true], [g.name, false], [String(g.orders), true], [cny(g.gmv), true]]) {
+      const td = document.createElement("td");
+      td.textContent = text;
+      if (num) td.className = "num";
+      tr.appendChild(td);
+    }
+    return tr;
+  });
+  body.replaceChildren(...rows);
+}
+
 function render() {
   renderFigures();
   renderCharts();
   if (state.kind === "hq") renderStores();
+  else renderLeaderboard();
 }
 
 // --- the socket ----------------------------------------------------------------------------

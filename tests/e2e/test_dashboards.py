@@ -12,7 +12,7 @@ from playwright.sync_api import expect
 from .conftest import log_in, no_horizontal_overflow, screenshot
 
 
-def _post_order(url, token, external_id, sku, quantity):
+def _post_order(url, token, external_id, sku, quantity, guide=None):
     response = httpx.post(
         f"{url}/api/v1/orders/",
         headers={"Authorization": f"Bearer {token}", "Idempotency-Key": external_id},
@@ -21,6 +21,7 @@ def _post_order(url, token, external_id, sku, quantity):
             "channel": "store",
             "store_code": "SH001",
             "lines": [{"sku": sku, "quantity": quantity}],
+            **({"guide": guide} if guide else {}),
         },
         timeout=10,
     )
@@ -44,10 +45,16 @@ def test_the_store_dashboard_shows_an_orders_gmv_without_a_reload(page, asgi_ser
     # then GMV, orders and AOV change on the open page within 2 s, without a reload
     expect(gmv).to_have_text("¥2,598.00", timeout=2000)
     expect(page.locator('[data-figure="orders"]')).to_have_text("1")
-    _post_order(url, token, "POS-LIVE-2", "TD-0002", 1)
+    # and a guide's sale puts the guide on the leaderboard, live too
+    from django.contrib.auth import get_user_model
+
+    guide = get_user_model().objects.get(username="guide")
+    _post_order(url, token, "POS-LIVE-2", "TD-0002", 1, guide=guide.pk)
     expect(gmv).to_have_text("¥3,897.00", timeout=2000)
     expect(page.locator('[data-figure="aov"]')).to_have_text("¥1,948.50")
-    assert page.evaluate("document.querySelector('[data-dashboard]').dataset.seq") == "2"
+    board = page.locator(f'[data-leaderboard] tr[data-guide="{guide.pk}"]')
+    expect(board).to_contain_text("¥1,299.00", timeout=3000)
+    assert int(page.evaluate("document.querySelector('[data-dashboard]').dataset.seq")) >= 2
     assert page.errors == []
     screenshot(page, "dashboard-store")
 
