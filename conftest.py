@@ -47,6 +47,9 @@ def _fresh_cache():
             client.delete(*keys)
     else:
         cache.clear()
+    from shelves.services.scans import forget_local
+
+    forget_local()  # the scan page's per-process copies of cache entries
     yield
 
 

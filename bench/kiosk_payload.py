@@ -1,12 +1,12 @@
 """kiosk_payload: the kiosk page's payload of a screen showing a 500-product catalog
 (GET /shelf/<token>/payload.json: every product with price, online and store stock, QR and
-scan links) against the bare `GET /healthz` view on the same server.
+scan links) against the bare `GET /livez` view on the same server.
 
 First (cold) requests are timed one at a time: before each, the catalog's version goes up
 and a heartbeat (which reads the screen fresh) makes the server see it, so the payload is
 built from the database (the screen lookup is cached; the items with their products and the
 store's stock are two queries). Warm requests are then served from the cache (no query but
-the cached screen lookup). The printed ratio is warm payload throughput over /healthz.
+the cached screen lookup). The printed ratio is warm payload throughput over /livez.
 BENCH_KIOSK_PRODUCTS changes the catalog size (default 500).
 """
 
@@ -67,7 +67,7 @@ def _seed():
 @register(
     "kiosk_payload",
     goal=0.5,
-    about=f"GET /shelf/<token>/payload.json of a {PRODUCTS}-product catalog (cached) vs GET /healthz; "
+    about=f"GET /shelf/<token>/payload.json of a {PRODUCTS}-product catalog (cached) vs GET /livez; "
     "first (cold) vs warm",
 )
 def kiosk_payload(bench: Bench) -> Comparison:
@@ -103,17 +103,17 @@ def kiosk_payload(bench: Bench) -> Comparison:
         if items != PRODUCTS:
             raise RuntimeError(f"the payload lists {items} items of {PRODUCTS}")
 
-        def healthz(n: int) -> Request:
-            return Request("GET", "/healthz")
+        def livez(n: int) -> Request:
+            return Request("GET", "/livez")
 
         def payload(n: int) -> Request:
             return Request("GET", payload_path, headers={"Accept-Encoding": "identity"})
 
         comparison = bench.compare(
             server,
-            baseline=healthz,
+            baseline=livez,
             measured=payload,
-            baseline_label="GET /healthz (bare Django view)",
+            baseline_label="GET /livez (bare Django view)",
             measured_label=f"GET /shelf/<token>/payload.json ({PRODUCTS} products, warm)",
         )
     cold, warm = statistics.median(cold_ms), statistics.median(warm_ms)
@@ -121,7 +121,7 @@ def kiosk_payload(bench: Bench) -> Comparison:
         f"first (cold) request: median {cold:.1f} ms, max {max(cold_ms):.1f} ms over {COLD} catalog versions; "
         f"warm (serial): median {warm:.1f} ms; first/warm {cold / warm:.1f}x",
         f"payload {size / 1024:.0f} KiB for {PRODUCTS} products; warm throughput "
-        f"{comparison.measured.throughput:.0f} req/s vs /healthz {comparison.baseline.throughput:.0f} req/s",
+        f"{comparison.measured.throughput:.0f} req/s vs /livez {comparison.baseline.throughput:.0f} req/s",
     ]
     print(f"  first (cold) {cold:.1f} ms vs warm {warm:.1f} ms (serial medians)")
     return comparison

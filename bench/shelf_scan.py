@@ -1,6 +1,6 @@
 """shelf_scan: the shopper's scan page `GET /s/<code>` (the Double-11 evening hot path:
 screen and product from the cache, one INSERT of the scan, a small mobile page) against the
-bare Django view `GET /healthz` on the same server (one `SELECT 1`, one cache set and get).
+bare Django view `GET /livez` on the same server (it returns "ok" and asks nothing).
 
 Codes vary over SCREENS screens in STORES stores and PRODUCTS products, a quarter of the
 shoppers carrying a member cookie. Afterwards the scans stored must equal the scan requests
@@ -22,7 +22,7 @@ PRODUCTS = 200
 @register(
     "shelf_scan",
     goal=0.6,
-    about="GET /s/<code> (cached screen + product, one INSERT, mobile page) vs GET /healthz",
+    about="GET /s/<code> (cached screen + product, one INSERT, mobile page) vs GET /livez",
 )
 def shelf_scan(bench: Bench) -> Comparison:
     from decimal import Decimal
@@ -88,7 +88,7 @@ def shelf_scan(bench: Bench) -> Comparison:
     cookies = [_member_cookie(services, brand_id=brand.pk, member_id=m.pk) for m in members]
 
     def health(n: int) -> Request:
-        return Request("GET", "/healthz")
+        return Request("GET", "/livez")
 
     def scan(n: int) -> Request:
         rnd = random.Random(n)
@@ -141,7 +141,7 @@ def _compare_counting(server, baseline, measured) -> tuple[Comparison, int]:
     also adding up the scan requests answered 200, warm-up included: each recorded a scan."""
     drive(server, baseline, label="warm-up", count=WARMUP, first=10**8)
     answered = drive(server, measured, label="warm-up", count=WARMUP, first=10**8).statuses.get(200, 0)
-    total_base, total_ours = LoadResult("GET /healthz"), LoadResult("GET /s/<code>")
+    total_base, total_ours = LoadResult("GET /livez"), LoadResult("GET /s/<code>")
     for round_no in range(ROUNDS):
         first = round_no * REQUESTS
         base = drive(server, baseline, label=total_base.label, first=first)

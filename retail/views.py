@@ -6,7 +6,7 @@ from django.contrib.auth.decorators import login_required
 from django.core.cache import cache
 from django.core.exceptions import PermissionDenied
 from django.db import connection
-from django.http import Http404, JsonResponse
+from django.http import Http404, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
@@ -20,6 +20,12 @@ from .tenancy import Principal
 
 
 @never_cache
+def alive(request):
+    """Liveness: the process answers, nothing else is asked (a bare Django view; the
+    benchmarks' baseline). Readiness, with the database and the cache, is /healthz."""
+    return HttpResponse("ok", content_type="text/plain")
+
+
 def health(request):
     """Liveness and readiness: the database and the cache answer."""
     checks = {}

@@ -452,3 +452,9 @@ def test_sales_figures_are_cached_briefly_per_visible_scope(hq_user, manager_use
     assert sales_summary(principal=manager)["orders"] == 2  # another scope, another entry
     settings.SALES_FIGURES_CACHE_SECONDS = 0
     assert sales_summary(principal=hq)["orders"] == 2
+
+
+def test_livez_answers_without_asking_anything(client, django_assert_num_queries):
+    with django_assert_num_queries(0):
+        response = client.get("/livez")
+    assert response.status_code == 200 and response.content == b"ok"

@@ -6,6 +6,7 @@ product and zone guide while the brand's attribution window lasts."""
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from urllib.parse import quote
@@ -120,8 +121,8 @@ def resolve_token(brand_id: int, token: str, at: datetime) -> Attribution:
 
 # --- the scan page (hot path) ----------------------------------------------------------------
 #
-# A warm scan costs one cache round trip (get_many of the screen's and the product's
-# entries) and ONE database statement: the INSERT of the scan, which also returns the
+# A warm scan costs no cache round trip (this process's copy, see LOCAL_SECONDS) or one
+# (get_many of the screen's and the product's entries), and ONE database statement: the INSERT of the scan, which also returns the
 # store's stock of the product (a sub-select in RETURNING), so stock is always fresh and
 # the cache holds one entry per screen and per product, not per screen × product. Entries
 # live CACHE_SECONDS: a price or buy-URL change shows within that time, and `forget_screen`
@@ -171,8 +172,35 @@ def _product_key(product_id: int) -> str:
     return f"shelf:prd:{product_id}"
 
 
+# In front of the shared cache, each process keeps the entries it read for LOCAL_SECONDS: a
+# warm scan then makes no cache round trip at all. Another process sees a retirement or a
+# price change up to LOCAL_SECONDS late (this one at once: forget_screen clears both).
+LOCAL_SECONDS = 5.0
+LOCAL_MAX = 50_000
+_local: dict[str, tuple[float, object]] = {}
+
+
+def _local_get(key: str, now: float):
+    found = _local.get(key)
+    if found is None or found[0] < now:
+        return None
+    return found[1]
+
+
+def _local_set(key: str, value, now: float) -> None:
+    if len(_local) >= LOCAL_MAX:
+        _local.clear()
+    _local[key] = (now + LOCAL_SECONDS, value)
+
+
+def forget_local() -> None:
+    """Forget this process's entries (tests; a cache flush)."""
+    _local.clear()
+
+
 def forget_screen(*, scan_code: str) -> None:
     """Drop a screen's cached scan entry (call after retiring it or changing its store)."""
+    _local.pop(_screen_key(scan_code), None)
     cache.delete(_screen_key(scan_code))
 
 
@@ -209,17 +237,22 @@ def scan_target(code: str) -> ScanTarget | None:
         return None
     screen_code, product_id = parsed
     screen_key, product_key = _screen_key(screen_code), _product_key(product_id)
-    found = cache.get_many([screen_key, product_key])
+    now = time.monotonic()
+    found = {key: value for key in (screen_key, product_key) if (value := _local_get(key, now)) is not None}
+    if len(found) < 2:
+        found.update(cache.get_many([key for key in (screen_key, product_key) if key not in found]))
     screen = found.get(screen_key)
     if screen is None:
         screen = _load_screen(screen_code)
         cache.set(screen_key, screen, MISSING_SECONDS if screen == _MISSING else CACHE_SECONDS)
+    _local_set(screen_key, screen, now)
     if screen == _MISSING:
         return None
     product = found.get(product_key)
     if product is None:
         product = _load_product(product_id)
         cache.set(product_key, product, MISSING_SECONDS if product == _MISSING else CACHE_SECONDS)
+    _local_set(product_key, product, now)
     if product == _MISSING:
         return None
     screen_id, brand_id, store_id, retired, template = screen

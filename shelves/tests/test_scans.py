@@ -19,7 +19,7 @@ from retail.tests.factories import ProductFactory
 from shelves.choices import ScreenStatus
 from shelves.models import Scan, ShelfSettings
 from shelves.services import scans as services
-from shelves.services.scans import read_scan_token, scan_code
+from shelves.services.scans import forget_local, read_scan_token, scan_code
 from shelves.tests.factories import ScreenFactory
 
 pytestmark = pytest.mark.django_db
@@ -262,7 +262,9 @@ def test_a_price_change_shows_after_the_cache_entry_expires(client, screen, prod
     client.get(url(screen, product.pk))
     product.price = Decimal("1.23")
     product.save()
-    cache.clear()  # what CACHE_SECONDS does in production
+    assert "¥1.23" not in client.get(url(screen, product.pk)).content.decode()  # cached
+    cache.clear()  # what CACHE_SECONDS does in production ...
+    forget_local()  # ... and LOCAL_SECONDS in each process
     assert "¥1.23" in client.get(url(screen, product.pk)).content.decode()
 
 
