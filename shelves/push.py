@@ -7,9 +7,9 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterable
 
-from asgiref.sync import async_to_sync
-from channels.layers import get_channel_layer
 from django.db import transaction
+
+from retail.broadcast import group_send
 
 logger = logging.getLogger(__name__)
 
@@ -27,15 +27,9 @@ def notify_screens(screen_ids: Iterable[int], *, reason: str = "catalog") -> Non
         return
 
     def send() -> None:
-        layer = get_channel_layer()
-        if layer is None:
-            return
-        for screen_id in ids:
-            try:
-                async_to_sync(layer.group_send)(
-                    screen_group(screen_id), {"type": "shelf.changed", "reason": reason}
-                )
-            except Exception:  # pragma: no cover - a layer outage must not fail the write
-                logger.exception("could not push a change to screen %s", screen_id)
+        try:
+            group_send((screen_group(i), {"type": "shelf.changed", "reason": reason}) for i in ids)
+        except Exception:  # a layer outage must not fail the write; the heartbeat catches up
+            logger.exception("could not push a change to screens %s", ids)
 
     transaction.on_commit(send)

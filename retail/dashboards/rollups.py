@@ -340,23 +340,16 @@ def delta_message(folded: dict[str, Any], seq: int) -> dict[str, Any]:
 
 
 def push_delta(folded: dict[str, Any]) -> None:
-    from asgiref.sync import async_to_sync
-    from channels.layers import get_channel_layer
+    from ..broadcast import group_send
 
-    layer = get_channel_layer()
-    if layer is None:
-        return
-    send = async_to_sync(layer.group_send)
+    messages = []
+    if folded["store"] is not None and folded["store_seq"] is not None:
+        delta = delta_message(folded, folded["store_seq"])
+        messages.append((store_group(folded["store"]), {"type": "dashboard.delta", "delta": delta}))
+    delta = delta_message(folded, folded["hq_seq"])
+    messages.append((hq_group(folded["brand"]), {"type": "dashboard.delta", "delta": delta}))
     try:
-        if folded["store"] is not None and folded["store_seq"] is not None:
-            send(
-                store_group(folded["store"]),
-                {"type": "dashboard.delta", "delta": delta_message(folded, folded["store_seq"])},
-            )
-        send(
-            hq_group(folded["brand"]),
-            {"type": "dashboard.delta", "delta": delta_message(folded, folded["hq_seq"])},
-        )
+        group_send(messages)
     except Exception:  # the rollup is committed; a page that misses a delta resyncs on the gap
         logger.exception("could not push a dashboard delta")
 
