@@ -109,3 +109,16 @@ def make_partner(brand, scopes=None, **kwargs) -> APIClient:
     client = APIClient()
     client.credentials(HTTP_AUTHORIZATION=f"Bearer {api_token(brand, scopes, **kwargs)}")
     return client
+
+
+@pytest.fixture
+def receiver():
+    """A webhook receiver on loopback (retail.tests.receiver.Receiver), stopped afterwards."""
+    from retail.tests.receiver import Receiver
+
+    found = Receiver()
+    yield found
+    try:
+        found.stop()
+    except Exception:  # a test may have stopped it already
+        pass

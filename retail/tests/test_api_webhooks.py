@@ -10,7 +10,7 @@ import pytest
 from conftest import make_partner
 from retail import webhooks
 from retail.models import DomainEvent, WebhookDelivery, WebhookSubscription
-from retail.tests.test_webhooks import Receiver, _order
+from retail.tests.test_webhooks import _order
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -19,13 +19,6 @@ pytestmark = pytest.mark.django_db(transaction=True)
 def _allow_loopback(settings):
     settings.WEBHOOK_ALLOW_PRIVATE_URLS = True
     settings.WEBHOOK_MAX_ATTEMPTS = 1
-
-
-@pytest.fixture
-def receiver():
-    found = Receiver()
-    yield found
-    found.stop()
 
 
 def test_partner_subscribes_gets_the_secret_once_and_sees_only_its_own(brand, receiver):

@@ -18,7 +18,7 @@ from retail import console, requestlog, services, webhooks
 from retail.choices import AuditAction, DeliveryStatus
 from retail.models import ApiClient, ApiRequestLog, AuditEvent, WebhookSubscription
 from retail.tests.factories import StaffRoleFactory, UserFactory
-from retail.tests.test_webhooks import Receiver, _order
+from retail.tests.test_webhooks import _order
 
 pytestmark = pytest.mark.django_db
 
@@ -34,16 +34,6 @@ def _settings(settings):
     requestlog.discard()
     yield
     requestlog.discard()
-
-
-@pytest.fixture
-def receiver():
-    found = Receiver()
-    yield found
-    try:
-        found.stop()
-    except Exception:
-        pass
 
 
 @pytest.fixture

@@ -5,11 +5,9 @@ from __future__ import annotations
 
 import json
 import re
-import threading
 import time
 from datetime import timedelta
 from decimal import Decimal
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
@@ -20,55 +18,11 @@ from retail.choices import Channel, DeliveryStatus
 from retail.errors import InvalidInput
 from retail.models import AuditEvent, DomainEvent, WebhookAttempt, WebhookDelivery
 from retail.tests.factories import ProductFactory
+from retail.tests.receiver import Receiver
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
 DOCS = Path(__file__).resolve().parents[2] / "docs" / "webhooks.md"
-
-
-class Receiver:
-    """A partner's endpoint: answers `status` after `delay` seconds and keeps what it got.
-    `stop()` takes it off the network (connections refused), `start()` brings it back on
-    the same port."""
-
-    def __init__(self, status: int = 200, delay: float = 0.0):
-        self.status, self.delay = status, delay
-        self.received: list[dict] = []
-        self.port = None
-        self.server = None
-        self.start()
-
-    def start(self) -> None:
-        receiver = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_POST(self):  # noqa: N802
-                body = self.rfile.read(int(self.headers["Content-Length"]))
-                receiver.received.append({"headers": dict(self.headers), "body": body})
-                if receiver.delay:
-                    time.sleep(receiver.delay)
-                self.send_response(receiver.status)
-                self.end_headers()
-                self.wfile.write(b"thanks")
-
-            def log_message(self, *args):
-                pass
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", self.port or 0), Handler)
-        self.server.daemon_threads = True
-        self.port = self.server.server_address[1]
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
-
-    def stop(self) -> None:
-        self.server.shutdown()
-        self.server.server_close()
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}/hooks"
-
-    def event_ids(self) -> list[int]:
-        return [json.loads(r["body"])["id"] for r in self.received]
 
 
 @pytest.fixture(autouse=True)
@@ -77,16 +31,6 @@ def _webhook_settings(settings):
     settings.WEBHOOK_TIMEOUT_SECONDS = 2.0
     settings.WEBHOOK_MAX_ATTEMPTS = 5
     settings.WEBHOOK_BREAKER_FAILURES = 50
-
-
-@pytest.fixture
-def receiver():
-    found = Receiver()
-    yield found
-    try:
-        found.stop()
-    except Exception:
-        pass
 
 
 def _order(brand, n: int):

@@ -12,7 +12,7 @@ import pytest
 from playwright.sync_api import expect
 
 from retail import requestlog
-from retail.tests.test_webhooks import Receiver
+from retail.tests.receiver import Receiver
 
 from .conftest import log_in, no_horizontal_overflow, screenshot
 
