@@ -64,7 +64,7 @@ def test_htmx_item_changes_answer_with_the_item_list(client, brand, hq_user):
     kw = {"catalog_id": catalog.pk}
 
     added = client.post(reverse("shelves:item_add", kwargs=kw), {"product": a.pk}, **HTMX)
-    assert added.status_code == 200 and added["HX-Trigger"] == "shelves-items-changed"
+    assert added.status_code == 200 and added["HX-Trigger-After-Swap"] == "shelves-items-changed"
     assert b'id="catalog-items"' in added.content and b"SKU-A" in added.content
     assert b"<html" not in added.content  # a partial, not the page
     client.post(reverse("shelves:item_add", kwargs=kw), {"product": b.pk}, **HTMX)

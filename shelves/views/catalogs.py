@@ -161,7 +161,10 @@ def _items_answer(request, catalog_id: int, *, error: str = ""):
         "shelves/catalogs/_items.html",
         {"catalog": catalog, "items": catalog.ordered_items, "may_manage": True, "error": error},
     )
-    response["HX-Trigger"] = "shelves-items-changed"  # the product search drops what was added
+    # the product search drops what was added; after-swap, because the clicked "Add" row may
+    # already have been replaced by a search refresh, and htmx then raises the event on body
+    # (a plain HX-Trigger would fire on the detached row and never reach the listener)
+    response["HX-Trigger-After-Swap"] = "shelves-items-changed"
     return response
 
 
