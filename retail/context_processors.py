@@ -29,6 +29,7 @@ APP_NAV_SECTIONS = {
     "members": "members",
     "devices": "devices",
     "shelves": "shelves",
+    "promotions": "promotions",
 }
 
 

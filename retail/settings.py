@@ -48,6 +48,7 @@ INSTALLED_APPS = [
     "members",
     "devices",
     "shelves",
+    "promotions",
 ]
 
 MIDDLEWARE = [

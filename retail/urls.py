@@ -12,6 +12,7 @@ api_v1 = [
     path("", include("members.api.urls")),
     path("", include("devices.api.urls")),
     path("", include("shelves.api.urls")),
+    path("", include("promotions.api.urls")),
 ]
 
 urlpatterns = [
@@ -37,6 +38,8 @@ urlpatterns = [
     path("shelves/", include("shelves.urls")),
     path("shelf/", include("shelves.views.kiosk")),
     path("s/", include("shelves.views.scans")),
+    path("promotions/", include("promotions.urls")),
+    path("c/", include("promotions.views.mobile")),
     path("", include("retail.page_urls")),
 ]
 

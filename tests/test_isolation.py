@@ -22,6 +22,14 @@ from conftest import make_partner
 from devices.models import DeviceCommand
 from devices.tests.factories import DeviceFactory, DeviceTypeFactory
 from members.tests.factories import MemberFactory
+from promotions.tests.factories import (
+    BenefitFactory,
+    CampaignFactory,
+    CouponTemplateFactory,
+    IncidentFactory,
+    OfflineBlockFactory,
+    RehearsalFactory,
+)
 from retail import audit
 from retail.choices import AuditAction, Role
 from retail.models import DomainEvent
@@ -62,6 +70,12 @@ PAGE_KWARGS: dict[str, str] = {
     "token_id": "retail.apitoken",
     "subscription_id": "retail.webhooksubscription",
     "delivery_id": "retail.webhookdelivery",
+    "campaign_id": "promotions.campaign",
+    "template_id": "promotions.coupontemplate",
+    "benefit_id": "promotions.benefit",
+    "rehearsal_id": "promotions.rehearsal",
+    "incident_id": "promotions.incident",
+    "block_id": "promotions.offlineblock",
 }
 
 # Capability URLs: the secret in the path is the principal (a screen's kiosk token, the
@@ -196,6 +210,12 @@ FACTORIES: dict[str, Callable[[object], models.Model]] = {
     "retail.apitoken": lambda brand: _api_token(brand),
     "shelves.catalog": lambda brand: CatalogFactory(brand=brand),
     "shelves.screen": lambda brand: ScreenFactory(brand=brand),
+    "promotions.campaign": lambda brand: CampaignFactory(brand=brand),
+    "promotions.coupontemplate": lambda brand: CouponTemplateFactory(brand=brand),
+    "promotions.benefit": lambda brand: BenefitFactory(brand=brand),
+    "promotions.rehearsal": lambda brand: RehearsalFactory(brand=brand),
+    "promotions.incident": lambda brand: IncidentFactory(brand=brand),
+    "promotions.offlineblock": lambda brand: OfflineBlockFactory(brand=brand),
 }
 
 

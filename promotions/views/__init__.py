@@ -1,0 +1,1 @@
+"""Staff pages of promotions, one module per area; each module holds its urlpatterns."""
