@@ -9,6 +9,7 @@ app_name = "promotions"
 urlpatterns = [
     path("campaigns/", include("promotions.views.campaigns")),
     path("templates/", include("promotions.views.templates")),
+    path("benefits/", include("promotions.views.benefits")),
     path("counter/", include("promotions.views.counter")),
     path("rehearsals/", include("promotions.views.rehearsals")),
     path("incidents/", include("promotions.views.incidents")),

@@ -1,0 +1,1 @@
+"""Forms of promotions, one module per area."""
