@@ -23,6 +23,7 @@ class CampaignFactory(factory.django.DjangoModelFactory):
 
     class Meta:
         model = Campaign
+        skip_postgeneration_save = True
 
     brand = factory.SubFactory(BrandFactory)
     name = factory.Sequence(lambda n: f"Double-11 {n}")
