@@ -54,6 +54,10 @@ API_SCOPES = {
     "shelves:write": _("Create and change cloud-shelf catalogs and screens"),
     "webhooks:read": _("Read webhook subscriptions and their delivery log"),
     "webhooks:write": _("Manage webhook subscriptions, secrets and redeliveries"),
+    "campaigns:read": _("Read campaigns with their phases and stores"),
+    "campaigns:write": _("Create and change campaigns"),
+    "coupons:read": _("Read coupon templates and coupons"),
+    "coupons:write": _("Claim and redeem coupons"),
 }
 
 

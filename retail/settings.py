@@ -284,6 +284,12 @@ SPECTACULAR_SETTINGS = {
         "ScreenStatusEnum": "shelves.choices.ScreenStatus",
         "ShelfSlotEnum": "shelves.choices.Slot",
         "WebhookDeliveryStatusEnum": "retail.choices.DeliveryStatus",
+        "PhaseKindEnum": "promotions.choices.PhaseKind",
+        "DiscountKindEnum": "promotions.choices.DiscountKind",
+        "CouponChannelEnum": "promotions.choices.CouponChannel",
+        "CouponStatusEnum": "promotions.choices.CouponStatus",
+        "CampaignStatusEnum": "promotions.choices.CampaignStatus",
+        "ClaimViaEnum": "promotions.choices.ClaimVia",
     },
 }
 
