@@ -10,7 +10,8 @@ class MemberFactory(factory.django.DjangoModelFactory):
         model = Member
 
     brand = factory.SubFactory(BrandFactory)
-    member_no = factory.Sequence(lambda n: f"M{n:08d}")
+    # "F": factory numbers never collide with the service's "M" sequence (next_member_no)
+    member_no = factory.Sequence(lambda n: f"F{n:08d}")
     joined_at = factory.LazyFunction(timezone.now)
     consent_sms = True
 

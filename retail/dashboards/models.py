@@ -43,6 +43,10 @@ class RollupRow(models.Model):
     )
     members_other = models.PositiveIntegerField(_("members recruited otherwise"), default=0)
     scans = models.PositiveIntegerField(_("cloud-shelf scans"), default=0)
+    coupons_claimed = models.PositiveIntegerField(_("coupons claimed"), default=0)
+    coupons_redeemed = models.PositiveIntegerField(_("coupons redeemed"), default=0)
+    incidents_opened = models.PositiveIntegerField(_("incidents opened"), default=0)
+    incidents_resolved = models.PositiveIntegerField(_("incidents resolved"), default=0)
     last_event_id = models.BigIntegerField(_("last event folded"), default=0)
 
     objects = TenantQuerySet.as_manager()

@@ -38,10 +38,37 @@ COUNTERS = (
     "members_sample_dispenser",
     "members_other",
     "scans",
+    "coupons_claimed",
+    "coupons_redeemed",
+    "incidents_opened",
+    "incidents_resolved",
 )
 # members brought over from elsewhere were not recruited (bulk imports publish no events)
 NOT_RECRUITED = ("import",)
-ROLLUP_EVENTS = ("order.created", "member.joined", "shelf.scans_counted")
+# (promotions publishes the coupon and incident events; their payloads are all the fold needs)
+ROLLUP_EVENTS = (
+    "order.created",
+    "member.joined",
+    "shelf.scans_counted",
+    "coupon.claimed",
+    "coupon.redeemed",
+    "incident.opened",
+    "incident.updated",
+)
+# rollup events whose rows live above the core: the nightly check recomputes them from the
+# outbox (DomainEvent keeps every published event), as they were published
+OUTBOX_EVENTS = (
+    "shelf.scans_counted",
+    "coupon.claimed",
+    "coupon.redeemed",
+    "incident.opened",
+    "incident.updated",
+)
+ONE_EACH = {
+    "coupon.claimed": "coupons_claimed",
+    "coupon.redeemed": "coupons_redeemed",
+    "incident.opened": "incidents_opened",
+}
 DEVICE_EVENTS = ("device.online", "device.offline")
 
 
@@ -94,6 +121,10 @@ def increments(event: Event) -> tuple[datetime, dict[str, Any]] | None:
         when = _when(payload.get("minute"), event.occurred_at)
         scans = int(payload.get("scans") or 0)
         return (minute_of(when), {"scans": scans}) if scans else None
+    if event.name in ONE_EACH:
+        return minute_of(event.occurred_at), {ONE_EACH[event.name]: 1}
+    if event.name == "incident.updated" and payload.get("change") == "resolved":
+        return minute_of(event.occurred_at), {"incidents_resolved": 1}
     return None
 
 
@@ -395,16 +426,17 @@ def recomputed_rows(day: date) -> dict[tuple, dict[str, Any]]:
     for r in members:
         column = MEMBER_SOURCE_COLUMNS.get(r["source"], "members_other")
         rows[(r["brand_id"], r["store_id"], r["m"])][column] += r["n"]
-    # scans: the shelves' per-minute counts, as they were published (the outbox keeps them)
-    scans = DomainEvent.objects.filter(
-        name="shelf.scans_counted",
+    # scans, coupons, incidents: as they were published (the outbox keeps them)
+    published = DomainEvent.objects.filter(
+        name__in=OUTBOX_EVENTS,
         occurred_at__gte=start - timedelta(hours=1),
         occurred_at__lt=end + timedelta(hours=1),
     ).values_list("id", "brand_id", "store_id", "name", "payload", "occurred_at")
-    for event_id, brand_id, store_id, name, payload, occurred_at in scans:
+    for event_id, brand_id, store_id, name, payload, occurred_at in published:
         found = increments(Event(event_id, name, brand_id, store_id, payload, occurred_at))
         if found and start <= found[0] < end:
-            rows[(brand_id, store_id, found[0])]["scans"] += found[1]["scans"]
+            for column, value in found[1].items():
+                rows[(brand_id, store_id, found[0])][column] += value
     return dict(rows)
 
 

@@ -20,7 +20,7 @@ from .models import DeviceLiveStatus
 from .rollups import COUNTERS, day_bounds, seq_key
 
 MEMBER_COLUMNS = ("members_store", "members_cloud_shelf", "members_sample_dispenser", "members_other")
-SORTS = ("gmv", "orders", "members")
+SORTS = ("gmv", "orders", "members", "redemptions", "incidents")
 
 
 # --- who may see what ------------------------------------------------------------------------
@@ -60,6 +60,8 @@ def _figures(t: dict[str, Any]) -> dict[str, Any]:
         "aov": str((t["gmv"] / orders).quantize(Decimal("0.01")) if orders else Decimal("0.00")),
         "members": {**members, "total": sum(members.values())},
         "scans": t["scans"],
+        "coupons": {"claimed": t["coupons_claimed"], "redeemed": t["coupons_redeemed"]},
+        "incidents": {"opened": t["incidents_opened"], "resolved": t["incidents_resolved"]},
     }
 
 
@@ -84,6 +86,7 @@ def _hours(minutes: list[dict[str, Any]]) -> list[dict[str, Any]]:
             "orders": h["orders"],
             "members": sum(h[c] for c in MEMBER_COLUMNS),
             "scans": h["scans"],
+            "redeemed": h["coupons_redeemed"],
         }
         for h in hours
     ]
@@ -299,5 +302,7 @@ def sort_stores(stores: list[dict[str, Any]], sort: str) -> list[dict[str, Any]]
         "gmv": lambda s: Decimal(s["gmv"]),
         "orders": lambda s: s["orders"],
         "members": lambda s: s["members"]["total"],
+        "redemptions": lambda s: s["coupons"]["redeemed"],
+        "incidents": lambda s: s["incidents"]["opened"],
     }.get(sort, lambda s: Decimal(s["gmv"]))
     return sorted(stores, key=lambda s: (-key(s), s["code"]))

@@ -6,7 +6,16 @@
 
 const TZ = "Asia/Shanghai";
 const MEMBER_KEYS = ["store", "cloud_shelf", "sample_dispenser", "other"];
-const COUNT_KEYS = ["orders", "items", "scans", ...MEMBER_KEYS.map((k) => `members_${k}`)];
+const COUNT_KEYS = [
+  "orders",
+  "items",
+  "scans",
+  "coupons_claimed",
+  "coupons_redeemed",
+  "incidents_opened",
+  "incidents_resolved",
+  ...MEMBER_KEYS.map((k) => `members_${k}`),
+];
 
 const root = document.querySelector("[data-dashboard]");
 const labels = document.getElementById("dashboard-labels")?.dataset || {};
@@ -40,6 +49,8 @@ function figures(t) {
     aov: t.orders ? fromCents(Math.round(cents(t.gmv) / t.orders)) : "0.00",
     scans: t.scans,
     members,
+    coupons: t.coupons || { claimed: 0, redeemed: 0 },
+    incidents: t.incidents || { opened: 0, resolved: 0 },
   };
 }
 
@@ -47,6 +58,13 @@ function addTo(totals, inc) {
   // totals: the snapshot's shape ({gmv, orders, items, members: {...}, scans})
   if (inc.gmv) totals.gmv = fromCents(cents(totals.gmv) + cents(inc.gmv));
   for (const key of ["orders", "items", "scans"]) if (inc[key]) totals[key] = (totals[key] || 0) + inc[key];
+  for (const [group, keys] of [["coupons", ["claimed", "redeemed"]], ["incidents", ["opened", "resolved"]]]) {
+    totals[group] = totals[group] || {};
+    for (const key of keys) {
+      const n = inc[`${group}_${key}`] || 0;
+      if (n) totals[group][key] = (totals[group][key] || 0) + n;
+    }
+  }
   let joined = 0;
   for (const key of MEMBER_KEYS) {
     const n = inc[`members_${key}`] || 0;
@@ -185,6 +203,8 @@ function cell(text, className) {
 function sortKey(s) {
   if (state.sort === "orders") return s.orders;
   if (state.sort === "members") return s.members.total;
+  if (state.sort === "redemptions") return s.coupons.redeemed;
+  if (state.sort === "incidents") return s.incidents.opened;
   return cents(s.gmv) / 100;
 }
 
@@ -210,6 +230,8 @@ function renderStores() {
         cell(cny(s.aov), "num"),
         cell(String(s.members.total), "num"),
         cell(String(s.scans), "num"),
+        cell(String(s.coupons.redeemed), "num"),
+        cell(String(s.incidents.opened), "num"),
         cell(`${s.devices.online} / ${s.devices.offline}`, "num"),
       );
       return tr;
