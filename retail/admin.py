@@ -581,6 +581,7 @@ class ApiRequestLogAdmin(ReadOnlyLedgerAdmin):
 # --- live dashboards (retail/dashboards/): rollups written by the event fold only -----------------
 
 from .dashboards.models import (  # noqa: E402
+    CampaignLive,
     DashboardSeq,
     DeviceLiveStatus,
     FoldedEvent,
@@ -631,3 +632,10 @@ class DeviceLiveStatusAdmin(ReadOnlyLedgerAdmin):
     list_select_related = ["brand", "store"]
     list_filter = ["online"]
     raw_id_fields = ["brand", "store"]
+
+
+@admin.register(CampaignLive)
+class CampaignLiveAdmin(ReadOnlyLedgerAdmin):
+    list_display = ["name", "brand", "phase", "next_phase", "next_at"]
+    list_select_related = ["brand"]
+    raw_id_fields = ["brand"]

@@ -1,6 +1,7 @@
 """Coupons and incidents on the live dashboards: their events fold into the rollups, the
 snapshot shows them, and the nightly recompute (from the outbox) finds no drift."""
 
+import datetime as dt
 from decimal import Decimal
 
 import pytest
@@ -70,3 +71,48 @@ def test_claims_redemptions_and_incidents_reach_the_dashboards(
     ours = ("coupons_claimed", "coupons_redeemed", "incidents_opened", "incidents_resolved")
     drift = rollups.recompute_day(timezone.localdate())["drift"]  # (factory members publish no joins)
     assert [d for d in drift if set(d.get("fields", {})) & set(ours)] == []
+
+
+def test_the_command_centre_counts_down_to_the_next_phase(brand, folded, django_capture_on_commit_callbacks):
+    soon = timezone.now() + dt.timedelta(hours=5)
+    events.publish(
+        "campaign.published",
+        brand=brand.pk,
+        campaign=7,
+        campaign_name="双11",
+        phase="",
+        next_phase="warmup",
+        next_at=soon.isoformat(),
+    )
+    later = soon + dt.timedelta(days=1)
+    events.publish(
+        "campaign.phase_changed",
+        brand=brand.pk,
+        campaign=7,
+        campaign_name="双11",
+        phase="warmup",
+        previous="",
+        phase_ends_at=later.isoformat(),
+        next_phase="presale",
+        next_at=later.isoformat(),
+    )
+    with django_capture_on_commit_callbacks(execute=True):
+        _fold_outbox()
+        # the published event delivered again, late: it does not turn the clock back
+        first = DomainEvent.objects.filter(name="campaign.published").first()
+        rollups.fold_event(Event(first.pk, first.name, brand.pk, None, first.payload, first.occurred_at))
+    [live] = selectors.hq_snapshot(brand_id=brand.pk)["campaigns"]
+    assert live["phase"] == "warmup" and live["next_phase"] == "presale"
+    assert live["next_at"] == later.isoformat()
+    assert folded[-1]["campaign"] is True
+    events.publish(
+        "campaign.phase_changed",
+        brand=brand.pk,
+        campaign=7,
+        campaign_name="双11",
+        phase="ended",
+        previous="aftersale",
+    )
+    with django_capture_on_commit_callbacks(execute=True):
+        _fold_outbox()
+    assert selectors.hq_snapshot(brand_id=brand.pk)["campaigns"] == []

@@ -201,3 +201,33 @@ class DeviceLiveStatus(models.Model):
 
     def __str__(self) -> str:
         return f"{self.device_id}: {'online' if self.online else 'offline'}"
+
+
+class CampaignLive(models.Model):
+    """A campaign's current phase and its next change, as HQ's command centre shows it
+    (with a countdown): folded from `campaign.published` / `campaign.phase_changed`
+    payloads, so the core never reads promotions/. A late, older event changes nothing."""
+
+    TENANT_BRAND_FIELD = "brand"
+
+    brand = models.ForeignKey("retail.Brand", on_delete=models.CASCADE, related_name="+", db_index=False)
+    campaign_id = models.BigIntegerField(_("campaign"))
+    name = models.CharField(_("name"), max_length=120)
+    phase = models.CharField(_("phase"), max_length=12, blank=True)  # "" before it starts; "ended"
+    phase_ends_at = models.DateTimeField(_("phase ends at"), null=True, blank=True)
+    next_phase = models.CharField(_("next phase"), max_length=12, blank=True)
+    next_at = models.DateTimeField(_("next change at"), null=True, blank=True)
+    last_event_id = models.BigIntegerField(_("last event folded"), default=0)
+
+    objects = TenantQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["brand_id", "next_at"]
+        verbose_name = _("campaign live status")
+        verbose_name_plural = _("campaign live statuses")
+        constraints = [
+            models.UniqueConstraint(fields=["brand", "campaign_id"], name="campaignlive_unique"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.name}: {self.phase or '-'}"

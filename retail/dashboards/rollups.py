@@ -70,6 +70,7 @@ ONE_EACH = {
     "incident.opened": "incidents_opened",
 }
 DEVICE_EVENTS = ("device.online", "device.offline")
+CAMPAIGN_EVENTS = ("campaign.published", "campaign.phase_changed")
 
 
 def store_group(store_id: int) -> str:
@@ -345,12 +346,49 @@ SELECT {_store_seq_sql(event)}, (SELECT seq FROM hq_seq) FROM fresh"""
     }
 
 
+def fold_campaign(event: Event) -> dict[str, Any] | None:
+    """A campaign's phase and next change for HQ's countdown. Payload (promotions):
+    {"campaign", "campaign_name", "phase", "phase_ends_at", "next_phase", "next_at"} (ISO times or
+    null); rare events, so plain ORM statements on every database."""
+    from .models import CampaignLive
+
+    payload = event.payload or {}
+    if payload.get("campaign") is None or event.id is None:
+        return None
+    values = {
+        "name": str(payload.get("campaign_name") or "")[:120],
+        "phase": str(payload.get("phase") or "")[:12],
+        "phase_ends_at": _when(payload.get("phase_ends_at"), None),
+        "next_phase": str(payload.get("next_phase") or "")[:12],
+        "next_at": _when(payload.get("next_at"), None),
+        "last_event_id": event.id,
+    }
+    with transaction.atomic():
+        if not _portable_fresh(event):
+            return None
+        live, created = CampaignLive.objects.get_or_create(
+            brand_id=event.brand_id, campaign_id=int(payload["campaign"]), defaults=values
+        )
+        if not created and live.last_event_id < event.id:
+            CampaignLive.objects.filter(pk=live.pk).update(**values)
+        store_seq, hq_seq = _portable_seqs(event)
+    return {
+        "brand": event.brand_id,
+        "store": None,
+        "campaign": True,
+        "store_seq": store_seq,
+        "hq_seq": hq_seq,
+    }
+
+
 def fold_event(event: Event) -> None:
     """Event subscriber: fold, then push the delta to the dashboards (after commit)."""
     if event.name in ROLLUP_EVENTS:
         folded = fold_rollup(event)
     elif event.name in DEVICE_EVENTS:
         folded = fold_device(event)
+    elif event.name in CAMPAIGN_EVENTS:
+        folded = fold_campaign(event)
     else:
         return
     if folded is not None:
@@ -367,6 +405,8 @@ def delta_message(folded: dict[str, Any], seq: int) -> dict[str, Any]:
             message["guide"] = folded["guide"]
     if folded.get("devices") is not None:
         message["devices"] = folded["devices"]
+    if folded.get("campaign"):
+        message["campaign"] = True  # the page takes a snapshot (names and times come with it)
     return message
 
 

@@ -229,13 +229,16 @@ def hq_snapshot(
         SELECT store_id, {day_columns} FROM retail_storeday WHERE brand_id = %s AND day = %s) t),
     (SELECT coalesce(json_agg(t ORDER BY t.minute), '[]'::json) FROM (
         SELECT minute, {_sums_sql()} FROM retail_storeminute
-        WHERE brand_id = %s AND minute >= %s AND minute < %s GROUP BY minute) t)"""
+        WHERE brand_id = %s AND minute >= %s AND minute < %s GROUP BY minute) t),
+    (SELECT coalesce(json_agg(c ORDER BY c.next_at NULLS LAST, c.id), '[]'::json) FROM (
+        {_CAMPAIGNS_SQL}) c)"""
     if connection.vendor == "postgresql":
         with connection.cursor() as cursor:
-            cursor.execute(sql, [brand_id, brand_id, day, brand_id, since, until])
-            seq, per_store, per_minute = cursor.fetchone()
+            cursor.execute(sql, [brand_id, brand_id, day, brand_id, since, until, brand_id])
+            seq, per_store, per_minute, campaigns = cursor.fetchone()
     else:
         seq, per_store, per_minute = _portable_hq(brand_id, day, since, until)
+        campaigns = _portable_campaigns(brand_id)
     per_store = json.loads(per_store) if isinstance(per_store, str) else per_store
     per_minute = json.loads(per_minute) if isinstance(per_minute, str) else per_minute
     by_store = {r["store_id"]: r for r in per_store}
@@ -294,7 +297,45 @@ def hq_snapshot(
             ({**c, "gmv": str(c["gmv"])} for c in cities.values()), key=lambda c: -Decimal(c["gmv"])
         ),
         "minutes": minutes,
+        "campaigns": [
+            _campaign(c) for c in (json.loads(campaigns) if isinstance(campaigns, str) else campaigns)
+        ],
     }
+
+
+# the brand's campaigns that have not ended: phase and next change (HQ's countdown)
+_CAMPAIGNS_SQL = """SELECT campaign_id AS id, name, phase, phase_ends_at, next_phase, next_at
+        FROM retail_campaignlive WHERE brand_id = %s AND phase <> 'ended'
+        ORDER BY next_at NULLS LAST, id LIMIT 5"""
+
+
+def _portable_campaigns(brand_id: int) -> list[dict[str, Any]]:
+    from .models import CampaignLive
+
+    rows = CampaignLive.objects.filter(brand_id=brand_id).exclude(phase="ended").order_by("next_at", "pk")[:5]
+    return [
+        {
+            "id": c.campaign_id,
+            "name": c.name,
+            "phase": c.phase,
+            "phase_ends_at": c.phase_ends_at,
+            "next_phase": c.next_phase,
+            "next_at": c.next_at,
+        }
+        for c in rows
+    ]
+
+
+def _campaign(row: dict[str, Any]) -> dict[str, Any]:
+    """Times as ISO strings with the offset, the same from either database."""
+
+    def iso(value):
+        if not value:
+            return None
+        value = datetime.fromisoformat(value) if isinstance(value, str) else value
+        return value.isoformat()
+
+    return {**row, "phase_ends_at": iso(row.get("phase_ends_at")), "next_at": iso(row.get("next_at"))}
 
 
 def sort_stores(stores: list[dict[str, Any]], sort: str) -> list[dict[str, Any]]:

@@ -106,6 +106,7 @@ function apply(delta) {
       state.leaderboard.sort((a, b) => cents(b.gmv) - cents(a.gmv) || b.orders - a.orders);
     }
   }
+  if (delta.campaign) return false; // a phase changed: the snapshot brings names and times
   if (delta.devices) {
     if (state.kind === "store") {
       state.devices = delta.devices;
@@ -294,9 +295,63 @@ function renderLeaderboard() {
   body.replaceChildren(...rows);
 }
 
+// --- campaigns: phase and a countdown to the next change (HQ) ------------------------------
+function phaseLabel(phase) {
+  return labels[`phase-${phase || ""}`] || phase || "";
+}
+
+function countdown(iso) {
+  let s = Math.max(0, Math.floor((Date.parse(iso) - Date.now()) / 1000));
+  const d = Math.floor(s / 86400);
+  s -= d * 86400;
+  const pad = (n) => String(n).padStart(2, "0");
+  const hms = `${pad(Math.floor(s / 3600))}:${pad(Math.floor((s % 3600) / 60))}:${pad(s % 60)}`;
+  return d ? `${d}d ${hms}` : hms;
+}
+
+function renderCampaigns() {
+  const box = root.querySelector("[data-campaigns]");
+  const list = root.querySelector("[data-campaign-list]");
+  if (!box || !list) return;
+  const campaigns = state.campaigns || [];
+  box.hidden = campaigns.length === 0;
+  list.replaceChildren(
+    ...campaigns.map((c) => {
+      const li = document.createElement("li");
+      li.dataset.campaign = c.id;
+      const name = document.createElement("strong");
+      name.textContent = c.name;
+      const phase = document.createElement("span");
+      phase.className = "badge";
+      phase.dataset.phase = c.phase;
+      phase.textContent = phaseLabel(c.phase);
+      li.append(name, " ", phase);
+      if (c.next_at) {
+        const next = document.createElement("span");
+        next.className = "muted";
+        next.textContent = ` ${labels.next || ""} ${phaseLabel(c.next_phase)} `;
+        const time = document.createElement("time");
+        time.className = "dash-countdown num";
+        time.dateTime = c.next_at;
+        time.dataset.countdown = c.next_at;
+        li.append(" ", next, time);
+      }
+      return li;
+    }),
+  );
+  tickCountdowns();
+}
+
+function tickCountdowns() {
+  root.querySelectorAll("[data-countdown]").forEach((el) => {
+    el.textContent = countdown(el.dataset.countdown);
+  });
+}
+
 function render() {
   renderFigures();
   renderCharts();
+  if (state.kind === "hq") renderCampaigns();
   if (state.kind === "hq") renderStores();
   else renderLeaderboard();
 }
@@ -364,6 +419,7 @@ function start() {
     if (dayOf.format(new Date()) !== state.day) resync(); // midnight: a new day starts at zero
     renderCharts(); // the last hour slides on even when nothing happens
   }, 30000);
+  setInterval(tickCountdowns, 1000);
   connect();
 }
 
