@@ -122,3 +122,36 @@ def time_to_resolve(*, principal: Principal, campaign_id: int | None = None) -> 
         if mine:
             by_kind.append({"kind": kind.value, "label": str(kind.label), **_figures(mine)})
     return {**_figures([(s, o, r) for _k, s, o, r in rows]), "by_kind": by_kind}
+
+
+def offline_records(incident: Incident) -> list[dict]:
+    """A double spend's records (Incident.details["records"], the standing one first) with
+    the store's name, the staff's username and the tablet time parsed (shown in local time)."""
+    records = (incident.details or {}).get("records") if isinstance(incident.details, dict) else None
+    if not isinstance(records, list):
+        return []
+    records = [r for r in records if isinstance(r, dict)]
+    from retail.models import Store
+
+    store_ids = {r.get("store") for r in records if isinstance(r.get("store"), int)}
+    staff_ids = {r.get("staff") for r in records if isinstance(r.get("staff"), int)}
+    stores = dict(
+        Store.objects.filter(brand_id=incident.brand_id, pk__in=store_ids).values_list("pk", "name")
+    )
+    staff = dict(get_user_model().objects.filter(pk__in=staff_ids).values_list("pk", "username"))
+    shaped = []
+    for record in records:
+        when = record.get("redeemed_at")
+        try:
+            when = datetime.fromisoformat(when) if isinstance(when, str) else None
+        except ValueError:
+            when = None
+        shaped.append(
+            {
+                **record,
+                "store_name": stores.get(record.get("store"), "—"),
+                "staff_name": staff.get(record.get("staff"), "—"),
+                "redeemed_at": when,
+            }
+        )
+    return shaped
