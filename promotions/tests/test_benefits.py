@@ -315,3 +315,26 @@ def test_another_brands_benefits_are_a_404(client, brand, other_brand, hq_user):
             client.post(reverse(f"promotions:{name}", kwargs={"benefit_id": benefit.pk})).status_code == 404
         )
     assert Benefit.objects.filter(pk=benefit.pk).exists()
+
+
+def test_the_campaigns_publish_freezes_the_segment_or_is_refused(brand, store):
+    # the real publish (promotions.services.campaigns) calls the freeze in its transaction
+    from promotions.services.campaigns import publish_campaign
+
+    members = MemberFactory.create_batch(3, brand=brand)
+    segment = segment_of(brand, members)
+    campaign = CampaignFactory(brand=brand, stores=[store])
+    phases(campaign, timezone.now() + dt.timedelta(hours=1))
+    benefit = services.create_benefit(campaign=campaign, kind=BenefitKind.GIFT, name="Pouch", segment=segment)
+    Segment.objects.filter(pk=segment.pk).update(status=JobStatus.PENDING)
+    with pytest.raises(Conflict):
+        publish_campaign(campaign=campaign)
+    campaign.refresh_from_db()
+    assert campaign.status == CampaignStatus.DRAFT and not BenefitMember.objects.exists()
+    Segment.objects.filter(pk=segment.pk).update(status=JobStatus.DONE)
+    publish_campaign(campaign=campaign)
+    benefit.refresh_from_db()
+    assert benefit.frozen_size == 3 and BenefitMember.objects.filter(benefit=benefit).count() == 3
+    assert AuditEvent.objects.filter(
+        object_type="promotions.benefit", object_id=str(benefit.pk), message__startswith="segment frozen"
+    ).exists()
