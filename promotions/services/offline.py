@@ -40,7 +40,7 @@ from ..choices import (
 )
 from ..models import Coupon, CouponTemplate, Incident, OfflineBlock, OfflineRedemption, Redemption
 from . import coupons as coupon_services
-from . import tokens
+from . import stockgate, tokens
 
 MAX_RECORDS = 500  # per sync request
 MAX_BLOCK = 200
@@ -360,6 +360,13 @@ def _incident_for(*, coupon: Coupon, store: Store, winner: dict, loser: dict) ->
 # --- offline claim blocks -----------------------------------------------------------------
 
 
+def _refresh_stock_gate(template_id: int) -> None:
+    """A block changed the stock in the database: the flash-sale counter in Redis (if any)
+    is re-read from it after commit (a returned block would otherwise stay unsold)."""
+    if stockgate.enabled():
+        transaction.on_commit(lambda: stockgate.forget(template_id))
+
+
 @dataclass(frozen=True)
 class BlockCoupon:
     code: str
@@ -421,6 +428,7 @@ def issue_block(
         if held is not None:
             return held
         coupon_services.take_stock(template, size)
+        _refresh_stock_gate(template.pk)
         block = OfflineBlock.objects.create(
             brand_id=store.brand_id,
             template=template,
@@ -486,6 +494,7 @@ def sync_block(
         unused = Coupon.objects.filter(block=block, status=CouponStatus.RESERVED)
         returned = unused.update(status=CouponStatus.VOID)
         coupon_services.return_stock(template, returned)
+        _refresh_stock_gate(template.pk)
         OfflineBlock.objects.filter(pk=block.pk).update(
             status=BlockStatus.SYNCED,
             handed_out=given,
@@ -503,6 +512,21 @@ def sync_block(
             returned=returned,
         )
     return outcomes
+
+
+BLOCK_GRACE = dt.timedelta(days=1)
+
+
+def close_expired_blocks(*, now: dt.datetime | None = None) -> int:
+    """Sync (with no hand-outs) every open block whose template expired more than a day ago:
+    a tablet that never came back must not hold coupons forever. Returns blocks closed."""
+    now = now or timezone.now()
+    stale = OfflineBlock.objects.filter(status=BlockStatus.OPEN, template__valid_until__lt=now - BLOCK_GRACE)
+    closed = 0
+    for block in stale.order_by("pk")[:500]:
+        sync_block(block=block, handouts=[], now=now)
+        closed += 1
+    return closed
 
 
 def _handout_fields(raw) -> tuple[str, str, str, object]:

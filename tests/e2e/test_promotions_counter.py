@@ -116,7 +116,9 @@ def test_a_guide_gives_a_coupon_and_redeems_it_offline_and_hq_sees_it(browser, a
         page.fill("textarea[name=token]", forged)
         page.fill("input[name=subtotal]", "400")
         page.click("[data-counter-redeem] button[type=submit]")
-        expect(page.locator("[data-counter-result]")).to_have_text("This is not a genuine coupon of this brand.")
+        expect(page.locator("[data-counter-result]")).to_have_text(
+            "This is not a genuine coupon of this brand."
+        )
 
         # under the threshold: refused with the rule
         page.fill("textarea[name=token]", token)
@@ -136,7 +138,9 @@ def test_a_guide_gives_a_coupon_and_redeems_it_offline_and_hq_sees_it(browser, a
         page.fill("textarea[name=token]", token)
         page.fill("input[name=subtotal]", "400")
         page.click("[data-counter-redeem] button[type=submit]")
-        expect(page.locator("[data-counter-result]")).to_have_text("This coupon was already redeemed on this tablet.")
+        expect(page.locator("[data-counter-result]")).to_have_text(
+            "This coupon was already redeemed on this tablet."
+        )
         assert run(lambda: Redemption.objects.count()) == 0
 
         # a reload with the network cut: the worker serves the page, the queue is still there
@@ -147,7 +151,9 @@ def test_a_guide_gives_a_coupon_and_redeems_it_offline_and_hq_sees_it(browser, a
 
         # the network is back: the queue syncs by itself and the outcome shows
         context.set_offline(False)
-        expect(page.locator("[data-counter-outcomes] [data-outcome=accepted]")).to_have_count(1, timeout=10000)
+        expect(page.locator("[data-counter-outcomes] [data-outcome=accepted]")).to_have_count(
+            1, timeout=10000
+        )
         expect(page.locator("[data-counter-banner]")).to_be_hidden()
         redemption = run(lambda: Redemption.objects.select_related("coupon").get())
         assert redemption.source == RedemptionSource.OFFLINE
