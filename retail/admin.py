@@ -586,6 +586,7 @@ from .dashboards.models import (  # noqa: E402
     DeviceLiveStatus,
     FoldedEvent,
     GuideDay,
+    IncidentLive,
     StoreDay,
     StoreMinute,
 )
@@ -639,3 +640,10 @@ class CampaignLiveAdmin(ReadOnlyLedgerAdmin):
     list_display = ["name", "brand", "phase", "next_phase", "next_at"]
     list_select_related = ["brand"]
     raw_id_fields = ["brand"]
+
+
+@admin.register(IncidentLive)
+class IncidentLiveAdmin(ReadOnlyLedgerAdmin):
+    list_display = ["title", "brand", "store", "severity", "status", "opened_at"]
+    list_select_related = ["brand", "store"]
+    raw_id_fields = ["brand", "store"]

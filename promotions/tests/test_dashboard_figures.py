@@ -104,7 +104,7 @@ def test_the_command_centre_counts_down_to_the_next_phase(brand, folded, django_
     [live] = selectors.hq_snapshot(brand_id=brand.pk)["campaigns"]
     assert live["phase"] == "warmup" and live["next_phase"] == "presale"
     assert live["next_at"] == later.isoformat()
-    assert folded[-1]["campaign"] is True
+    assert folded[-1]["resync"] is True
     events.publish(
         "campaign.phase_changed",
         brand=brand.pk,
@@ -116,3 +116,40 @@ def test_the_command_centre_counts_down_to_the_next_phase(brand, folded, django_
     with django_capture_on_commit_callbacks(execute=True):
         _fold_outbox()
     assert selectors.hq_snapshot(brand_id=brand.pk)["campaigns"] == []
+
+
+def test_the_command_centre_feeds_open_incidents_and_device_outages(
+    brand, store, folded, django_capture_on_commit_callbacks
+):
+    events.publish(
+        "incident.opened",
+        brand=brand.pk,
+        store=store.pk,
+        incident=5,
+        title="WiFi down",
+        kind="network",
+        severity="high",
+        status="open",
+    )
+    events.publish(
+        "incident.opened",
+        brand=brand.pk,
+        store=store.pk,
+        incident=6,
+        title="POS frozen",
+        kind="payment",
+        severity="critical",
+        status="open",
+    )
+    events.publish(
+        "incident.updated", brand=brand.pk, store=store.pk, incident=6, status="resolved", change="resolved"
+    )
+    events.publish("device.offline", brand=brand.pk, store=store.pk, device=99, serial="X")
+    with django_capture_on_commit_callbacks(execute=True):
+        _fold_outbox()
+    hq = selectors.hq_snapshot(brand_id=brand.pk)
+    assert [(i["id"], i["title"], i["store"], i["severity"]) for i in hq["incidents"]] == [
+        (5, "WiFi down", store.name, "high")
+    ]
+    assert hq["outages"] == [{"id": store.pk, "name": store.name, "offline": 1}]
+    assert any(d.get("resync") for d in folded)

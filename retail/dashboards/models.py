@@ -231,3 +231,37 @@ class CampaignLive(models.Model):
 
     def __str__(self) -> str:
         return f"{self.name}: {self.phase or '-'}"
+
+
+class IncidentLive(models.Model):
+    """An incident as HQ's feed shows it (title, store, severity, status), folded from
+    `incident.opened` / `incident.updated` payloads; a late, older event changes nothing."""
+
+    TENANT_BRAND_FIELD = "brand"
+    TENANT_STORE_FIELD = "store"
+
+    brand = models.ForeignKey("retail.Brand", on_delete=models.CASCADE, related_name="+", db_index=False)
+    store = models.ForeignKey(
+        "retail.Store", on_delete=models.CASCADE, null=True, blank=True, related_name="+", db_index=False
+    )
+    incident_id = models.BigIntegerField(_("incident"))
+    title = models.CharField(_("title"), max_length=200, blank=True)
+    kind = models.CharField(_("kind"), max_length=20, blank=True)
+    severity = models.CharField(_("severity"), max_length=12, blank=True)
+    status = models.CharField(_("status"), max_length=12, blank=True)
+    opened_at = models.DateTimeField(_("opened at"))
+    last_event_id = models.BigIntegerField(_("last event folded"), default=0)
+
+    objects = TenantQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["brand_id", "-opened_at"]
+        verbose_name = _("incident live status")
+        verbose_name_plural = _("incident live statuses")
+        constraints = [
+            models.UniqueConstraint(fields=["brand", "incident_id"], name="incidentlive_unique"),
+        ]
+        indexes = [models.Index(fields=["brand", "status", "opened_at"], name="incidentlive_feed")]
+
+    def __str__(self) -> str:
+        return f"{self.incident_id}: {self.title}"

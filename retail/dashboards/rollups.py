@@ -124,6 +124,8 @@ def increments(event: Event) -> tuple[datetime, dict[str, Any]] | None:
         return (minute_of(when), {"scans": scans}) if scans else None
     if event.name in ONE_EACH:
         return minute_of(event.occurred_at), {ONE_EACH[event.name]: 1}
+    if event.name == "incident.updated" and payload.get("change") != "resolved":
+        return minute_of(event.occurred_at), {}  # no counter moves; the feed changed
     if event.name == "incident.updated" and payload.get("change") == "resolved":
         return minute_of(event.occurred_at), {"incidents_resolved": 1}
     return None
@@ -375,14 +377,43 @@ def fold_campaign(event: Event) -> dict[str, Any] | None:
     return {
         "brand": event.brand_id,
         "store": None,
-        "campaign": True,
+        "resync": True,
         "store_seq": store_seq,
         "hq_seq": hq_seq,
     }
 
 
+def fold_incident(event: Event) -> None:
+    """HQ's incident feed: the incident's title, store, severity and status. Payload
+    (promotions): {"incident", "title", "kind", "severity", "status"}. Keyed by the incident
+    and guarded by the event id, so a redelivered or late event changes nothing."""
+    from .models import IncidentLive
+
+    payload = event.payload or {}
+    if payload.get("incident") is None or event.id is None:
+        return
+    values = {
+        "store_id": event.store_id,
+        "status": str(payload.get("status") or "open")[:12],
+        "last_event_id": event.id,
+    }
+    for key, size in (("title", 200), ("kind", 20), ("severity", 12)):
+        if payload.get(key):
+            values[key] = str(payload[key])[:size]
+    with transaction.atomic():
+        live, created = IncidentLive.objects.get_or_create(
+            brand_id=event.brand_id,
+            incident_id=int(payload["incident"]),
+            defaults={**values, "opened_at": event.occurred_at},
+        )
+        if not created and live.last_event_id < event.id:
+            IncidentLive.objects.filter(pk=live.pk).update(**values)
+
+
 def fold_event(event: Event) -> None:
     """Event subscriber: fold, then push the delta to the dashboards (after commit)."""
+    if event.name in ("incident.opened", "incident.updated"):
+        fold_incident(event)  # the feed's row; the counters below as for any rollup event
     if event.name in ROLLUP_EVENTS:
         folded = fold_rollup(event)
     elif event.name in DEVICE_EVENTS:
@@ -391,6 +422,8 @@ def fold_event(event: Event) -> None:
         folded = fold_campaign(event)
     else:
         return
+    if folded is not None and event.name.startswith("incident."):
+        folded["resync"] = True  # HQ's feed lists incidents by title: a snapshot brings it
     if folded is not None:
         transaction.on_commit(lambda: push_delta(folded))
 
@@ -405,8 +438,8 @@ def delta_message(folded: dict[str, Any], seq: int) -> dict[str, Any]:
             message["guide"] = folded["guide"]
     if folded.get("devices") is not None:
         message["devices"] = folded["devices"]
-    if folded.get("campaign"):
-        message["campaign"] = True  # the page takes a snapshot (names and times come with it)
+    if folded.get("resync"):
+        message["resync"] = True  # the page takes a snapshot (names and times come with it)
     return message
 
 

@@ -231,14 +231,16 @@ def hq_snapshot(
         SELECT minute, {_sums_sql()} FROM retail_storeminute
         WHERE brand_id = %s AND minute >= %s AND minute < %s GROUP BY minute) t),
     (SELECT coalesce(json_agg(c ORDER BY c.next_at NULLS LAST, c.id), '[]'::json) FROM (
-        {_CAMPAIGNS_SQL}) c)"""
+        {_CAMPAIGNS_SQL}) c),
+    (SELECT coalesce(json_agg(i ORDER BY i.opened_at DESC), '[]'::json) FROM (
+        {_INCIDENTS_SQL}) i)"""
     if connection.vendor == "postgresql":
         with connection.cursor() as cursor:
-            cursor.execute(sql, [brand_id, brand_id, day, brand_id, since, until, brand_id])
-            seq, per_store, per_minute, campaigns = cursor.fetchone()
+            cursor.execute(sql, [brand_id, brand_id, day, brand_id, since, until, brand_id, brand_id])
+            seq, per_store, per_minute, campaigns, incidents = cursor.fetchone()
     else:
         seq, per_store, per_minute = _portable_hq(brand_id, day, since, until)
-        campaigns = _portable_campaigns(brand_id)
+        campaigns, incidents = _portable_campaigns(brand_id), _portable_incidents(brand_id)
     per_store = json.loads(per_store) if isinstance(per_store, str) else per_store
     per_minute = json.loads(per_minute) if isinstance(per_minute, str) else per_minute
     by_store = {r["store_id"]: r for r in per_store}
@@ -300,6 +302,12 @@ def hq_snapshot(
         "campaigns": [
             _campaign(c) for c in (json.loads(campaigns) if isinstance(campaigns, str) else campaigns)
         ],
+        "incidents": _incident_feed(incidents, stores),
+        "outages": [
+            {"id": s["id"], "name": s["name"], "offline": s["devices"]["offline"]}
+            for s in sorted(stores, key=lambda s: (-s["devices"]["offline"], s["code"]))
+            if s["devices"]["offline"]
+        ][:8],
     }
 
 
@@ -307,6 +315,43 @@ def hq_snapshot(
 _CAMPAIGNS_SQL = """SELECT campaign_id AS id, name, phase, phase_ends_at, next_phase, next_at
         FROM retail_campaignlive WHERE brand_id = %s AND phase <> 'ended'
         ORDER BY next_at NULLS LAST, id LIMIT 5"""
+
+
+# the brand's latest incidents not yet resolved (HQ's feed)
+_INCIDENTS_SQL = """SELECT incident_id AS id, store_id, title, kind, severity, status, opened_at
+        FROM retail_incidentlive WHERE brand_id = %s AND status <> 'resolved'
+        ORDER BY opened_at DESC LIMIT 8"""
+
+
+def _portable_incidents(brand_id: int) -> list[dict[str, Any]]:
+    from .models import IncidentLive
+
+    rows = (
+        IncidentLive.objects.filter(brand_id=brand_id).exclude(status="resolved").order_by("-opened_at")[:8]
+    )
+    return [
+        {
+            "id": i.incident_id,
+            "store_id": i.store_id,
+            "title": i.title,
+            "kind": i.kind,
+            "severity": i.severity,
+            "status": i.status,
+            "opened_at": i.opened_at,
+        }
+        for i in rows
+    ]
+
+
+def _incident_feed(raw: Any, stores: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    names = {s["id"]: s["name"] for s in stores}
+    rows = json.loads(raw) if isinstance(raw, str) else raw
+    feed = []
+    for r in rows:
+        opened = r["opened_at"]
+        opened = datetime.fromisoformat(opened) if isinstance(opened, str) else opened
+        feed.append({**r, "store": names.get(r["store_id"], ""), "opened_at": opened.isoformat()})
+    return feed
 
 
 def _portable_campaigns(brand_id: int) -> list[dict[str, Any]]:

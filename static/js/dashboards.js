@@ -106,7 +106,7 @@ function apply(delta) {
       state.leaderboard.sort((a, b) => cents(b.gmv) - cents(a.gmv) || b.orders - a.orders);
     }
   }
-  if (delta.campaign) return false; // a phase changed: the snapshot brings names and times
+  if (delta.resync) return false; // a phase or an incident changed: the snapshot brings names and times
   if (delta.devices) {
     if (state.kind === "store") {
       state.devices = delta.devices;
@@ -296,8 +296,10 @@ function renderLeaderboard() {
 }
 
 // --- campaigns: phase and a countdown to the next change (HQ) ------------------------------
+const cap = (word) => word.charAt(0).toUpperCase() + word.slice(1);
+// data-phase-warmup on the labels template is dataset.phaseWarmup
 function phaseLabel(phase) {
-  return labels[`phase-${phase || ""}`] || phase || "";
+  return labels[`phase${cap(phase || "none")}`] || phase || "";
 }
 
 function countdown(iso) {
@@ -342,6 +344,45 @@ function renderCampaigns() {
   tickCountdowns();
 }
 
+function feedItem(parts, attrs = {}) {
+  const li = document.createElement("li");
+  Object.assign(li.dataset, attrs);
+  for (const [tag, cls, text] of parts) {
+    const el = document.createElement(tag);
+    if (cls) el.className = cls;
+    el.textContent = text;
+    li.append(el, " ");
+  }
+  return li;
+}
+
+function renderFeeds() {
+  const feed = root.querySelector("[data-incident-feed]");
+  if (feed) {
+    const items = (state.incidents || []).map((i) =>
+      feedItem(
+        [
+          ["span", "badge", labels[`severity${cap(i.severity || "")}`] || i.severity],
+          ["strong", "", i.title],
+          ["span", "muted", i.store],
+        ],
+        { incident: i.id, severity: i.severity },
+      ),
+    );
+    feed.replaceChildren(...(items.length ? items : [feedItem([["span", "muted", labels.noIncidents || ""]])]));
+  }
+  const outages = root.querySelector("[data-outages]");
+  if (outages) {
+    const items = (state.outages || []).map((o) =>
+      feedItem([
+        ["strong", "", o.name],
+        ["span", "dash-bad num", String(o.offline)],
+      ]),
+    );
+    outages.replaceChildren(...(items.length ? items : [feedItem([["span", "muted", labels.noOutages || ""]])]));
+  }
+}
+
 function tickCountdowns() {
   root.querySelectorAll("[data-countdown]").forEach((el) => {
     el.textContent = countdown(el.dataset.countdown);
@@ -352,6 +393,7 @@ function render() {
   renderFigures();
   renderCharts();
   if (state.kind === "hq") renderCampaigns();
+  if (state.kind === "hq") renderFeeds();
   if (state.kind === "hq") renderStores();
   else renderLeaderboard();
 }
