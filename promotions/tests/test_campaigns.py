@@ -42,13 +42,18 @@ def changes(campaign) -> list[tuple[str, str]]:
 
 
 def run_beat(monkeypatch, now: dt.datetime) -> list[str]:
-    """What django-celery-beat does at `now`: run every enabled campaign entry whose clocked
-    time has come (with the clock frozen at `now`), then disable the one-off entries."""
+    """What django-celery-beat does at `now`: every enabled campaign entry whose schedule
+    says it is due (asked the way the beat asks it, with its clock at `now`) runs with the
+    clock frozen at `now`; a one-off entry is then disabled."""
     monkeypatch.setattr(timezone, "now", lambda: now)
     ran = []
-    for entry in PeriodicTask.objects.filter(
-        enabled=True, clocked__clocked_time__lte=now, task=services.PHASE_TASK
-    ).order_by("clocked__clocked_time", "pk"):
+    for entry in PeriodicTask.objects.filter(enabled=True, task=services.PHASE_TASK).select_related(
+        "clocked"
+    ):
+        schedule = entry.schedule
+        schedule.nowfun = lambda: now
+        if not schedule.is_due(entry.last_run_at).is_due:
+            continue
         celery_app.tasks[entry.task].apply(args=json.loads(entry.args), throw=True)
         ran.append(entry.name)
         if entry.one_off:
@@ -214,6 +219,23 @@ def test_publish_calls_the_benefits_freeze_in_its_transaction(brand, monkeypatch
     monkeypatch.setattr(timezone, "now", lambda: T0 - HOUR)
     services.publish_campaign(campaign=campaign)
     assert frozen == [campaign.pk]
+
+
+def test_publish_rolls_back_when_the_benefits_freeze_refuses(brand, monkeypatch):
+    from promotions.services import benefits
+
+    def refuse(*, campaign):
+        raise Conflict("segment_not_ready", "The segment is not materialised.")
+
+    monkeypatch.setattr(benefits, "freeze_for_campaign", refuse, raising=False)
+    campaign = draft(brand)
+    monkeypatch.setattr(timezone, "now", lambda: T0 - HOUR)
+    with pytest.raises(Conflict):
+        services.publish_campaign(campaign=campaign)
+    campaign.refresh_from_db()
+    assert campaign.status == CampaignStatus.DRAFT and campaign.published_at is None
+    assert not PeriodicTask.objects.filter(name__startswith=f"campaign-{campaign.pk}-").exists()
+    assert not DomainEvent.objects.filter(name="campaign.published").exists()
 
 
 def test_a_gap_after_the_main_day_gets_its_own_beat_entry(brand, monkeypatch):
