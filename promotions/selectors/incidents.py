@@ -155,3 +155,21 @@ def offline_records(incident: Incident) -> list[dict]:
             }
         )
     return shaped
+
+
+def live_campaign_by_store(*, principal: Principal) -> dict[str, int]:
+    """For each of the principal's stores taking part in a published campaign: that
+    campaign's id (the newest), so the report form preselects it when the store changes."""
+    from ..choices import CampaignStatus
+    from ..models import CampaignStore
+
+    found: dict[str, int] = {}
+    rows = (
+        CampaignStore.objects.for_principal(principal)
+        .filter(campaign__status=CampaignStatus.PUBLISHED)
+        .order_by("store_id", "-campaign__published_at", "-campaign_id")
+        .values_list("store_id", "campaign_id")
+    )
+    for store_id, campaign_id in rows:
+        found.setdefault(str(store_id), campaign_id)
+    return found

@@ -152,6 +152,7 @@ def _published(name: str, incident: Incident, **extra) -> None:
         brand=incident.brand_id,
         store=incident.store_id,
         incident=incident.pk,
+        title=incident.title,
         kind=incident.kind,
         severity=incident.severity,
         status=incident.status,
@@ -259,7 +260,7 @@ def assign_incident(*, incident: Incident, assignee_id: int, actor_id: int | Non
             after=_snapshot(locked),
             message=f"incident assigned to {assignee.get_username()}",
         )
-        _published("incident.updated", locked, action="assigned", assignee=assignee.pk)
+        _published("incident.updated", locked, change="assigned", assignee=assignee.pk)
     return locked
 
 
@@ -275,7 +276,7 @@ def comment_incident(*, incident: Incident, author_id: int, body: str) -> Incide
         audit.record(
             AuditAction.CREATE, comment, actor_id=author_id, after=audit.snapshot(comment), message="comment"
         )
-        _published("incident.updated", incident, action="commented", comment=comment.pk)
+        _published("incident.updated", incident, change="commented", comment=comment.pk)
     return comment
 
 
@@ -301,5 +302,5 @@ def resolve_incident(*, incident: Incident, resolution: str, actor_id: int | Non
             after=_snapshot(locked),
             message="incident resolved",
         )
-        _published("incident.updated", locked, action="resolved")
+        _published("incident.updated", locked, change="resolved")
     return locked

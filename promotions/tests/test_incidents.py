@@ -54,7 +54,7 @@ def test_a_guide_reports_an_incident_linked_to_the_live_campaign(store, guide_us
     # and it is audited and announced with ids and status
     event = DomainEvent.objects.get(name="incident.opened")
     assert event.payload["incident"] == incident.pk and event.payload["status"] == "open"
-    assert event.store_id == store.pk
+    assert event.store_id == store.pk and event.payload["title"] == "WiFi down at the till"
     assert AuditEvent.objects.filter(object_type="promotions.incident", object_id=str(incident.pk)).exists()
 
 
@@ -107,7 +107,7 @@ def test_lifecycle_assign_comment_resolve(store, hq_user, guide_user):
     assert resolved.status == IncidentStatus.RESOLVED and resolved.resolved_at is not None
     assert IncidentComment.objects.filter(incident=incident).count() == 1
     actions = list(
-        DomainEvent.objects.filter(name="incident.updated").values_list("payload__action", flat=True)
+        DomainEvent.objects.filter(name="incident.updated").values_list("payload__change", flat=True)
     )
     assert sorted(actions) == ["assigned", "commented", "resolved"]
     # a resolved incident is closed

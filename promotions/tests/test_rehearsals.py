@@ -140,3 +140,29 @@ def test_a_second_start_while_running_is_refused_and_a_finished_run_is_not_rerun
     again = RehearsalRun.objects.get(pk=run.pk)
     assert again.finished_at == first.finished_at and again.steps == first.steps
     assert DomainEvent.objects.filter(name="rehearsal.finished").count() == 1
+
+
+def test_offline_devices_and_screens_without_a_catalog_are_reported(
+    setup, django_capture_on_commit_callbacks
+):
+    from devices.choices import DeviceStatus
+    from devices.tests.factories import DeviceFactory
+    from shelves.tests.factories import ScreenFactory
+
+    brand, store = setup["campaign"].brand, setup["ready"]
+    DeviceFactory(brand=brand, store=store, status=DeviceStatus.ONLINE)
+    DeviceFactory(brand=brand, store=store, serial="TILL-7", status=DeviceStatus.OFFLINE)
+    DeviceFactory(brand=brand, store=store, status=DeviceStatus.RETIRED)  # not counted
+    ScreenFactory(brand=brand, store=store, name="Window", day_catalog=None)
+    ScreenFactory(brand=brand, store=store, name="Entrance")  # has a daytime catalog
+    rehearsal = _start(setup, [store], django_capture_on_commit_callbacks)
+    run = RehearsalRun.objects.get(rehearsal=rehearsal)
+    steps = {s["step"]: s for s in run.steps}
+    assert run.ready is False
+    assert steps["devices"]["params"]["down"] == 1 and steps["devices"]["params"]["total"] == 2
+    assert "TILL-7" in steps["devices"]["params"]["names"]
+    assert not steps["shelves"]["ok"] and steps["shelves"]["params"]["names"] == "Window"
+    # the flow itself still passed: the report says exactly what is missing
+    assert all(steps[s]["ok"] for s in ("join", "claim", "order", "redeem"))
+    shown = selectors.rehearsal_runs(rehearsal=rehearsal)[0].failed_steps
+    assert "1 of 2 devices are not online: TILL-7" in [s["reason"] for s in shown]

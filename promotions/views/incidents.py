@@ -128,7 +128,13 @@ def incident_report(request):
             messages.success(request, _("Incident reported: HQ sees it now."))
             return redirect("promotions:incident_detail", incident_id=incident.pk)
     status = 400 if request.method == "POST" else 200
-    return render(request, "promotions/incidents/report.html", {**NAV, "form": form}, status=status)
+    live = selectors.live_campaign_by_store(principal=principal)
+    return render(
+        request,
+        "promotions/incidents/report.html",
+        {**NAV, "form": form, "live_campaigns": live},
+        status=status,
+    )
 
 
 @never_cache

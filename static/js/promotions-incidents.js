@@ -91,7 +91,20 @@ function drawChart(el) {
   new ResizeObserver(() => chart.resize()).observe(el);
 }
 
+// The report form: choosing a store preselects the campaign live there (or none).
+function wireReportForm() {
+  const source = document.getElementById("incident-live-campaigns");
+  const store = document.querySelector('.incident-report select[name="store"]');
+  const campaign = document.querySelector('.incident-report select[name="campaign"]');
+  if (!source || !store || !campaign) return;
+  const live = JSON.parse(source.textContent);
+  store.addEventListener("change", () => {
+    campaign.value = live[store.value] ? String(live[store.value]) : "";
+  });
+}
+
 function start() {
+  wireReportForm();
   const desk = document.querySelector("[data-incident-desk]");
   if (desk && "WebSocket" in window) connect(desk, document.querySelector("[data-live-state]"));
   document.querySelectorAll('[data-chart="ttr"]').forEach(drawChart);
