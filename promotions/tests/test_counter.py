@@ -295,3 +295,27 @@ def test_the_page_speaks_chinese(guide, store, template):
     response = guide.get(COUNTER, HTTP_ACCEPT_LANGUAGE="zh-hans")
     assert response.status_code == 200
     assert 'lang="zh-hans"' in page_text(response)
+
+
+def test_the_page_reads_a_constant_number_of_queries(
+    guide, store, member, template, django_assert_max_num_queries
+):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    ref = member_ref(guide, store)
+    page = f"{COUNTER}?store={store.pk}&m={ref}"
+
+    def count() -> int:
+        with CaptureQueriesContext(connection) as seen:
+            assert guide.get(page).status_code == 200
+        return len(seen)
+
+    few = count()
+    # more templates, more of the member's coupons, more synced records: the same queries
+    for n in range(4):
+        extra = CouponTemplateFactory(brand=store.brand, campaign=template.campaign, name=f"Extra {n}")
+        coupon_services.claim_coupon(template=extra, member=member)
+    assert count() == few
+    with django_assert_max_num_queries(few):
+        guide.get(page)
