@@ -12,6 +12,7 @@ who sees the incident comments."""
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 
 from django.contrib.auth import get_user_model
@@ -30,6 +31,7 @@ from ..choices import CampaignStatus, IncidentKind, IncidentStatus, Severity
 from ..models import Campaign, Incident, IncidentComment
 
 PHOTO_MAX_BYTES = 5 * 1024 * 1024
+REPEAT_WINDOW = dt.timedelta(minutes=2)  # the same report again within it is the same incident
 TITLE_MAX = 200
 NOTE_MAX = 4000
 COMMENT_MAX = 4000
@@ -190,6 +192,20 @@ def report_incident(
         content_type = check_photo(photo)
         photo.name = f"incident.{EXTENSIONS[content_type]}"  # never the client's file name
     campaign = campaign or live_campaign_for(store)
+    repeat = (
+        Incident.objects.filter(
+            brand_id=store.brand_id,
+            store=store,
+            reported_by_id=reported_by_id,
+            kind=kind,
+            title=title,
+            opened_at__gte=timezone.now() - REPEAT_WINDOW,
+        )
+        .order_by("-opened_at")
+        .first()
+    )
+    if repeat is not None:  # a double tap or a resent form: the same incident, nothing new
+        return repeat
     with transaction.atomic():
         incident = Incident(
             brand_id=store.brand_id,

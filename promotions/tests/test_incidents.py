@@ -182,3 +182,13 @@ def test_store_staff_see_only_their_stores_incidents(store, guide_user):
     seen = list(selectors.incident_list(principal=principal_for_role(role)))
     assert seen == [mine]
     assert UserFactory  # keeps the factory import honest for other tests
+
+
+def test_the_same_report_sent_twice_is_one_incident(store, guide_user):
+    first = _report(store, guide_user)
+    again = _report(store, guide_user)
+    assert again.pk == first.pk
+    assert Incident.objects.count() == 1
+    assert DomainEvent.objects.filter(name="incident.opened").count() == 1
+    other = _report(store, guide_user, title="Printer jammed")
+    assert other.pk != first.pk
