@@ -7,9 +7,13 @@ class PromotionsConfig(AppConfig):
     verbose_name = _("Campaigns and coupons")
 
     def ready(self) -> None:
-        from retail import events
+        from retail import demo, events
 
         from . import tasks  # noqa: F401  (registers the Celery tasks)
+        from .demo import seed_brand_promotions, wipe_brand_promotions
+
+        demo.brand_seeded.connect(seed_brand_promotions, dispatch_uid="promotions-seed")
+        demo.brand_wiping.connect(wipe_brand_promotions, dispatch_uid="promotions-wipe")
 
         for name, meaning in EVENTS.items():
             events.register(name, meaning)

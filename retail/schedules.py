@@ -74,4 +74,9 @@ PERIODIC_TASKS = {
         {"minute": "20", "hour": "3"},
         "Raw telemetry is kept for the brand's retention days; daily scores stay.",
     ),
+    "apply-due-campaign-phases": (
+        "promotions.tasks.campaigns.apply_due_phases_task",
+        {"minute": "*"},
+        "Campaign phase changes that are due (each phase also has its own one-off clocked entry; this catches up a missed one).",
+    ),
 }

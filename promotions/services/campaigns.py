@@ -414,12 +414,20 @@ def _switch_shelves(campaign: Campaign, *, on: bool) -> None:
 
 
 def _phase_changed(campaign: Campaign, *, phase: str, previous: str) -> Transition:
+    # the command centre's countdown needs the name, when this phase ends and what is next
+    phases = list(CampaignPhase.objects.filter(campaign_id=campaign.pk).order_by("starts_at"))
+    current = next((p for p in phases if p.kind == phase), None)
+    upcoming = next((p for p in phases if current is not None and p.starts_at >= current.ends_at), None)
     events.publish(
         "campaign.phase_changed",
         brand=campaign.brand_id,
         campaign=campaign.pk,
+        title=campaign.name,
         phase=phase,
         previous=previous,
+        phase_ends_at=current.ends_at.isoformat() if current else None,
+        next_phase=upcoming.kind if upcoming else ("ended" if current else ""),
+        next_at=(upcoming.starts_at if upcoming else current.ends_at).isoformat() if current else None,
     )
     return Transition(campaign.pk, phase, previous)
 

@@ -79,17 +79,15 @@ def test_the_command_centre_counts_down_to_the_next_phase(brand, folded, django_
         "campaign.published",
         brand=brand.pk,
         campaign=7,
-        campaign_name="双11",
-        phase="",
-        next_phase="warmup",
-        next_at=soon.isoformat(),
+        title="双11",
+        phases=[["warmup", soon.isoformat(), (soon + dt.timedelta(days=1)).isoformat()]],
     )
     later = soon + dt.timedelta(days=1)
     events.publish(
         "campaign.phase_changed",
         brand=brand.pk,
         campaign=7,
-        campaign_name="双11",
+        title="双11",
         phase="warmup",
         previous="",
         phase_ends_at=later.isoformat(),
@@ -109,7 +107,7 @@ def test_the_command_centre_counts_down_to_the_next_phase(brand, folded, django_
         "campaign.phase_changed",
         brand=brand.pk,
         campaign=7,
-        campaign_name="双11",
+        title="双11",
         phase="ended",
         previous="aftersale",
     )
@@ -153,3 +151,32 @@ def test_the_command_centre_feeds_open_incidents_and_device_outages(
     ]
     assert hq["outages"] == [{"id": store.pk, "name": store.name, "offline": 1}]
     assert any(d.get("resync") for d in folded)
+
+
+def test_a_real_campaign_counts_down_through_its_phases(
+    brand, store, folded, django_capture_on_commit_callbacks
+):
+    from promotions.services import campaigns
+
+    start = timezone.now() + dt.timedelta(hours=1)
+    campaign = campaigns.create_campaign(brand_id=brand.pk, name="Double-11", stores=[store])
+    campaigns.set_phases(
+        campaign=campaign,
+        phases={
+            "warmup": (start, start + dt.timedelta(days=1)),
+            "main": (start + dt.timedelta(days=2), start + dt.timedelta(days=3)),
+        },
+    )
+    campaigns.publish_campaign(campaign=campaign)
+    with django_capture_on_commit_callbacks(execute=True):
+        _fold_outbox()
+    [live] = selectors.hq_snapshot(brand_id=brand.pk)["campaigns"]
+    assert (live["name"], live["phase"], live["next_phase"]) == ("Double-11", "", "warmup")
+    assert dt.datetime.fromisoformat(live["next_at"]) == start
+    campaigns.apply_phases(campaign_id=campaign.pk, now=start + dt.timedelta(minutes=1))
+    with django_capture_on_commit_callbacks(execute=True):
+        _fold_outbox()
+    [live] = selectors.hq_snapshot(brand_id=brand.pk)["campaigns"]
+    assert (live["phase"], live["next_phase"]) == ("warmup", "main")
+    assert dt.datetime.fromisoformat(live["next_at"]) == start + dt.timedelta(days=2)
+    assert dt.datetime.fromisoformat(live["phase_ends_at"]) == start + dt.timedelta(days=1)

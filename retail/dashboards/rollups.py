@@ -349,22 +349,27 @@ SELECT {_store_seq_sql(event)}, (SELECT seq FROM hq_seq) FROM fresh"""
 
 
 def fold_campaign(event: Event) -> dict[str, Any] | None:
-    """A campaign's phase and next change for HQ's countdown. Payload (promotions):
-    {"campaign", "campaign_name", "phase", "phase_ends_at", "next_phase", "next_at"} (ISO times or
-    null); rare events, so plain ORM statements on every database."""
+    """A campaign's phase and next change for HQ's countdown. Payloads (promotions):
+    campaign.phase_changed {"campaign", "title", "phase", "phase_ends_at", "next_phase",
+    "next_at"} (ISO times or null); campaign.published {"campaign", "title", "phases":
+    [[kind, starts_at, ends_at], ...]} (not started: the first phase is next). Rare events,
+    so plain ORM statements on every database."""
     from .models import CampaignLive
 
     payload = event.payload or {}
     if payload.get("campaign") is None or event.id is None:
         return None
     values = {
-        "name": str(payload.get("campaign_name") or "")[:120],
+        "name": str(payload.get("title") or "")[:120],
         "phase": str(payload.get("phase") or "")[:12],
         "phase_ends_at": _when(payload.get("phase_ends_at"), None),
         "next_phase": str(payload.get("next_phase") or "")[:12],
         "next_at": _when(payload.get("next_at"), None),
         "last_event_id": event.id,
     }
+    phases = payload.get("phases") or []
+    if event.name == "campaign.published" and phases and len(phases[0]) == 3:
+        values.update(phase="", next_phase=str(phases[0][0])[:12], next_at=_when(phases[0][1], None))
     with transaction.atomic():
         if not _portable_fresh(event):
             return None
