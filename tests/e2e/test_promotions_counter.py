@@ -1,5 +1,6 @@
-"""The coupon counter on a tablet, in a real browser against the real ASGI application: a
-guide finds a member and gives a coupon; the store's network goes; the guide redeems the
+"""The coupon counter on a tablet, in a real browser against the real ASGI application: HQ
+creates a campaign and a coupon template on its pages and publishes; a guide finds a member
+and gives a coupon; the store's network goes; the guide redeems the
 member's coupon offline (its token verified in the browser with WebCrypto), a second try and
 a forged token are refused on the tablet; the page survives a reload offline (service
 worker); the network comes back, the queue syncs, and HQ sees the offline redemption."""
@@ -19,7 +20,6 @@ pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 @pytest.fixture
 def counter_shop(transactional_db):
     from members.tests.factories import MemberFactory
-    from promotions.tests.factories import CouponTemplateFactory, PublishedCampaignFactory, phases
     from retail.choices import Role
     from retail.tests.factories import BrandFactory, StaffRoleFactory, StoreFactory, UserFactory
 
@@ -30,18 +30,54 @@ def counter_shop(transactional_db):
     hq = UserFactory(username="hq-counter", password=PASSWORD)
     StaffRoleFactory(user=hq, brand=brand, role=Role.HQ_ADMIN)
     member = MemberFactory(brand=brand, store=store, phone="13812345678", name="王小明")
-    # HQ's part, through the services' models: a published campaign and a 满300减50 template
-    campaign = PublishedCampaignFactory(brand=brand, name="Double-11 双十一", stores=[store])
-    phases(campaign)
-    template = CouponTemplateFactory(
-        brand=brand,
-        campaign=campaign,
-        name="满300减50",
-        amount_off=Decimal("50"),
-        threshold=Decimal("300"),
-        total_stock=100,
-    )
-    return {"brand": brand, "store": store, "member": member, "template": template}
+    return {"brand": brand, "store": store, "member": member}
+
+
+def local(when) -> str:
+    """A datetime-local value in Asia/Shanghai (how HQ's forms read times)."""
+    from django.utils import timezone
+
+    return timezone.localtime(when).strftime("%Y-%m-%dT%H:%M")
+
+
+def hq_creates_a_campaign_and_a_template(page, url) -> None:
+    """HQ's part through HQ's own pages: a campaign for the store with its main day running,
+    a 满300减50 template in it, then the campaign published."""
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    now = timezone.now()
+    page.goto(f"{url}/promotions/campaigns/new/")
+    page.fill("input[name=name]", "Double-11 双十一")
+    page.check("input[name=stores]")
+    page.uncheck("input[name=switches_shelves]")
+    with page.expect_navigation():
+        page.click("form.campaign-form button[type=submit]")
+    # the phases editor: the main day from an hour ago until two days from now
+    page.fill("input[name=main_starts_at]", local(now - timedelta(hours=1)))
+    page.fill("input[name=main_ends_at]", local(now + timedelta(days=2)))
+    with page.expect_navigation():
+        page.click("form.campaign-phases-form button[type=submit]")
+    campaign_url = page.url
+
+    page.goto(f"{url}/promotions/templates/new/")
+    page.fill("input[name=name]", "满300减50")
+    page.select_option("select[name=campaign]", label="Double-11 双十一")
+    page.select_option("select[name=kind]", value="threshold")
+    page.fill("input[name=amount_off]", "50")
+    page.fill("input[name=threshold]", "300")
+    page.fill("input[name=total_stock]", "100")
+    page.fill("input[name=per_member_limit]", "1")
+    page.fill("input[name=valid_from]", local(now - timedelta(hours=1)))
+    page.fill("input[name=valid_until]", local(now + timedelta(days=2)))
+    with page.expect_navigation():
+        page.click("form[data-template-form] button[type=submit]")
+    expect(page.locator("h1")).to_have_text("满300减50")
+
+    page.goto(campaign_url.rstrip("/") + "/publish/")
+    with page.expect_navigation():
+        page.click("button:has-text('Yes, publish')")
 
 
 def real_errors(page) -> list[str]:
@@ -50,12 +86,30 @@ def real_errors(page) -> list[str]:
 
 
 def test_a_guide_gives_a_coupon_and_redeems_it_offline_and_hq_sees_it(browser, asgi_server, counter_shop):
-    from promotions.choices import OfflineOutcome, RedemptionSource
-    from promotions.models import Coupon, OfflineRedemption, Redemption
+    from promotions.choices import CampaignStatus, OfflineOutcome, RedemptionSource
+    from promotions.models import Campaign, Coupon, CouponTemplate, OfflineRedemption, Redemption
     from promotions.services import tokens
 
     url, run = asgi_server
     server = type("Server", (), {"url": url})
+
+    # HQ creates the campaign and the coupon template in the browser, and publishes
+    hq_context = browser.new_context(viewport={"width": 1280, "height": 800}, locale="en-US")
+    hq = hq_context.new_page()
+    try:
+        log_in(hq, server, "hq-counter")
+        hq_creates_a_campaign_and_a_template(hq, url)
+    finally:
+        hq_context.close()
+    campaign = run(lambda: Campaign.objects.get())
+    assert campaign.status == CampaignStatus.PUBLISHED
+    template = run(lambda: CouponTemplate.objects.get())
+    assert (template.campaign_id, template.threshold, template.amount_off) == (
+        campaign.pk,
+        Decimal("300.00"),
+        Decimal("50.00"),
+    )
+
     context = browser.new_context(viewport={"width": 768, "height": 1024}, locale="en-US")
     page = context.new_page()
     page.errors = []
@@ -83,7 +137,7 @@ def test_a_guide_gives_a_coupon_and_redeems_it_offline_and_hq_sees_it(browser, a
         expect(page.locator(".message-success")).to_contain_text("满300减50")
         coupon = run(lambda: Coupon.objects.select_related("template", "member").get())
         expect(page.locator("[data-counter-coupons]")).to_contain_text(coupon.code[-4:])
-        assert counter_shop["template"].__class__.objects.get().claimed == 1
+        assert run(lambda: CouponTemplate.objects.get().claimed) == 1
         width, inner = no_horizontal_overflow(page)
         assert width <= inner
         screenshot(page, "counter-portrait")
@@ -164,11 +218,13 @@ def test_a_guide_gives_a_coupon_and_redeems_it_offline_and_hq_sees_it(browser, a
     finally:
         context.close()
 
-    # HQ sees the redemption: the store's counter lists the synced offline redemption
+    # HQ sees the redemption: on the template's page, and on the store's counter
     hq_context = browser.new_context(viewport={"width": 1280, "height": 800}, locale="en-US")
     hq = hq_context.new_page()
     try:
         log_in(hq, server, "hq-counter")
+        hq.goto(f"{url}/promotions/templates/{template.pk}/")
+        expect(hq.locator("[data-figure=redeemed]")).to_have_text("1")
         hq.goto(f"{url}/promotions/counter/?store={counter_shop['store'].pk}")
         table = hq.locator("table")
         expect(table).to_contain_text(coupon.code[-4:])
