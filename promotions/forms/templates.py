@@ -93,6 +93,23 @@ class TemplateForm(forms.Form):
     valid_until = _when()
     stacking = forms.ChoiceField(label=_("Stacking"), choices=Stacking.choices, initial=Stacking.EXCLUSIVE)
 
+    field_order = [
+        "name",
+        "campaign",
+        "kind",
+        "amount_off",
+        "percent_off",
+        "threshold",
+        "total_stock",
+        "per_member_limit",
+        "channel",
+        "stacking",
+        "valid_from",
+        "valid_until",
+        "tiers",
+        "valid_stores",
+    ]
+
     def __init__(
         self,
         *args,
