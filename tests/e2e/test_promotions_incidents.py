@@ -9,7 +9,26 @@ from playwright.sync_api import expect
 
 from .conftest import log_in, no_horizontal_overflow, screenshot
 
-PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 64
+
+def _png(width: int = 24, height: int = 16) -> bytes:
+    """A real (red) PNG, so the browser can draw it."""
+    import struct
+    import zlib
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+
+    rows = b"".join(b"\x00" + b"\xc8\x10\x2e" * width for _ in range(height))
+    header = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
+    return (
+        b"\x89PNG\r\n\x1a\n"
+        + chunk(b"IHDR", header)
+        + chunk(b"IDAT", zlib.compress(rows))
+        + chunk(b"IEND", b"")
+    )
+
+
+PNG = _png()
 
 
 def test_a_guides_report_appears_live_on_hqs_desk_and_hq_resolves_it(
@@ -39,6 +58,7 @@ def test_a_guides_report_appears_live_on_hqs_desk_and_hq_resolves_it(
     )
     scroll_width, width = no_horizontal_overflow(tablet)
     assert scroll_width <= width
+    screenshot(tablet, "promotions-incident-report")
     with tablet.expect_navigation():
         tablet.click("button.incident-submit")
     expect(tablet.locator("h1")).to_contain_text("Card terminal down")
@@ -57,7 +77,9 @@ def test_a_guides_report_appears_live_on_hqs_desk_and_hq_resolves_it(
     page.click('form[action$="/resolve/"] button')
     expect(page.locator("h1")).to_contain_text("Resolved")
     expect(page.locator("img.incident-photo")).to_be_visible()
-    assert page.evaluate("document.querySelector('img.incident-photo').naturalWidth") >= 0
+    screenshot(page, "promotions-incident-detail")
+    page.wait_for_function("document.querySelector('img.incident-photo').complete")
+    assert page.evaluate("document.querySelector('img.incident-photo').naturalWidth") == 24
     assert page.errors == []
 
 
