@@ -232,3 +232,73 @@ def test_a_guide_gives_a_coupon_and_redeems_it_offline_and_hq_sees_it(browser, a
         screenshot(hq, "counter-landscape-hq")
     finally:
         hq_context.close()
+
+
+def test_a_tablet_takes_a_block_hands_coupons_out_offline_and_returns_the_rest(
+    browser, asgi_server, counter_shop
+):
+    from promotions.choices import BlockStatus, CouponStatus
+    from promotions.models import Coupon, CouponTemplate, OfflineBlock
+    from promotions.tests.factories import CouponTemplateFactory, PublishedCampaignFactory
+
+    url, run = asgi_server
+    store = counter_shop["store"]
+    campaign = PublishedCampaignFactory(brand=store.brand, name="Double-11 双十一", stores=[store])
+    template = CouponTemplateFactory(brand=store.brand, campaign=campaign, name="Gift ¥20", total_stock=10)
+    context = browser.new_context(viewport={"width": 1024, "height": 768}, locale="en-US")
+    page = context.new_page()
+    page.errors = []
+    page.on("pageerror", lambda exc: page.errors.append(str(exc)))
+    try:
+        log_in(page, type("Server", (), {"url": url}), "guide-counter")
+        page.goto(f"{url}/promotions/counter/")
+        page.wait_for_function("() => document.querySelector('[data-counter]').dataset.ready === '1'")
+        # landscape: every visible control is a touch target of 44 px or more
+        small = page.evaluate(
+            """() => [...document.querySelectorAll(
+                    '[data-counter] button, [data-counter] select, [data-counter] input:not([type=hidden]):not([type=radio]), [data-counter] textarea')]
+                .filter(e => e.offsetParent !== null)
+                .map(e => [e.name || e.textContent.trim(), e.getBoundingClientRect().height])
+                .filter(([, h]) => h < 44)"""
+        )
+        assert small == []
+        width, inner = no_horizontal_overflow(page)
+        assert width <= inner
+
+        # before the network goes: a block of 3 onto this tablet
+        page.select_option("[data-counter-block] select[name=template]", label="Gift ¥20")
+        page.fill("[data-counter-block] input[name=size]", "3")
+        page.click("[data-counter-block] button[type=submit]")
+        expect(page.locator("[data-counter-block-status]")).to_contain_text("3 coupons on this tablet")
+        assert run(lambda: CouponTemplate.objects.get(pk=template.pk).claimed) == 3
+
+        # offline: two members get one each (one new to the brand, one known)
+        context.set_offline(True)
+        expect(page.locator("[data-counter-banner]")).to_contain_text("Offline")
+        for phone in ("13900001111", "13812345678"):
+            page.fill("[data-counter-handout] input[name=phone]", phone)
+            page.click("[data-counter-handout] button[type=submit]")
+            expect(page.locator("[data-counter-result]")).to_contain_text(phone[-4:])
+        expect(page.locator("[data-counter-queue]")).to_contain_text("2 hand-outs waiting to sync")
+        expect(page.locator("[data-counter-block-status]")).to_contain_text("1 coupons on this tablet")
+
+        # back online: the hand-outs sync, the unused coupon goes back to stock
+        context.set_offline(False)
+        expect(page.locator("[data-counter-outcomes] [data-outcome=accepted]")).to_have_count(
+            2, timeout=10000
+        )
+        block = run(lambda: OfflineBlock.objects.get())
+        assert (block.status, block.handed_out, block.returned) == (BlockStatus.SYNCED, 2, 1)
+        assert run(lambda: CouponTemplate.objects.get(pk=template.pk).claimed) == 2
+        claimed = run(
+            lambda: sorted(
+                Coupon.objects.filter(block=block, status=CouponStatus.CLAIMED).values_list(
+                    "member__phone_masked", flat=True
+                )
+            )
+        )
+        assert claimed == ["138****5678", "139****1111"]
+        expect(page.locator("[data-counter-handout]")).to_be_hidden()
+        assert page.errors == []
+    finally:
+        context.close()
