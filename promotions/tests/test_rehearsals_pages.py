@@ -94,3 +94,21 @@ def test_another_brands_rehearsal_is_a_404(client, hq_user, other_brand):
     client.force_login(hq_user)
     for name in ("promotions:rehearsal_detail", "promotions:rehearsal_progress"):
         assert client.get(reverse(name, kwargs={"rehearsal_id": theirs.pk})).status_code == 404
+
+
+def test_the_pages_read_in_a_fixed_number_of_queries(
+    client, hq_user, campaign, django_capture_on_commit_callbacks, django_assert_max_num_queries
+):
+    client.force_login(hq_user)
+    for _ in range(3):
+        with django_capture_on_commit_callbacks(execute=True):
+            client.post(
+                reverse("promotions:rehearsal_list"),
+                {"campaign": campaign.pk, "stores": [campaign.ready.pk, campaign.bare.pk]},
+            )
+    assert Rehearsal.objects.count() == 3
+    with django_assert_max_num_queries(14):
+        assert client.get(reverse("promotions:rehearsal_list")).status_code == 200
+    with django_assert_max_num_queries(14):
+        url = reverse("promotions:rehearsal_detail", kwargs={"rehearsal_id": Rehearsal.objects.first().pk})
+        assert client.get(url).status_code == 200
