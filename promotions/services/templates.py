@@ -250,6 +250,10 @@ def _duplicate_name() -> Conflict:
     )
 
 
+def _name_taken(brand_id: int, name: str, *, but: int | None = None) -> bool:
+    return CouponTemplate.objects.filter(brand_id=brand_id, name=name).exclude(pk=but).exists()
+
+
 def _snapshot(template: CouponTemplate) -> dict:
     data = audit.snapshot(template)
     data["tiers"] = sorted(template.tiers.values_list("pk", flat=True))
@@ -331,7 +335,9 @@ def create_template(*, brand_id: int, **fields: Any) -> CouponTemplate:
             template.valid_stores.set(stores)
             audit.record(AuditAction.CREATE, template, after=_snapshot(template))
     except IntegrityError as exc:
-        raise _duplicate_name() from exc
+        if _name_taken(brand_id, clean["name"]):
+            raise _duplicate_name() from exc
+        raise
     return template
 
 
@@ -357,6 +363,16 @@ def update_template(*, template: CouponTemplate, **changes: Any) -> CouponTempla
             changed = [f for f in FIELDS if not _same(f, current[f], clean[f])]
             if not changed:
                 return locked
+            if (
+                "campaign" in changed
+                and clean["campaign"] is not None
+                and clean["campaign"].status == CampaignStatus.ENDED
+            ):
+                raise InvalidInput(
+                    "campaign_ended",
+                    _("The campaign has ended; choose another."),
+                    fields={"campaign": [_("This campaign has ended.")]},
+                )
             reason = frozen_reason(locked)
             if reason:
                 frozen = [f for f in changed if f in TERMS]
@@ -389,7 +405,10 @@ def update_template(*, template: CouponTemplate, **changes: Any) -> CouponTempla
                 message=("coupon template changed: " + ", ".join(changed))[:255],
             )
     except IntegrityError as exc:
-        raise _duplicate_name() from exc
+        name = changes.get("name")
+        if name is not None and _name_taken(template.brand_id, " ".join(str(name).split()), but=template.pk):
+            raise _duplicate_name() from exc
+        raise
     return locked
 
 

@@ -15,7 +15,7 @@ from django.utils import timezone
 from members.services import define_tier
 from members.tests.factories import MemberFactory
 from promotions.choices import ClaimVia, DiscountKind, RedemptionSource
-from promotions.models import CouponTemplate
+from promotions.models import Coupon, CouponTemplate
 from promotions.selectors import templates as selectors
 from promotions.services import coupons
 from promotions.services import templates as services
@@ -178,6 +178,10 @@ def test_a_name_is_unique_per_brand(brand, other_brand):
     services.create_template(brand_id=other_brand.pk, **fields())  # another brand may use it
     with pytest.raises(Conflict) as caught:
         services.create_template(brand_id=brand.pk, **fields())
+    assert "name" in caught.value.fields
+    other = services.create_template(brand_id=brand.pk, **fields(name="Another"))
+    with pytest.raises(Conflict) as caught:
+        services.update_template(template=other, name=" Double-11  50 off ")
     assert "name" in caught.value.fields
 
 
@@ -420,3 +424,46 @@ def test_a_second_brands_hq_cannot_pick_the_first_brands_campaign(client, brand,
     response = client.post(reverse("promotions:template_new"), form_data(campaign=campaign.pk))
     assert response.status_code == 400
     assert not CouponTemplate.objects.exists()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_lowering_the_stock_while_members_claim_never_oversells(brand):
+    # PostgreSQL: the change holds the template's row lock, claims wait and see the new stock
+    from concurrent.futures import ThreadPoolExecutor
+
+    from django.db import connection, connections
+
+    if connection.vendor != "postgresql":
+        pytest.skip("row locks under concurrency: PostgreSQL")
+    template = CouponTemplateFactory(brand=brand, total_stock=60)
+    members = MemberFactory.create_batch(40, brand=brand)
+
+    def claim(member):
+        try:
+            coupons.claim_coupon(template=template, member=member)
+            return "ok"
+        except coupons.CouponRefused as exc:
+            return exc.code
+        finally:
+            connections.close_all()
+
+    def lower(stock):
+        try:
+            services.update_template(template=template, total_stock=stock)
+            return "lowered"
+        except (InvalidInput, Conflict) as exc:
+            return exc.code
+        finally:
+            connections.close_all()
+
+    with ThreadPoolExecutor(max_workers=12) as pool:
+        claims = [pool.submit(claim, m) for m in members[:20]]
+        lowered = [pool.submit(lower, n) for n in (30, 25, 20)]
+        claims += [pool.submit(claim, m) for m in members[20:]]
+        outcomes = [f.result() for f in claims]
+        changes = [f.result() for f in lowered]
+    template.refresh_from_db()
+    held = Coupon.objects.filter(template=template).count()
+    assert held == template.claimed == outcomes.count("ok") <= template.total_stock
+    assert set(outcomes) <= {"ok", "sold_out"}
+    assert set(changes) <= {"lowered", "invalid_template"}
