@@ -91,19 +91,24 @@ def member_coupons(*, member: Member, limit: int = 20) -> list[Coupon]:
     )
 
 
-def member_benefits(*, member: Member, store: Store) -> list:
-    """The member's campaign benefits, where the benefits selector exists (another area)."""
+def member_benefits(*, member: Member) -> list:
+    """The member's campaign benefits now (promotions.selectors.benefits, where it exists)."""
     try:
         from . import benefits as benefit_selectors
-    except ImportError:
+    except ImportError:  # pragma: no cover - the benefits area not wired
         return []
     finder = getattr(benefit_selectors, "benefits_for_member", None)
-    if finder is None:
-        return []
-    try:
-        return list(finder(member=member, store=store))
-    except TypeError:
-        return list(finder(member=member))
+    return list(finder(member=member)) if finder is not None else []
+
+
+def templates_for_member(templates: list[CouponTemplate], member: Member) -> list[CouponTemplate]:
+    """Of the store's templates, those the member's tier may claim (tiers prefetched)."""
+    found = []
+    for template in templates:
+        tiers = {tier.pk for tier in template.tiers.all()}
+        if not tiers or member.tier_id in tiers:
+            found.append(template)
+    return found
 
 
 def offline_pack(*, store: Store, now: dt.datetime | None = None) -> dict:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import re
 import uuid
@@ -319,3 +320,24 @@ def test_the_page_reads_a_constant_number_of_queries(
     assert count() == few
     with django_assert_max_num_queries(few):
         guide.get(page)
+
+
+def test_the_member_sees_only_coupons_for_their_tier_and_their_benefits(guide, store, member, template):
+    from members.models import Tier
+    from promotions.tests.factories import BenefitFactory, phases
+
+    gold = Tier.objects.create(brand=store.brand, code="gold", name="Gold", threshold_points=1000, rank=3)
+    silver = Tier.objects.create(
+        brand=store.brand, code="silver", name="Silver", threshold_points=100, rank=2
+    )
+    member.tier = silver
+    member.save()
+    golden = CouponTemplateFactory(brand=store.brand, campaign=template.campaign, name="Gold only ¥200")
+    golden.tiers.add(gold)
+    phases(template.campaign, timezone.now() - dt.timedelta(hours=1))
+    benefit = BenefitFactory(brand=store.brand, campaign=template.campaign, name="Silk pouch 丝绸袋")
+    benefit.tiers.add(silver)
+    body = page_text(guide.get(f"{COUNTER}?store={store.pk}&m={member_ref(guide, store)}"))
+    give = body[body.index("data-counter-give") : body.index("Member's coupons")]
+    assert "Double-11 ¥50" in give and "Gold only ¥200" not in give
+    assert "Silk pouch 丝绸袋" in body

@@ -179,7 +179,8 @@ def _strings() -> dict:
 
 def _render(request, store, *, member=None, find_form=None, give_form=None, redeem_form=None, status=200):
     principal = request.principal
-    templates = selectors.templates_for_store(store=store)
+    store_templates = selectors.templates_for_store(store=store)
+    templates = selectors.templates_for_member(store_templates, member) if member else store_templates
     coupons = selectors.member_coupons(member=member) if member else []
     context = {
         "section": "counter",
@@ -190,14 +191,13 @@ def _render(request, store, *, member=None, find_form=None, give_form=None, rede
         "member": member,
         "member_ref": _member_ref(member) if member else "",
         "coupons": coupons,
-        "benefits": selectors.member_benefits(member=member, store=store) if member else [],
+        "benefits": selectors.member_benefits(member=member) if member else [],
         "templates": templates,
-        "describe": {t.pk: coupon_services.describe(t) for t in templates},
         "find_form": find_form or FindMemberForm(),
         "give_form": give_form
         or (GiveCouponForm(templates=templates, initial={"member": _member_ref(member)}) if member else None),
         "redeem_form": redeem_form or RedeemForm(),
-        "block_form": BlockForm(templates=templates),
+        "block_templates": store_templates,
         "recent": selectors.recent_offline_redemptions(store=store, limit=10),
         "config": {
             "store": store.pk,
@@ -212,8 +212,8 @@ def _render(request, store, *, member=None, find_form=None, give_form=None, rede
         },
         "strings": _strings(),
     }
-    for template in templates:
-        template.describe = context["describe"][template.pk]
+    for template in store_templates:
+        template.describe = coupon_services.describe(template)
     return render(request, "promotions/counter/page.html", context, status=status)
 
 
