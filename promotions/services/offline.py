@@ -248,6 +248,7 @@ def _snapshot(redemption: Redemption, *, client_id: str = "", device_label: str 
         "store": redemption.store_id,
         "staff": redemption.staff_id,
         "device": device_label,
+        "order": redemption.order_id,
         "order_ref": redemption.order_ref,
         "subtotal": str(redemption.order_subtotal),
         "discount": str(redemption.discount),
@@ -321,9 +322,26 @@ def _double_spend(*, store: Store, staff_id, device_label: str, record: _Record,
         reason = _("This coupon was redeemed earlier elsewhere; HQ has an incident with both records.")
         _row(*args, coupon=coupon, outcome=OfflineOutcome.CONFLICT, reason=reason[:200], incident=incident)
         result = Outcome(record.client_id, record.code, OfflineOutcome.CONFLICT, reason, "double_spend")
-    event = "incident.opened" if created else "incident.updated"
-    payload = {"incident": incident.pk, "kind": incident.kind, "severity": incident.severity}
-    events.publish(event, brand=store.brand_id, store=incident.store_id, **payload)
+    # the payload of every incident event (as promotions.services.incidents publishes them;
+    # HQ's live feed folds title, kind, severity and status)
+    payload = {
+        "incident": incident.pk,
+        "title": incident.title,
+        "kind": incident.kind,
+        "severity": incident.severity,
+        "status": incident.status,
+        "campaign": incident.campaign_id,
+    }
+    if created:
+        events.publish("incident.opened", brand=store.brand_id, store=incident.store_id, **payload)
+    else:
+        events.publish(
+            "incident.updated",
+            brand=store.brand_id,
+            store=incident.store_id,
+            change="records_added",
+            **payload,
+        )
     return result
 
 

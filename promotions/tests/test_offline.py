@@ -137,7 +137,15 @@ def test_two_tablets_redeeming_one_coupon_give_one_redemption_and_one_incident(s
     assert rows["B-1"].redemption_id is None
     assert DomainEvent.objects.filter(name="incident.opened").count() == 1
     opened = DomainEvent.objects.get(name="incident.opened")
-    assert opened.payload == {"incident": incident.pk, "kind": "double_spend", "severity": "high"}
+    assert opened.payload == {
+        "incident": incident.pk,
+        "title": incident.title,
+        "kind": "double_spend",
+        "severity": "high",
+        "status": "open",
+        "campaign": incident.campaign_id,
+    }
+    assert opened.store_id == store.pk
     # the tablet hears which one lost
     if earliest_first:
         assert (outcome_a.outcome, outcome_b.outcome) == (OfflineOutcome.ACCEPTED, OfflineOutcome.CONFLICT)
