@@ -367,16 +367,19 @@
   function takeBlock(event) {
     event.preventDefault();
     var data = new FormData(blockForm);
-    postJSON(config.blocks, {
-      template: data.get("template"),
-      size: data.get("size"),
-      device_label: deviceLabel(),
-    })
+    // one block per tablet: a block held already syncs first (its hand-outs are given, its
+    // unused coupons go back), so nothing handed out is ever dropped
+    syncBlock(true)
+      .then(function () {
+        return postJSON(config.blocks, {
+          template: data.get("template"),
+          size: data.get("size"),
+          device_label: deviceLabel(),
+        });
+      })
       .then(function (answer) {
         if (!answer.ok) return show(result, (answer.data.error || {}).message || strings.failed, "error");
-        var held = load("block", null);
-        var handouts = held && held.id === answer.data.block ? held.handouts : [];
-        save("block", { id: answer.data.block, name: answer.data.name, coupons: answer.data.coupons, handouts: handouts });
+        save("block", { id: answer.data.block, name: answer.data.name, coupons: answer.data.coupons, handouts: [] });
         showBlock();
       })
       .catch(function () {
