@@ -339,14 +339,19 @@ def test_the_edit_page_of_a_published_campaigns_template_refuses_new_terms(clien
     assert (template.amount_off, template.total_stock) == (Decimal("50.00"), 500)
 
 
-def test_hq_sees_figures_chart_and_masked_coupons(client, brand, hq_user):
-    template = CouponTemplateFactory(brand=brand)
+def test_hq_sees_figures_chart_and_masked_coupons(client, brand, hq_user, django_assert_max_num_queries):
+    store = StoreFactory(brand=brand)
+    template = CouponTemplateFactory(brand=brand, per_member_limit=3)
     member = MemberFactory(brand=brand, phone="13912345678")
     coupon = coupons.claim_coupon(template=template, member=member).coupon
+    for other in MemberFactory.create_batch(5, brand=brand):
+        held = coupons.claim_coupon(template=template, member=other).coupon
+        coupons.redeem_coupon(brand_id=brand.pk, code=held.code, store=store, subtotal=Decimal("100"))
     client.force_login(hq_user)
-    body = client.get(
-        reverse("promotions:template_detail", kwargs={"template_id": template.pk})
-    ).content.decode()
+    with django_assert_max_num_queries(15):
+        response = client.get(reverse("promotions:template_detail", kwargs={"template_id": template.pk}))
+    body = response.content.decode()
+    assert "¥250.00" in body  # five redemptions of ¥50
     assert 'data-chart="coupon-hours"' in body and "coupon-hours-data" in body
     assert coupon.code not in body and coupon.code[-4:] in body
     assert "139****5678" in body and "13912345678" not in body
