@@ -338,3 +338,18 @@ def test_the_campaigns_publish_freezes_the_segment_or_is_refused(brand, store):
     assert AuditEvent.objects.filter(
         object_type="promotions.benefit", object_id=str(benefit.pk), message__startswith="segment frozen"
     ).exists()
+
+
+def test_the_pages_render_in_chinese(client, brand, hq_user):
+    campaign = CampaignFactory(brand=brand)
+    segment = segment_of(brand, MemberFactory.create_batch(2, brand=brand))
+    services.create_benefit(campaign=campaign, kind=BenefitKind.GIFT, name="Pouch", segment=segment)
+    publish(campaign)
+    client.force_login(hq_user)
+    for url in (
+        reverse("promotions:benefit_list", kwargs={"campaign_id": campaign.pk}),
+        reverse("promotions:template_list"),
+        reverse("promotions:template_new"),
+    ):
+        response = client.get(url, HTTP_ACCEPT_LANGUAGE="zh-hans")
+        assert response.status_code == 200 and '<html lang="zh-hans"' in response.content.decode()
