@@ -79,4 +79,9 @@ PERIODIC_TASKS = {
         {"minute": "*"},
         "Campaign phase changes that are due (each phase also has its own one-off clocked entry; this catches up a missed one).",
     ),
+    "close-expired-offline-blocks": (
+        "promotions.tasks.offline.close_expired_blocks_task",
+        {"minute": "35"},
+        "Offline coupon blocks of templates expired over a day ago: unused coupons return to stock.",
+    ),
 }

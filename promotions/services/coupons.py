@@ -165,8 +165,8 @@ def claim_coupon(
         )
     try:
         with transaction.atomic():
-            _take_member_slot(template, member)
-            _take_stock(template)
+            take_member_slot(template, member)
+            take_stock(template, 1)
             coupon = Coupon.objects.create(
                 brand_id=template.brand_id,
                 template=template,
@@ -211,7 +211,9 @@ def _replay(coupon: Coupon, template: CouponTemplate, member: Member) -> Claim:
     return Claim(coupon, replayed=True)
 
 
-def _take_member_slot(template: CouponTemplate, member: Member) -> None:
+def take_member_slot(template: CouponTemplate, member: Member) -> None:
+    """One more of the template for the member, within the limit (or `limit_reached`); call
+    inside the transaction that takes the stock, so a refusal there rolls this back."""
     table = MemberClaimCount._meta.db_table
     with connection.cursor() as cursor:
         cursor.execute(
@@ -245,10 +247,6 @@ def take_stock(template: CouponTemplate, count: int = 1) -> int:
         raise _refused("sold_out", _("This coupon is all gone."), status=409)
     template.claimed = row[0]
     return row[0]
-
-
-def _take_stock(template: CouponTemplate) -> None:
-    take_stock(template, 1)
 
 
 def return_stock(template: CouponTemplate, count: int) -> None:

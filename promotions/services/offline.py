@@ -581,7 +581,7 @@ def _hand_out(*, block: OfflineBlock, template: CouponTemplate, raw, staff_id, n
                     joined_at=handed_at,
                 )
             coupon_services.check_claimable(template, member, now=handed_at)
-            coupon_services._take_member_slot(template, member)
+            coupon_services.take_member_slot(template, member)
             Coupon.objects.filter(pk=coupon.pk).update(
                 member=member,
                 status=CouponStatus.CLAIMED,

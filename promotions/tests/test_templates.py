@@ -30,37 +30,7 @@ from retail.errors import Conflict, InvalidInput
 from retail.models import AuditEvent
 from retail.tests.factories import StaffRoleFactory, StoreFactory, UserFactory
 
-pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("subnav_urls")]
-
-
-@pytest.fixture
-def subnav_urls():
-    """The promotions sub-navigation links every area's list; an area another helper has
-    not wired yet gets a stand-in route for the length of the test (none once all exist)."""
-    import importlib
-
-    from django.http import HttpResponse
-    from django.urls import NoReverseMatch, clear_url_caches, path
-
-    added = []
-    for module, name in (
-        ("campaigns", "campaign_list"),
-        ("counter", "counter"),
-        ("rehearsals", "rehearsal_list"),
-        ("incidents", "incident_list"),
-    ):
-        try:
-            reverse(f"promotions:{name}")
-        except NoReverseMatch:
-            patterns = importlib.import_module(f"promotions.views.{module}").urlpatterns
-            stub = path(f"stub-{name}/", lambda request: HttpResponse(""), name=name)
-            patterns.append(stub)
-            added.append((patterns, stub))
-    clear_url_caches()
-    yield
-    for patterns, stub in added:
-        patterns.remove(stub)
-    clear_url_caches()
+pytestmark = pytest.mark.django_db
 
 
 def fields(**overrides):

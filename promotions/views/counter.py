@@ -26,7 +26,7 @@ from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.templatetags.static import static
-from django.urls import NoReverseMatch, path, reverse
+from django.urls import path, reverse
 from django.utils.http import urlencode
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy as _lazy
@@ -126,19 +126,6 @@ def _json_body(request):
         raise DomainError("invalid_json", _("The request is not valid JSON."), status=400) from None
 
 
-SUBNAV_NAMES = ("campaign_list", "template_list", "counter", "rehearsal_list", "incident_list")
-
-
-def _subnav_ready() -> bool:
-    # the sub-navigation names every area's page; until each area is wired, leave it out
-    try:
-        for name in SUBNAV_NAMES:
-            reverse(f"promotions:{name}")
-    except NoReverseMatch:
-        return False
-    return True
-
-
 def _strings() -> dict:
     # worded when the page renders, in its language; the script fills the numbers
     return {
@@ -185,7 +172,6 @@ def _render(request, store, *, member=None, find_form=None, give_form=None, rede
     context = {
         "section": "counter",
         "nav_section": "promotions",
-        "subnav": _subnav_ready(),
         "store": store,
         "stores": selectors.counter_stores(principal=principal) if principal.role != "guide" else [],
         "member": member,
@@ -230,7 +216,7 @@ def counter(request):
         return render(
             request,
             "promotions/counter/choose_store.html",
-            {"stores": stores, "section": "counter", "nav_section": "promotions", "subnav": _subnav_ready()},
+            {"stores": stores, "section": "counter", "nav_section": "promotions"},
         )
     member = _member_from_ref(request.GET.get("m", ""), store)
     return _render(request, store, member=member)
