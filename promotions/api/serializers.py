@@ -229,3 +229,41 @@ class RedeemedSerializer(serializers.Serializer):
     store = serializers.IntegerField()
     order_ref = serializers.CharField()
     redeemed_at = serializers.DateTimeField()
+
+
+class PhaseWindowInSerializer(StrictSerializer):
+    starts_at = serializers.DateTimeField()
+    ends_at = serializers.DateTimeField()
+
+
+class PhasesInSerializer(StrictSerializer):
+    """Any of the four phases, each {starts_at, ends_at}; in order, none overlapping."""
+
+    warmup = PhaseWindowInSerializer(required=False, allow_null=True)
+    presale = PhaseWindowInSerializer(required=False, allow_null=True)
+    main = PhaseWindowInSerializer(required=False, allow_null=True)
+    aftersale = PhaseWindowInSerializer(required=False, allow_null=True)
+
+
+class CampaignInSerializer(StrictSerializer):
+    """A draft campaign: name, participating stores (ids of the brand's stores), phases."""
+
+    name = serializers.CharField(max_length=120)
+    description = serializers.CharField(required=False, allow_blank=True, default="", max_length=4000)
+    switches_shelves = serializers.BooleanField(required=False, default=True)
+    stores = serializers.ListField(
+        child=serializers.IntegerField(min_value=1), allow_empty=False, max_length=5000
+    )
+    phases = PhasesInSerializer(required=False)
+
+
+class CampaignUpdateSerializer(StrictSerializer):
+    """Any of the fields; stores, shelf switch and phases change only while draft."""
+
+    name = serializers.CharField(max_length=120, required=False)
+    description = serializers.CharField(required=False, allow_blank=True, max_length=4000)
+    switches_shelves = serializers.BooleanField(required=False)
+    stores = serializers.ListField(
+        child=serializers.IntegerField(min_value=1), allow_empty=False, max_length=5000, required=False
+    )
+    phases = PhasesInSerializer(required=False)

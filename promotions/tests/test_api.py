@@ -252,3 +252,51 @@ def test_schema_documents_the_promotion_paths(client):
         "/api/v1/coupons/{code}/redeem/",
     ):
         assert path in text
+
+
+# --- campaign writes -------------------------------------------------------------------------
+
+
+def test_create_a_draft_campaign_with_stores_and_phases(partner, store):
+    body = {
+        "name": "Double-11 API",
+        "stores": [store.pk],
+        "phases": {
+            "main": {"starts_at": "2026-11-11T00:00:00+08:00", "ends_at": "2026-11-12T00:00:00+08:00"}
+        },
+    }
+    response = partner.post("/api/v1/campaigns/", body, format="json")
+    assert response.status_code == 201, response.content
+    made = response.json()
+    assert made["status"] == "draft" and [p["kind"] for p in made["phases"]] == ["main"]
+    assert [s["id"] for s in made["stores"]] == [store.pk]
+    error(partner.post("/api/v1/campaigns/", body, format="json"), 409, "duplicate_name")
+
+
+def test_bad_phases_create_nothing(partner, store):
+    body = {
+        "name": "Backwards",
+        "stores": [store.pk],
+        "phases": {
+            "main": {"starts_at": "2026-11-12T00:00:00+08:00", "ends_at": "2026-11-11T00:00:00+08:00"}
+        },
+    }
+    response = partner.post("/api/v1/campaigns/", body, format="json")
+    assert 400 <= response.status_code < 500
+    from promotions.models import Campaign
+
+    assert not Campaign.objects.filter(name="Backwards").exists()
+
+
+def test_another_brands_store_cannot_take_part(partner):
+    other_store = StoreFactory(brand=BrandFactory())
+    response = partner.post("/api/v1/campaigns/", {"name": "X", "stores": [other_store.pk]}, format="json")
+    assert response.status_code == 400 and "stores" in response.json()["error"]["fields"]
+
+
+def test_patch_renames_and_published_stores_are_fixed(partner, shop, brand):
+    url = f"/api/v1/campaigns/{shop['campaign'].pk}/"
+    response = partner.patch(url, {"name": "Renamed"}, format="json")
+    assert response.status_code == 200 and response.json()["name"] == "Renamed"
+    another = StoreFactory(brand=brand)
+    error(partner.patch(url, {"stores": [another.pk]}, format="json"), 409, "not_draft")
