@@ -18,6 +18,7 @@ from __future__ import annotations
 import hashlib
 from decimal import Decimal
 
+from django.utils.translation import gettext as _
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import status
 from rest_framework.decorators import action
@@ -82,6 +83,7 @@ class CouponViewSet(PartnerViewSet):
     )
     @action(detail=False, methods=["post"], url_path="claim")
     def claim(self, request):
+        self._refuse_if_known_sold_out(request.data)
         serializer = ClaimInSerializer(data=request.data, context=self.get_serializer_context())
         serializer.is_valid(raise_exception=True)
         data = serializer.validated_data
@@ -98,6 +100,19 @@ class CouponViewSet(PartnerViewSet):
             CouponSerializer(coupon).data,
             status=status.HTTP_200_OK if result.replayed else status.HTTP_201_CREATED,
         )
+
+    def _refuse_if_known_sold_out(self, data) -> None:
+        """The flash-sale crowd after the last coupon: when the brand's stock counter in
+        Redis already says 0, answer sold_out before reading the template or the member. Only
+        for a well-formed body (bad input still gets its 400); another brand's template has
+        no counter under this brand, so this says nothing about it."""
+        if not isinstance(data, dict) or set(data) - set(ClaimInSerializer().fields):
+            return
+        template_id = data.get("template")
+        if type(template_id) is not int or not 0 < template_id < 2**63:
+            return
+        if stockgate.known_sold_out(brand_id=self.principal.brand_id, template_id=template_id):
+            raise services.CouponRefused("sold_out", _("This coupon is all gone."), status=409)
 
     @extend_schema(
         responses={200: CouponSerializer},

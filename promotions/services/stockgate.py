@@ -23,6 +23,7 @@ it off on Redis too, e.g. to compare both in the flash-sale benchmark."""
 from __future__ import annotations
 
 import os
+from dataclasses import dataclass
 
 from django.conf import settings
 from django.core.cache import cache
@@ -70,9 +71,10 @@ def _redis():
     return backend.get_client(write=True)
 
 
-def counter_key(template_id: int) -> str:
-    # through the cache's key function: the deployment's (and a test worker's) prefix applies
-    return cache.make_key(f"stockgate:{template_id}")
+def counter_key(template) -> str:
+    # through the cache's key function: the deployment's (and a test worker's) prefix applies.
+    # The brand is in the key, so asking about another brand's template finds no counter.
+    return cache.make_key(f"stockgate:{template.brand_id}:{template.pk}")
 
 
 def _script(client, source: str):
@@ -89,44 +91,64 @@ def remaining_in_database(template_id: int) -> int:
     return max(row[0] - row[1], 0) if row else 0
 
 
-def take(template_id: int) -> bool:
+def take(template) -> bool:
     """Take one unit from the template's counter; False when none is left."""
     client = _redis()
-    key = counter_key(template_id)
+    key = counter_key(template)
     take_script = _script(client, "take")
     left = take_script(keys=[key])
     if left == -2:
-        client.set(key, remaining_in_database(template_id), nx=True, ex=COUNTER_TTL_SECONDS)
+        client.set(key, remaining_in_database(template.pk), nx=True, ex=COUNTER_TTL_SECONDS)
         left = take_script(keys=[key])
     return left >= 0
 
 
-def give_back(template_id: int) -> None:
+def give_back(template) -> None:
     """Return one unit taken by a claim the database refused (or that replayed)."""
-    _script(_redis(), "give_back")(keys=[counter_key(template_id)])
+    _script(_redis(), "give_back")(keys=[counter_key(template)])
 
 
-def mark_sold_out(template_id: int) -> None:
+def mark_sold_out(template) -> None:
     """The database said sold out: the counter was stale, make it say so too."""
-    _redis().set(counter_key(template_id), 0, ex=COUNTER_TTL_SECONDS)
+    _redis().set(counter_key(template), 0, ex=COUNTER_TTL_SECONDS)
 
 
-def reset(template_id: int) -> int:
+def reset(template) -> int:
     """Set the counter from the database (reconciliation; after stock changes). Returns it."""
-    left = remaining_in_database(template_id)
-    _redis().set(counter_key(template_id), left, ex=COUNTER_TTL_SECONDS)
+    left = remaining_in_database(template.pk)
+    _redis().set(counter_key(template), left, ex=COUNTER_TTL_SECONDS)
     return left
 
 
-def forget(template_id: int) -> None:
-    """Drop the counter; the next claim reads it from the database."""
-    _redis().delete(counter_key(template_id))
+def forget(template) -> None:
+    """Drop the counter; the next claim reads it from the database (call after a template's
+    stock changed, or let the reconciliation pick it up)."""
+    if enabled():
+        _redis().delete(counter_key(template))
 
 
-def counter(template_id: int) -> int | None:
+def counter(template) -> int | None:
     """The counter as Redis holds it (None: not initialised)."""
-    value = _redis().get(counter_key(template_id))
+    value = _redis().get(counter_key(template))
     return None if value is None else int(value)
+
+
+@dataclass(frozen=True)
+class TemplateRef:
+    """A template named by id and brand (what a request says), before any database read."""
+
+    pk: int
+    brand_id: int
+
+
+def known_sold_out(*, brand_id: int, template_id: int) -> bool:
+    """Does the brand's counter for this template say 0? One Redis GET, no database: the API
+    answers such claims `sold_out` before it reads anything. False when unsure (no gate, no
+    counter, another brand's template)."""
+    if not enabled():
+        return False
+    value = _redis().get(counter_key(TemplateRef(template_id, brand_id)))
+    return value is not None and int(value) <= 0
 
 
 def claim(
@@ -144,21 +166,21 @@ def claim(
     kwargs = dict(template=template, member=member, via=via, key=key, staff_id=staff_id, store=store, now=now)
     if not enabled():
         return coupons.claim_coupon(**kwargs)
-    if not take(template.pk):
+    if not take(template):
         raise coupons.CouponRefused("sold_out", _("This coupon is all gone."), status=409)
     try:
         result = coupons.claim_coupon(**kwargs)
     except coupons.CouponRefused as exc:
         if exc.code == "sold_out":
-            mark_sold_out(template.pk)
+            mark_sold_out(template)
         else:
-            give_back(template.pk)
+            give_back(template)
         raise
     except BaseException:
-        give_back(template.pk)
+        give_back(template)
         raise
     if result.replayed:
-        give_back(template.pk)
+        give_back(template)
     # (a caller's transaction that rolls the claim back later loses the unit here: an
     # undersell the reconciliation repairs, never an oversell)
     return result
@@ -171,13 +193,12 @@ def reconcile(template_ids: list[int] | None = None) -> int:
         return 0
     from django.utils import timezone
 
-    ids = template_ids
-    if ids is None:
-        ids = list(
-            CouponTemplate.objects.filter(is_active=True, valid_until__gt=timezone.now()).values_list(
-                "pk", flat=True
-            )
-        )
-    for template_id in ids:
-        reset(template_id)
-    return len(ids)
+    live = CouponTemplate.objects.all()
+    if template_ids is None:
+        live = live.filter(is_active=True, valid_until__gt=timezone.now())
+    else:
+        live = live.filter(pk__in=template_ids)
+    refs = [TemplateRef(pk, brand_id) for pk, brand_id in live.values_list("pk", "brand_id")]
+    for ref in refs:
+        reset(ref)
+    return len(refs)

@@ -115,7 +115,7 @@ def test_claim_refusals_have_stable_codes(partner, shop, brand):
 
 def stockgate_reset(template):
     if stockgate.enabled():
-        stockgate.reset(template.pk)
+        stockgate.reset(template)
 
 
 def test_claim_for_another_brands_member_or_template_is_invalid(partner, shop):
@@ -300,3 +300,17 @@ def test_patch_renames_and_published_stores_are_fixed(partner, shop, brand):
     assert response.status_code == 200 and response.json()["name"] == "Renamed"
     another = StoreFactory(brand=brand)
     error(partner.patch(url, {"stores": [another.pk]}, format="json"), 409, "not_draft")
+
+
+def test_a_sold_out_counter_refuses_before_reading_anything(
+    partner, shop, brand, django_assert_max_num_queries
+):
+    if not stockgate.enabled():
+        pytest.skip("the stock gate needs Redis")
+    CouponTemplateFactory._meta.model.objects.filter(pk=shop["template"].pk).update(total_stock=0)
+    stockgate.reset(shop["template"])
+    error(claim(partner, shop["template"], shop["member"]), 409, "sold_out")
+    # the same template id asked by another brand's token is not "sold out" for them
+    other = make_partner(BrandFactory())
+    body = error(claim(other, shop["template"], shop["member"]), 400, "invalid")
+    assert "template" in body["fields"]

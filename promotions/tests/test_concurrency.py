@@ -173,26 +173,26 @@ def test_the_stock_gate_under_concurrency_never_oversells(brand, gate):
     assert Coupon.objects.filter(template=template).count() == 30
     assert CouponTemplate.objects.get(pk=template.pk).claimed == 30
     assert codes(results) == {"Claim": 30, "sold_out": 90}
-    assert gate.counter(template.pk) == 0
+    assert gate.counter(template) == 0
 
 
 def test_a_stale_gate_counter_still_cannot_oversell(brand, gate):
     # given a counter that says 500 while the database has 10 left (Redis restored from an
     # old snapshot, say)
     template = CouponTemplateFactory(brand=brand, total_stock=10)
-    gate.reset(template.pk)
-    gate._redis().set(gate.counter_key(template.pk), 500)
+    gate.reset(template)
+    gate._redis().set(gate.counter_key(template), 500)
     members = [MemberFactory(brand=brand) for _ in range(40)]
     results = run_together([lambda m=m: gate.claim(template=template, member=m) for m in members])
     # then PostgreSQL's conditional UPDATE holds: 10 coupons, the rest sold_out
     assert Coupon.objects.filter(template=template).count() == 10
     assert codes(results) == {"Claim": 10, "sold_out": 30}
     # and the database's sold_out brought the counter down to the truth
-    assert gate.counter(template.pk) == 0
+    assert gate.counter(template) == 0
     # reconciliation sets it from the database
     CouponTemplate.objects.filter(pk=template.pk).update(total_stock=12)
     assert gate.reconcile([template.pk]) == 1
-    assert gate.counter(template.pk) == 2
+    assert gate.counter(template) == 2
 
 
 def test_refused_claims_give_their_unit_back(brand, gate):
@@ -202,4 +202,4 @@ def test_refused_claims_give_their_unit_back(brand, gate):
     results = run_together([lambda: gate.claim(template=template, member=member)] * 6)
     assert codes(results) == {"Claim": 1, "limit_reached": 5}
     # then the 5 refused units went back: 9 left, as the database says
-    assert gate.counter(template.pk) == 9 == CouponTemplate.objects.get(pk=template.pk).remaining
+    assert gate.counter(template) == 9 == CouponTemplate.objects.get(pk=template.pk).remaining
