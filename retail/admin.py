@@ -647,3 +647,12 @@ class IncidentLiveAdmin(ReadOnlyLedgerAdmin):
     list_display = ["title", "brand", "store", "severity", "status", "opened_at"]
     list_select_related = ["brand", "store"]
     raw_id_fields = ["brand", "store"]
+
+
+# --- store onboarding and spaces (retail/onboarding/, retail/spaces/): written by services ------
+
+from .onboarding.models import OnboardingImport, OnboardingStep, StoreOnboarding  # noqa: E402
+from .spaces.models import Space, SpaceBooking, SpaceRule, SpaceUse  # noqa: E402
+
+for _model in (StoreOnboarding, OnboardingStep, OnboardingImport, Space, SpaceUse, SpaceRule, SpaceBooking):
+    admin.site.register(_model, ReadOnlyLedgerAdmin)

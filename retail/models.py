@@ -583,3 +583,7 @@ class ApiRequestLog(models.Model):
 # --- live dashboards (retail/dashboards/) ---------------------------------------------------
 
 from .dashboards.models import *  # noqa: E402,F401,F403  (StoreMinute, StoreDay, ...: __all__)
+
+# --- store onboarding (retail/onboarding/) and store spaces (retail/spaces/) -----------------
+from .onboarding.models import *  # noqa: E402,F401,F403
+from .spaces.models import *  # noqa: E402,F401,F403

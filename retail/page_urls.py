@@ -20,6 +20,8 @@ urlpatterns = [
     path("orders/", views.order_list, name="order_list"),
     path("orders/<int:order_id>/", views.order_detail, name="order_detail"),
     path("dashboards/", include("retail.dashboards.urls")),
+    path("onboarding/", include("retail.onboarding.urls")),
+    path("spaces/", include("retail.spaces.urls")),
     path("audit/", views.audit_list, name="audit_list"),
     path("audit/users/<int:user_id>/", views.audit_user, name="audit_user"),
     # the partner console (retail/views_console.py)

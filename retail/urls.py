@@ -9,6 +9,8 @@ from . import views
 
 api_v1 = [
     path("", include("retail.api.urls")),
+    path("", include("retail.onboarding.api_urls")),
+    path("", include("retail.spaces.api_urls")),
     path("", include("members.api.urls")),
     path("", include("devices.api.urls")),
     path("", include("shelves.api.urls")),

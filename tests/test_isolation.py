@@ -32,10 +32,13 @@ from promotions.tests.factories import (
 )
 from retail import audit
 from retail.choices import AuditAction, Role
-from retail.models import DomainEvent
+from retail.models import DomainEvent, OnboardingImport
 from retail.tests.factories import (
     OrderFactory,
     ProductFactory,
+    SpaceBookingFactory,
+    SpaceFactory,
+    SpaceRuleFactory,
     StaffRoleFactory,
     StoreFactory,
     UserFactory,
@@ -76,6 +79,10 @@ PAGE_KWARGS: dict[str, str] = {
     "rehearsal_id": "promotions.rehearsal",
     "incident_id": "promotions.incident",
     "block_id": "promotions.offlineblock",
+    "space_id": "retail.space",
+    "rule_id": "retail.spacerule",
+    "booking_id": "retail.spacebooking",
+    "onboarding_import_id": "retail.onboardingimport",
 }
 
 # Capability URLs: the secret in the path is the principal (a screen's kiosk token, the
@@ -216,6 +223,12 @@ FACTORIES: dict[str, Callable[[object], models.Model]] = {
     "promotions.rehearsal": lambda brand: RehearsalFactory(brand=brand),
     "promotions.incident": lambda brand: IncidentFactory(brand=brand),
     "promotions.offlineblock": lambda brand: OfflineBlockFactory(brand=brand),
+    "retail.space": lambda brand: SpaceFactory(brand=brand),
+    "retail.spacerule": lambda brand: SpaceRuleFactory(brand=brand),
+    "retail.spacebooking": lambda brand: SpaceBookingFactory(brand=brand),
+    "retail.onboardingimport": lambda brand: OnboardingImport.objects.create(
+        brand=brand, file_name="stores.csv", content="code,name\n"
+    ),
 }
 
 

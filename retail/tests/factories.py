@@ -1,5 +1,6 @@
 """Factories for the core. Tests arrange with these, never with JSON fixtures."""
 
+import datetime as dt
 from decimal import Decimal
 
 import factory
@@ -110,3 +111,48 @@ def api_token(brand, scopes=None, rate_limit_per_minute=None) -> str:
     )
     _, raw = services.issue_api_token(client=client)
     return raw
+
+
+class SpaceFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = "retail.Space"
+
+    brand = factory.SubFactory(BrandFactory)
+    store = factory.LazyAttribute(lambda o: StoreFactory(brand=o.brand))
+    kind = "fitting_room"
+    name = factory.Sequence(lambda n: f"Fitting room {n}")
+    capacity = 1
+
+
+class SpaceRuleFactory(factory.django.DjangoModelFactory):
+    """Exclusive for the next week, 30-minute slots, no tier (every member) unless given."""
+
+    class Meta:
+        model = "retail.SpaceRule"
+
+    brand = factory.SubFactory(BrandFactory)
+    space = factory.LazyAttribute(lambda o: SpaceFactory(brand=o.brand))
+    store = factory.LazyAttribute(lambda o: o.space.store)
+    name = factory.Sequence(lambda n: f"Gold fitting room {n}")
+    starts_at = factory.LazyFunction(lambda: timezone.now().replace(minute=0, second=0, microsecond=0))
+    ends_at = factory.LazyAttribute(lambda o: o.starts_at + dt.timedelta(days=7))
+
+
+class SpaceBookingFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = "retail.SpaceBooking"
+
+    brand = factory.SubFactory(BrandFactory)
+    space = factory.LazyAttribute(lambda o: SpaceFactory(brand=o.brand))
+    store = factory.LazyAttribute(lambda o: o.space.store)
+    member = factory.LazyAttribute(lambda o: _member(o.brand))
+    slot_start = factory.Sequence(
+        lambda n: timezone.now().replace(minute=0, second=0, microsecond=0) + dt.timedelta(hours=n + 1)
+    )
+    slot_end = factory.LazyAttribute(lambda o: o.slot_start + dt.timedelta(minutes=30))
+
+
+def _member(brand):
+    from members.tests.factories import MemberFactory
+
+    return MemberFactory(brand=brand)
