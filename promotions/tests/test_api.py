@@ -314,3 +314,11 @@ def test_a_sold_out_counter_refuses_before_reading_anything(
     other = make_partner(BrandFactory())
     body = error(claim(other, shop["template"], shop["member"]), 400, "invalid")
     assert "template" in body["fields"]
+
+
+def test_a_claim_has_a_fixed_query_budget(partner, shop, brand, django_assert_max_num_queries):
+    claim(partner, shop["template"], MemberFactory(brand=brand), key="warm")
+    # token, key, template + campaign, member, earlier key, tiers, member slot, stock,
+    # coupon, event, stored answer (and savepoints)
+    with django_assert_max_num_queries(19):
+        assert claim(partner, shop["template"], shop["member"], key="budget").status_code == 201
