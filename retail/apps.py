@@ -17,3 +17,8 @@ class RetailConfig(AppConfig):
         from .dashboards.tasks import fold_event as fold_into_dashboards
 
         events.subscribe("*", fold_into_dashboards)
+        from members import timeline as member_timeline
+
+        from .spaces.timeline import booking_entries
+
+        member_timeline.register("space_booking", booking_entries)  # a member's space bookings
