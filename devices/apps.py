@@ -17,4 +17,17 @@ class DevicesConfig(AppConfig):
         events.register("device.online", "A device sent a heartbeat or events after being offline (or new).")
         events.register("device.offline", "A device missed its heartbeats and is now offline.")
         events.register("device.low_stock", "A sample dispenser's stock fell to its low-stock threshold.")
+        from retail.onboarding import steps as onboarding
+
         from . import console  # noqa: F401  (registers the partner console's devices panel)
+        from .selectors.onboarding import devices_step, devices_step_links
+
+        onboarding.register(
+            "devices",
+            title=_("Devices connected"),
+            check=devices_step,
+            order=40,
+            live=True,
+            help=_("Every device registered and each one's first heartbeat seen."),
+            links=devices_step_links,
+        )

@@ -17,6 +17,18 @@ class PromotionsConfig(AppConfig):
 
         for name, meaning in EVENTS.items():
             events.register(name, meaning)
+        from retail.onboarding import steps as onboarding
+
+        from .selectors.onboarding import rehearsal_step, rehearsal_step_links
+
+        onboarding.register(
+            "rehearsal",
+            title=_("Rehearsal passed"),
+            check=rehearsal_step,
+            order=60,
+            help=_("A rehearsal of this store passed (when a published campaign includes it)."),
+            links=rehearsal_step_links,
+        )
 
 
 EVENTS = {

@@ -29,3 +29,15 @@ class ShelvesConfig(AppConfig):
             "shelf.scans_counted",
             "Scans of a store's screens in the last minute (one event per store and minute).",
         )
+        from retail.onboarding import steps as onboarding
+
+        from .selectors.onboarding import catalog_screens_step, catalog_screens_step_links
+
+        onboarding.register(
+            "catalog_screens",
+            title=_("Catalog and shelf screens"),
+            check=catalog_screens_step,
+            order=30,
+            help=_("An active cloud-shelf screen showing a catalog."),
+            links=catalog_screens_step_links,
+        )
