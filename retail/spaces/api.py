@@ -7,11 +7,11 @@ from __future__ import annotations
 import datetime as dt
 
 import django_filters
-from django.shortcuts import get_object_or_404
 from django.utils import timezone
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import mixins, serializers
 from rest_framework.decorators import action
+from rest_framework.generics import get_object_or_404
 from rest_framework.response import Response
 
 from ..api.base import IdFilter, PartnerViewSet, StrictModelSerializer, StrictSerializer
