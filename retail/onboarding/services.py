@@ -345,3 +345,40 @@ def join_store_member(*, store: Store, phone: str, name: str = "", consents: dic
         store=store,
         **{f"consent_{k}": bool(v) for k, v in consents.items() if k in ("call", "sms", "chat")},
     )
+
+
+# --- keeping HQ's list current --------------------------------------------------------------
+
+# Events after which a store's onboarding is re-checked (HQ's list shows the stuck step as
+# last recorded). The lead subscribes `on_event` to these in retail/apps.py.
+REFRESH_ON = (
+    "store.created",
+    "store.updated",
+    "device.online",
+    "device.offline",
+    "shelf.screen_changed",
+    "rehearsal.finished",
+)
+
+
+def on_event(event) -> None:
+    """Re-check the onboarding of the store an event names, while it is in onboarding
+    (a new store in onboarding is started)."""
+    if event.name == "rehearsal.finished":
+        return refresh_stores(brand_id=event.brand_id)
+    if not event.store_id:
+        return None
+    store = Store.objects.filter(pk=event.store_id, status=StoreStatus.ONBOARDING).first()
+    if store is not None:
+        refresh(store=store)
+    return None
+
+
+def refresh_stores(*, brand_id: int, limit: int = 1000) -> int:
+    """Re-check every store of the brand in onboarding (the first `limit`)."""
+    stores = list(
+        Store.objects.filter(brand_id=brand_id, status=StoreStatus.ONBOARDING).order_by("pk")[:limit]
+    )
+    for store in stores:
+        refresh(store=store)
+    return len(stores)

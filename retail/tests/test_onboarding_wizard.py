@@ -414,3 +414,23 @@ def test_the_api_needs_stores_read_and_hides_other_brands(brand, other_brand):
     response = make_partner(brand, scopes=["stores:read"]).get(f"/api/v1/onboarding/{theirs.pk}/")
     assert response.status_code == 404
     assert Store.objects.filter(pk=theirs.pk).exists()
+
+
+def test_an_event_about_the_store_rechecks_its_onboarding(new_store):
+    from retail import events
+
+    services.start_onboarding(store=new_store)
+    device = _device(new_store)
+    device_services.record_heartbeat(device=device)
+    event = events.Event(None, "device.online", new_store.brand_id, new_store.pk, {}, timezone.now())
+    services.on_event(event)
+    assert OnboardingStep.objects.get(store=new_store, key="devices").completed_at is not None
+
+
+def test_hq_list_reads_a_bounded_number_of_queries(client, brand, hq_user, django_assert_max_num_queries):
+    for i in range(15):
+        services.refresh(store=StoreFactory(brand=brand, code=f"Q{i:02d}", status=StoreStatus.ONBOARDING))
+    client.force_login(hq_user)
+    with django_assert_max_num_queries(14):
+        response = client.get(reverse("retail:onboarding:list"))
+    assert len(response.context["rows"]) == 15
