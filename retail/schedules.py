@@ -84,4 +84,9 @@ PERIODIC_TASKS = {
         {"minute": "35"},
         "Offline coupon blocks of templates expired over a day ago: unused coupons return to stock.",
     ),
+    "reconcile-coupon-stock-gates": (
+        "promotions.tasks.coupons.reconcile_stock_gates_task",
+        {"minute": "*"},
+        "The flash-sale stock counters in Redis re-read from the database (which alone decides a claim).",
+    ),
 }

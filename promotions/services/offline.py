@@ -378,11 +378,11 @@ def _incident_for(*, coupon: Coupon, store: Store, winner: dict, loser: dict) ->
 # --- offline claim blocks -----------------------------------------------------------------
 
 
-def _refresh_stock_gate(template_id: int) -> None:
+def _refresh_stock_gate(template) -> None:
     """A block changed the stock in the database: the flash-sale counter in Redis (if any)
     is re-read from it after commit (a returned block would otherwise stay unsold)."""
     if stockgate.enabled():
-        transaction.on_commit(lambda: stockgate.forget(template_id))
+        transaction.on_commit(lambda: stockgate.forget(template))
 
 
 @dataclass(frozen=True)
@@ -446,7 +446,7 @@ def issue_block(
         if held is not None:
             return held
         coupon_services.take_stock(template, size)
-        _refresh_stock_gate(template.pk)
+        _refresh_stock_gate(template)
         block = OfflineBlock.objects.create(
             brand_id=store.brand_id,
             template=template,
@@ -512,7 +512,7 @@ def sync_block(
         unused = Coupon.objects.filter(block=block, status=CouponStatus.RESERVED)
         returned = unused.update(status=CouponStatus.VOID)
         coupon_services.return_stock(template, returned)
-        _refresh_stock_gate(template.pk)
+        _refresh_stock_gate(template)
         OfflineBlock.objects.filter(pk=block.pk).update(
             status=BlockStatus.SYNCED,
             handed_out=given,

@@ -29,6 +29,7 @@ from retail.tenancy import Principal
 
 from ..choices import CampaignStatus, CouponChannel, DiscountKind, Stacking
 from ..models import Campaign, Coupon, CouponTemplate
+from . import stockgate
 
 MAX_AMOUNT = Decimal("1000000")
 MAX_STOCK = 2_000_000_000
@@ -396,6 +397,9 @@ def update_template(*, template: CouponTemplate, **changes: Any) -> CouponTempla
                 locked.tiers.set(tiers)
             if "valid_stores" in changed:
                 locked.valid_stores.set(stores)
+            if "total_stock" in changed or "is_active" in changed:
+                # the flash-sale counter in Redis re-reads the stock after commit
+                transaction.on_commit(lambda: stockgate.forget(locked))
             locked.refresh_from_db()
             audit.record(
                 AuditAction.UPDATE,
