@@ -75,8 +75,7 @@ def start_onboarding(*, store: Store, user=None) -> StoreOnboarding:
                 store=store,
                 started_at=timezone.now(),
                 started_by=user if getattr(user, "pk", None) else None,
-                live_at=timezone.now() if store.status == StoreStatus.LIVE else None,
-                current_step="" if store.status == StoreStatus.LIVE else first,
+                current_step=first if store.status == StoreStatus.ONBOARDING else "",
             )
     except IntegrityError:  # started by someone else a moment ago
         return StoreOnboarding.objects.get(store=store)
@@ -123,13 +122,16 @@ def _first_open(states: list[tuple[registry.Step, registry.StepState]]) -> str:
 
 def refresh(*, store: Store, user=None) -> list[StepView]:
     """Run every check and record what it saw: a step's start, completion (by whom) and data;
-    the store's current step. Live stores are left as they went live."""
-    onboarding = start_onboarding(store=store, user=user)
+    the store's current step. Live (or closed) stores are left as they were: a store that
+    went live before it was ever onboarded gets no onboarding."""
+    store = Store.objects.get(pk=store.pk)
+    if store.status == StoreStatus.ONBOARDING:
+        start_onboarding(store=store, user=user)
     states = check_all(store=store)
     with transaction.atomic():
-        onboarding = StoreOnboarding.objects.select_for_update().get(pk=onboarding.pk)
+        onboarding = StoreOnboarding.objects.select_for_update().filter(store=store).first()
         rows = {r.key: r for r in OnboardingStep.objects.filter(store=store)}
-        if onboarding.live_at is not None:
+        if onboarding is None or onboarding.live_at is not None or store.status != StoreStatus.ONBOARDING:
             return _views(states, rows, current="")
         now = timezone.now()
         current = _first_open(states)
@@ -265,7 +267,7 @@ def go_live(*, store: Store, user) -> StoreOnboarding:
     list of steps still open and change nothing. Live already: nothing happens."""
     store = Store.objects.get(pk=store.pk)
     onboarding = start_onboarding(store=store, user=user)
-    if onboarding.live_at is not None and store.status == StoreStatus.LIVE:
+    if store.status == StoreStatus.LIVE:  # a repeat, or live before onboarding existed
         return onboarding
     if store.status == StoreStatus.CLOSED:
         raise Conflict("store_closed", _("A closed store cannot go live."))

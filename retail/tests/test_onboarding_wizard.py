@@ -434,3 +434,11 @@ def test_hq_list_reads_a_bounded_number_of_queries(client, brand, hq_user, djang
     with django_assert_max_num_queries(14):
         response = client.get(reverse("retail:onboarding:list"))
     assert len(response.context["rows"]) == 15
+
+
+def test_a_store_live_before_onboarding_existed_gets_none(client, hq_user, store):
+    client.force_login(hq_user)
+    response = client.get(reverse("retail:onboarding:wizard", kwargs={"store_id": store.pk}))
+    assert response.status_code == 200 and b"The store is live." in response.content
+    assert not StoreOnboarding.objects.filter(store=store).exists()
+    assert not OnboardingStep.objects.filter(store=store).exists()
