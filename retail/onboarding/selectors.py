@@ -75,6 +75,8 @@ def onboarding_list(*, principal: Principal, sort: str = "started") -> list[dict
         onboarding = getattr(store, "onboarding", None)
         key = onboarding.current_step if onboarding else ""
         since = started.get((store.pk, key)) if key else None
+        if key and since is None and onboarding:  # not re-checked since it started
+            since = onboarding.started_at
         rows.append(
             {
                 "store": store,

@@ -141,3 +141,26 @@ def test_a_manager_walks_the_wizard_and_the_store_goes_live(page, live_server, n
     page.goto(f"{live_server.url}/stores/{store.pk}/")
     expect(page.locator(".onb-progress")).to_contain_text("Devices connected")
     assert page.errors == []
+
+
+def test_hq_sees_the_stores_in_onboarding_with_their_stuck_step_and_chart(page, live_server, new_store):
+    from retail.choices import Role
+    from retail.tests.factories import StaffRoleFactory, UserFactory
+
+    store = new_store["store"]
+    hq = UserFactory(username="hq", password=PASSWORD)
+    StaffRoleFactory(user=hq, brand=store.brand, role=Role.HQ_ADMIN)
+    log_in(page, live_server, "hq")
+    page.goto(f"{live_server.url}/stores/")
+    with page.expect_navigation():
+        page.click("text=Stores in onboarding")
+    row = page.locator('tr[data-store="HZ001"]')
+    expect(row.locator(".onb-stuck")).to_have_text("Basic data")
+    page.wait_for_selector('[data-chart="onboarding-stuck"] canvas')
+    width, viewport = no_horizontal_overflow(page)
+    assert width <= viewport
+    screenshot(page, "onboarding-hq-list")
+    with page.expect_navigation():
+        row.locator("text=Wizard").click()
+    expect(page.locator("#onboarding-panel")).to_have_attribute("data-step", "basics")
+    assert page.errors == []
