@@ -298,3 +298,51 @@ def test_another_brands_import_is_a_404(client, brand, other_brand, hq_user):
         url = reverse(f"retail:onboarding:{name}", kwargs={"onboarding_import_id": theirs.pk})
         assert client.get(url).status_code == 404, name
     assert "theirs.csv" not in client.get(reverse("retail:onboarding:import_list")).content.decode()
+
+
+def test_the_import_is_set_based_its_queries_do_not_grow_with_the_rows(brand):
+    # given two files, of 10 and of 200 new stores with a manager and two guides each
+    def text(prefix: str, n: int) -> str:
+        return HEADER + "".join(
+            f"{prefix}{i},S {i},,,,,{prefix}m{i},,{prefix}a{i};{prefix}b{i}\n" for i in range(n)
+        )
+
+    def queries(prefix: str, n: int) -> int:
+        from django.db import connection
+        from django.test.utils import CaptureQueriesContext
+
+        with CaptureQueriesContext(connection) as captured:
+            done = upload(brand, text(prefix, n))
+        assert done.created == n
+        return len(captured)
+
+    # then 190 more stores (570 more users and roles) cost no query per row: one chunk each
+    # (PostgreSQL: the same count; SQLite splits a bulk insert by its variable limit)
+    small, big = queries("X", 10), queries("Y", 200)
+    assert big <= small + 20
+
+
+def test_the_list_page_reads_a_fixed_number_of_queries(client, brand, hq_user, django_assert_max_num_queries):
+    client.force_login(hq_user)
+    for n in range(5):
+        OnboardingImport.objects.create(
+            brand=brand, file_name=f"s{n}.csv", content=HEADER, created_by=hq_user
+        )
+    client.get(reverse("retail:onboarding:import_list"))  # warm the session and role caches
+    with django_assert_max_num_queries(8):
+        response = client.get(reverse("retail:onboarding:import_list"))
+    assert response.status_code == 200 and "s4.csv" in response.content.decode()
+
+
+def test_the_pages_speak_chinese(client, brand, hq_user):
+    done = upload(brand, HEADER + "Z1,中文店,,,,,,,\nZ2,,,,,,,,\n")
+    client.force_login(hq_user)
+    page = client.get(
+        reverse("retail:onboarding:import_detail", kwargs={"onboarding_import_id": done.pk}),
+        HTTP_ACCEPT_LANGUAGE="zh-hans",
+    )
+    assert page.status_code == 200
+    # the stored English message is worded in the reader's language when shown
+    body = page.content.decode()
+    assert 'lang="zh-hans"' in body
+    assert "This field is required." not in body
