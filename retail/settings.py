@@ -225,6 +225,10 @@ DOMAIN_EVENT_RETENTION_DAYS = env.int("DOMAIN_EVENT_RETENTION_DAYS", default=30)
 # (base × 2^(attempt-1), capped), the dead-letter limit, the circuit breaker, the overlap of
 # a rotated secret, and whether endpoints on private / loopback addresses are allowed (only
 # for development and tests: in production a partner must not reach our internal network).
+# Coupons (promotions): failed code attempts per window before 429 (per user 10, API client
+# 60, store 30: promotions.services.guard), and the Redis stock gate of flash sales
+COUPON_GUESS_WINDOW_SECONDS = env.int("COUPON_GUESS_WINDOW_SECONDS", default=600)
+COUPON_STOCK_GATE = env.bool("COUPON_STOCK_GATE", default=True)
 WEBHOOK_TIMEOUT_SECONDS = env.float("WEBHOOK_TIMEOUT_SECONDS", default=5.0)
 WEBHOOK_MAX_ATTEMPTS = env.int("WEBHOOK_MAX_ATTEMPTS", default=8)
 WEBHOOK_BACKOFF_BASE_SECONDS = env.int("WEBHOOK_BACKOFF_BASE_SECONDS", default=30)
