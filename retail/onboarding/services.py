@@ -195,6 +195,8 @@ def confirm_step(*, store: Store, key: str, user) -> list[StepView]:
         raise InvalidInput("unknown_step", _("This step cannot be confirmed by hand."))
     start_onboarding(store=store, user=user)
     with transaction.atomic():
+        # the onboarding's lock, as `refresh` takes it: one writer of the store's steps at a time
+        StoreOnboarding.objects.select_for_update().filter(store=store).first()
         row, created = OnboardingStep.objects.select_for_update().get_or_create(
             store=store, key=key, defaults={"brand_id": store.brand_id, "started_at": timezone.now()}
         )

@@ -442,3 +442,18 @@ def test_a_store_live_before_onboarding_existed_gets_none(client, hq_user, store
     assert response.status_code == 200 and b"The store is live." in response.content
     assert not StoreOnboarding.objects.filter(store=store).exists()
     assert not OnboardingStep.objects.filter(store=store).exists()
+
+
+def test_the_pages_render_in_chinese(client, settings, brand, hq_user, new_store):
+    client.force_login(hq_user)
+    client.cookies[settings.LANGUAGE_COOKIE_NAME] = "zh-hans"
+    for url in (
+        reverse("retail:onboarding:wizard", kwargs={"store_id": new_store.pk}),
+        reverse("retail:onboarding:wizard", kwargs={"store_id": new_store.pk}) + "?step=recruitment_qr",
+        reverse("retail:onboarding:list"),
+        reverse("retail:onboarding:qr", kwargs={"store_id": new_store.pk}),
+        reverse("retail:onboarding:join", kwargs={"token": services.join_token(store=new_store)}),
+    ):
+        response = client.get(url)
+        assert response.status_code == 200, url
+        assert 'lang="zh-hans"' in response.content.decode(), url
