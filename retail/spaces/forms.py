@@ -56,6 +56,7 @@ class SpaceForm(forms.Form):
         self.fields["store"].queryset = retail_selectors.stores_for(principal=principal).order_by("code")
         if editing:
             del self.fields["store"]
+            self.fields["is_active"] = forms.BooleanField(label=_("In use"), required=False)
 
 
 class RuleForm(forms.Form):

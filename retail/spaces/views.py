@@ -85,6 +85,7 @@ def space_edit(request, space_id: int):
         "opens_at": space.opens_at,
         "closes_at": space.closes_at,
         "tags": ", ".join(space.tags or []),
+        "is_active": space.is_active,
     }
     form = forms.SpaceForm(request.POST or None, principal=principal, initial=initial, editing=True)
     if request.method == "POST" and form.is_valid():

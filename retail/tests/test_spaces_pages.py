@@ -334,3 +334,37 @@ def test_another_brands_space_is_a_404_in_the_api(brand, other_brand):
     )
     assert partner.get(f"/api/v1/spaces/{theirs.pk}/utilisation/").status_code == 404
     assert not SpaceUse.objects.exists()
+
+
+def test_a_manager_edits_a_space_and_puts_it_back_in_use(client, manager_user, room):
+    services.deactivate_space(space=room)
+    client.force_login(manager_user)
+    url = reverse("retail:spaces:space_edit", kwargs={"space_id": room.pk})
+    assert client.get(url).status_code == 200
+    response = client.post(
+        url,
+        {
+            "kind": "fitting_room",
+            "name": "Fitting room 1",
+            "capacity": 3,
+            "opens_at": "09:00",
+            "closes_at": "21:00",
+            "is_active": "on",
+        },
+    )
+    assert response.status_code == 302
+    room.refresh_from_db()
+    assert room.is_active and room.capacity == 3 and room.opens_at == dt.time(9)
+    bad = client.post(
+        url,
+        {
+            "kind": "fitting_room",
+            "name": "Fitting room 1",
+            "capacity": 3,
+            "opens_at": "21:00",
+            "closes_at": "09:00",
+        },
+    )
+    assert bad.status_code == 400 and "must close after it opens" in bad.content.decode()
+    room.refresh_from_db()
+    assert room.opens_at == dt.time(9) and room.is_active
