@@ -22,3 +22,9 @@ class RetailConfig(AppConfig):
         from .spaces.timeline import booking_entries
 
         member_timeline.register("space_booking", booking_entries)  # a member's space bookings
+        from .onboarding import tasks as onboarding_tasks  # noqa: F401  (registers the import task)
+        from .onboarding.services import REFRESH_ON
+        from .onboarding.services import on_event as refresh_onboarding
+
+        for name in REFRESH_ON:  # HQ's "stuck on" column follows the facts the steps check
+            events.subscribe(name, refresh_onboarding)

@@ -25,6 +25,7 @@ logger = logging.getLogger(__name__)
 CATALOGUE: dict[str, str] = {
     "store.created": "A store was added to a brand.",
     "store.updated": "A store's details or status changed.",
+    "store.went_live": "A store finished onboarding and went live (with the minutes it took).",
     "product.created": "A product (SKU) was added to the catalog.",
     "product.updated": "A product's price, stock or details changed.",
     "member.joined": "A new member joined the brand.",

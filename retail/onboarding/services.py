@@ -28,7 +28,7 @@ from . import steps as registry
 User = get_user_model()
 
 JOIN_SALT = "retail.onboarding.join"
-WENT_LIVE_EVENT = "store.went_live"  # published once the lead registers it (see docs)
+WENT_LIVE_EVENT = "store.went_live"
 
 
 @dataclass
@@ -312,8 +312,7 @@ def go_live(*, store: Store, user) -> StoreOnboarding:
             after={"live_at": now.isoformat(), "minutes": minutes},
             message="store went live",
         )
-        if WENT_LIVE_EVENT in events.CATALOGUE:
-            events.publish(WENT_LIVE_EVENT, brand=store.brand_id, store=store.pk, minutes=minutes)
+        events.publish(WENT_LIVE_EVENT, brand=store.brand_id, store=store.pk, minutes=minutes)
     return onboarding
 
 

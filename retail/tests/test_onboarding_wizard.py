@@ -19,7 +19,7 @@ from promotions.models import RehearsalRun
 from promotions.tests.factories import PublishedCampaignFactory, RehearsalFactory
 from retail.choices import Role, StoreStatus
 from retail.errors import Conflict
-from retail.models import AuditEvent, OnboardingStep, Store, StoreOnboarding
+from retail.models import AuditEvent, DomainEvent, OnboardingStep, Store, StoreOnboarding
 from retail.onboarding import services, steps
 from retail.tests.factories import StaffRoleFactory, StoreFactory, UserFactory
 from shelves.tests.factories import ScreenFactory
@@ -115,6 +115,7 @@ def test_the_store_goes_live_once_every_required_step_is_done(new_store, new_man
         AuditEvent.objects.filter(object_type="retail.storeonboarding", message="store went live").count()
         == 1
     )
+    assert DomainEvent.objects.filter(name="store.went_live", store_id=new_store.pk).count() == 1
 
 
 # --- devices: connected only after a heartbeat -------------------------------------------
