@@ -13,7 +13,7 @@ from conftest import make_partner
 from members.models import Tier
 from members.tests.factories import MemberFactory
 from retail.models import Space, SpaceBooking, SpaceRule, SpaceUse
-from retail.spaces import services
+from retail.spaces import selectors, services
 from retail.tests.factories import SpaceFactory, StoreFactory
 
 pytestmark = pytest.mark.django_db
@@ -368,3 +368,28 @@ def test_a_manager_edits_a_space_and_puts_it_back_in_use(client, manager_user, r
     assert bad.status_code == 400 and "must close after it opens" in bad.content.decode()
     room.refresh_from_db()
     assert room.opens_at == dt.time(9) and room.is_active
+
+
+def test_list_and_booking_pages_and_the_api_list_keep_a_fixed_number_of_queries(
+    client, hq_user, brand, store, room, gold_rule, gold, django_assert_max_num_queries
+):
+    def grow():
+        space = SpaceFactory(brand=brand, store=store, name=f"Lounge {Space.objects.count()}")
+        services.check_in(space=space, people=1)
+        member = MemberFactory(brand=brand, store=store, tier=gold)
+        free = next(s for s in selectors.slots(space=room, day=tomorrow()) if s.booking is None)
+        services.book(space=room, member=member, slot_start=free.start)
+
+    client.force_login(hq_user)
+    partner = make_partner(brand, ["stores:read"])
+    booking_url = reverse("retail:spaces:booking_page", kwargs={"space_id": room.pk})
+    counts = []
+    for _ in range(3):  # the first round also records the token's first use
+        for _ in range(3):
+            grow()
+        with django_assert_max_num_queries(40) as ctx:
+            client.get(reverse("retail:spaces:space_list"))
+            client.get(booking_url, {"day": tomorrow().isoformat()})
+            partner.get("/api/v1/spaces/")
+        counts.append(len(ctx.captured_queries))
+    assert counts[1] == counts[2], counts
