@@ -361,11 +361,12 @@ def test_member_page_keeps_to_the_newest_20_orders_with_a_fixed_number_of_querie
     client.force_login(hq_user)
     OrderFactory.create_batch(2, brand=brand, store=store, member=member)
     # 3 (session, user, roles) + member + orders + permissions (user, groups) + reveals
-    # + points entries + consent history + profile + tags + the timeline's three providers
-    with django_assert_num_queries(15):
+    # + points entries + consent history + profile + tags + the timeline's four providers
+    # (orders, points, consent, space bookings)
+    with django_assert_num_queries(16):
         assert client.get(detail_url(member)).status_code == 200
     OrderFactory.create_batch(25, brand=brand, store=StoreFactory(brand=brand), member=member)
-    with django_assert_num_queries(15):
+    with django_assert_num_queries(16):
         response = client.get(detail_url(member))
     assert len(response.context["orders"]) == 20
 
