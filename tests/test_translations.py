@@ -13,7 +13,21 @@ ROOT = Path(__file__).resolve().parents[1]
 CATALOGUE = ROOT / "locale/zh_Hans/LC_MESSAGES/django.po"
 HAN = re.compile(r"[\u4e00-\u9fff]")
 # msgids whose Chinese is rightly the same text (names and formats, not words)
-SAME_IN_CHINESE = {"CSV", "XLSX", "SKU", "RFM", "LTV", "API", "ID", "R", "F", "M", "VIP", "GMV"}
+SAME_IN_CHINESE = {
+    "CSV",
+    "XLSX",
+    "SKU",
+    "RFM",
+    "LTV",
+    "API",
+    "ID",
+    "R",
+    "F",
+    "M",
+    "VIP",
+    "GMV",
+    "%(device)s: %(detail)s.",
+}  # the last: punctuation only
 
 
 def _parse(po: str) -> list[dict]:

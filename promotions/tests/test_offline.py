@@ -366,12 +366,12 @@ def test_blocks_of_long_expired_templates_are_closed_by_the_task(store, template
 
     block = offline.issue_block(template=template, store=store, holder_id=None, device_label="t", size=4)
     fresh = offline.issue_block(template=template, store=store, holder_id=None, device_label="u", size=1)
-    assert close_expired_blocks_task.delay().get() == 0
+    assert close_expired_blocks_task() == 0
     template.valid_from = timezone.now() - dt.timedelta(days=5)
     template.valid_until = timezone.now() - dt.timedelta(days=2)
     template.save()
-    assert close_expired_blocks_task.delay().get() == 2
-    assert close_expired_blocks_task.delay().get() == 0  # twice: nothing more
+    assert close_expired_blocks_task() == 2
+    assert close_expired_blocks_task() == 0  # twice: nothing more
     block.refresh_from_db()
     fresh.refresh_from_db()
     assert block.status == fresh.status == BlockStatus.SYNCED

@@ -52,6 +52,7 @@ def test_language_switch_turns_the_interface_chinese(page, live_server, shop):
         "会员",
         "设备",
         "云货架",
+        "营销活动",
         "审计日志",
         "合作伙伴",
     ]
