@@ -2,12 +2,9 @@
 connection, released together by a barrier. SQLite serialises writers, so these run on
 PostgreSQL only (CI); the stock-gate test also needs Redis."""
 
-import threading
 from collections import Counter
 
 import pytest
-from django.conf import settings
-from django.db import connection
 from django.db.models import Max
 
 from conftest import make_partner
@@ -16,39 +13,9 @@ from promotions.models import Coupon, CouponTemplate, MemberClaimCount, Redempti
 from promotions.services import coupons, stockgate
 from promotions.tests.factories import CouponTemplateFactory
 from retail.errors import DomainError
+from retail.tests.concurrency import POSTGRES_ONLY, run_together
 
-pytestmark = [
-    pytest.mark.django_db(transaction=True),
-    pytest.mark.skipif(
-        not getattr(settings, "IS_POSTGRES", False),
-        reason="concurrency is tested on PostgreSQL (SQLite serialises writers, so it proves nothing)",
-    ),
-]
-
-
-def run_together(calls: list) -> list:
-    """Run every call in its own thread, all released at once; each result is the call's
-    return value or the DomainError it raised. Each thread closes its own connection."""
-    barrier = threading.Barrier(len(calls))
-    results: list = [None] * len(calls)
-
-    def run(index, call):
-        try:
-            barrier.wait()
-            results[index] = call()
-        except DomainError as exc:
-            results[index] = exc
-        except Exception as exc:  # noqa: BLE001 - surfaced by the test's asserts
-            results[index] = exc
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=run, args=(n, call)) for n, call in enumerate(calls)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=120)
-    return results
+pytestmark = POSTGRES_ONLY
 
 
 def codes(results) -> Counter:

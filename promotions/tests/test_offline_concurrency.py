@@ -4,13 +4,9 @@ connection, released together by a barrier). SQLite serialises writers: skipped 
 from __future__ import annotations
 
 import datetime as dt
-import threading
 import uuid
 from collections import Counter
 
-import pytest
-from django.conf import settings
-from django.db import connection
 from django.utils import timezone
 
 from members.tests.factories import MemberFactory
@@ -20,35 +16,9 @@ from promotions.services import coupons as coupon_services
 from promotions.services import offline, tokens
 from promotions.tests.factories import CouponTemplateFactory
 from retail.errors import DomainError
+from retail.tests.concurrency import POSTGRES_ONLY, run_together
 
-pytestmark = [
-    pytest.mark.django_db(transaction=True),
-    pytest.mark.skipif(
-        not getattr(settings, "IS_POSTGRES", False),
-        reason="concurrency is tested on PostgreSQL (SQLite serialises writers, so it proves nothing)",
-    ),
-]
-
-
-def run_together(calls: list) -> list:
-    barrier = threading.Barrier(len(calls))
-    results: list = [None] * len(calls)
-
-    def run(index, call):
-        try:
-            barrier.wait()
-            results[index] = call()
-        except Exception as exc:  # noqa: BLE001 - surfaced by the asserts
-            results[index] = exc
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=run, args=(n, call)) for n, call in enumerate(calls)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=120)
-    return results
+pytestmark = POSTGRES_ONLY
 
 
 def test_six_tablets_syncing_one_coupon_at_once_leave_the_earliest_and_one_incident(store):

@@ -5,11 +5,8 @@ runs on PostgreSQL only."""
 from __future__ import annotations
 
 import datetime as dt
-import threading
 
 import pytest
-from django.conf import settings
-from django.db import connection
 from django.test import Client
 from django.utils import timezone
 
@@ -19,36 +16,10 @@ from retail.choices import Role
 from retail.errors import DomainError
 from retail.models import SpaceBooking
 from retail.spaces import services
+from retail.tests.concurrency import POSTGRES_ONLY, run_together
 from retail.tests.factories import StaffRoleFactory, StoreFactory, UserFactory
 
-pytestmark = [
-    pytest.mark.django_db(transaction=True),
-    pytest.mark.skipif(
-        not getattr(settings, "IS_POSTGRES", False),
-        reason="concurrency is tested on PostgreSQL (SQLite serialises writers, so it proves nothing)",
-    ),
-]
-
-
-def run_together(calls: list) -> list:
-    barrier = threading.Barrier(len(calls))
-    results: list = [None] * len(calls)
-
-    def run(index, call):
-        try:
-            barrier.wait()
-            results[index] = call()
-        except Exception as exc:  # noqa: BLE001 - surfaced by the asserts
-            results[index] = exc
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=run, args=(n, call)) for n, call in enumerate(calls)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=60)
-    return results
+pytestmark = POSTGRES_ONLY
 
 
 @pytest.fixture
