@@ -284,10 +284,10 @@ def test_claims_are_throttled_per_phone(client, dispenser):
 
 
 def test_claims_are_throttled_per_address_whatever_the_phone(client, dispenser, monkeypatch):
-    from devices.views import dispensers as views
+    from retail import throttle
 
     # given an address allowed three attempts an hour at this dispenser
-    monkeypatch.setattr(views, "IP_ATTEMPTS_PER_HOUR", 3)
+    monkeypatch.setattr(throttle, "IP_ATTEMPTS_PER_HOUR", 3)
     url = scan_url(dispenser)
     for phone in ("12", "34", "56"):  # guesses that are not even phone numbers count too
         assert client.post(url, {"phone": phone, "agree": "on"}).status_code == 400

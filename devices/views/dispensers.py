@@ -14,7 +14,6 @@ from __future__ import annotations
 import segno
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.cache import cache
 from django.core.exceptions import PermissionDenied
 from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
@@ -25,7 +24,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods, require_POST
 
 from members import selectors as member_selectors
-from retail import audit
+from retail import throttle
 from retail.choices import Role
 from retail.errors import DomainError
 
@@ -33,37 +32,13 @@ from ..dispenser_forms import ClaimForm, QrForm, StockForm
 from ..selectors import dispensers as selectors
 from ..services import dispensers as services
 
-# Claim attempts (POSTs) allowed per window; counted before validation, so guessing phones
-# or hammering the form costs attempts too.
-PHONE_ATTEMPTS_PER_HOUR = 10
-IP_ATTEMPTS_PER_HOUR = 60
-WINDOW_SECONDS = 3600
-
-
-# --- throttling ---------------------------------------------------------------------------
-
-
-def _hit(key: str, limit: int) -> bool:
-    """Count one attempt under `key` in a fixed window; False once over the limit."""
-    if cache.add(key, 1, timeout=WINDOW_SECONDS):
-        return True
-    try:
-        count = cache.incr(key)
-    except ValueError:  # expired between add and incr
-        cache.set(key, 1, timeout=WINDOW_SECONDS)
-        count = 1
-    return count <= limit
+# --- throttling: claim attempts (POSTs) per window (retail.throttle), counted before
+# validation, so guessing phones or hammering the form costs attempts too ------------------
 
 
 def _throttled(request, device_id: int) -> bool:
-    """Over the limit per client address (per dispenser) or per phone (by its blind index,
-    never the clear number)."""
-    ip = audit.current_context().remote_addr or request.META.get("REMOTE_ADDR") or "unknown"
-    allowed = _hit(f"throttle:dispenser:ip:{device_id}:{ip}", IP_ATTEMPTS_PER_HOUR)
     digest = member_selectors.phone_hash_or_none(request.POST.get("phone", ""))
-    if digest is not None:
-        allowed = _hit(f"throttle:dispenser:phone:{digest}", PHONE_ATTEMPTS_PER_HOUR) and allowed
-    return not allowed
+    return throttle.phone_form_throttled(request, scope="dispenser", place_id=device_id, phone_digest=digest)
 
 
 # --- the public scan page -----------------------------------------------------------------

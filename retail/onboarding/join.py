@@ -6,7 +6,6 @@ token is a 404. Joining is rate-limited per client address and per phone (its bl
 
 from __future__ import annotations
 
-from django.core.cache import cache
 from django.http import Http404
 from django.shortcuts import render
 from django.utils.translation import gettext as _
@@ -15,37 +14,17 @@ from django.views.decorators.http import require_http_methods
 
 from members import selectors as member_selectors
 
-from .. import audit
+from .. import throttle
 from ..choices import StoreStatus
 from ..errors import DomainError
 from ..models import Store
 from . import services
 from .forms import JoinForm
 
-PHONE_ATTEMPTS_PER_HOUR = 10
-IP_ATTEMPTS_PER_HOUR = 60
-WINDOW_SECONDS = 3600
-
-
-def _hit(key: str, limit: int) -> bool:
-    """Count one attempt under `key` in a fixed window; False once over the limit."""
-    if cache.add(key, 1, timeout=WINDOW_SECONDS):
-        return True
-    try:
-        count = cache.incr(key)
-    except ValueError:  # expired between add and incr
-        cache.set(key, 1, timeout=WINDOW_SECONDS)
-        count = 1
-    return count <= limit
-
 
 def _throttled(request, store_id: int) -> bool:
-    ip = audit.current_context().remote_addr or request.META.get("REMOTE_ADDR") or "unknown"
-    allowed = _hit(f"throttle:storejoin:ip:{store_id}:{ip}", IP_ATTEMPTS_PER_HOUR)
     digest = member_selectors.phone_hash_or_none(request.POST.get("phone", ""))
-    if digest is not None:
-        allowed = _hit(f"throttle:storejoin:phone:{digest}", PHONE_ATTEMPTS_PER_HOUR) and allowed
-    return not allowed
+    return throttle.phone_form_throttled(request, scope="storejoin", place_id=store_id, phone_digest=digest)
 
 
 def _store(token: str) -> Store:
