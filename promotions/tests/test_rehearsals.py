@@ -102,11 +102,18 @@ def test_a_coupon_valid_only_elsewhere_and_a_closed_store_are_reported(
     setup, django_capture_on_commit_callbacks
 ):
     setup["template"].valid_stores.add(setup["bare"])
-    type(setup["ready"]).objects.filter(pk=setup["ready"].pk).update(status=StoreStatus.ONBOARDING)
+    type(setup["ready"]).objects.filter(pk=setup["ready"].pk).update(status=StoreStatus.CLOSED)
     rehearsal = _start(setup, [setup["ready"]], django_capture_on_commit_callbacks)
     steps = {s["step"]: s for s in RehearsalRun.objects.get(rehearsal=rehearsal).steps}
     assert steps["coupon"]["reason"].startswith("No coupon template of the campaign is valid")
-    assert not steps["store_live"]["ok"] and steps["store_live"]["params"] == {"status": "onboarding"}
+    assert not steps["store_live"]["ok"] and steps["store_live"]["params"] == {"status": "closed"}
+
+
+def test_a_store_in_onboarding_rehearses_before_it_goes_live(setup, django_capture_on_commit_callbacks):
+    type(setup["ready"]).objects.filter(pk=setup["ready"].pk).update(status=StoreStatus.ONBOARDING)
+    rehearsal = _start(setup, [setup["ready"]], django_capture_on_commit_callbacks)
+    run = RehearsalRun.objects.get(rehearsal=rehearsal)
+    assert {s["step"]: s["ok"] for s in run.steps}["store_live"] is True
 
 
 def test_only_participating_stores_and_only_hq(setup, guide_user, other_brand):
