@@ -142,7 +142,7 @@ if REDIS_URL:
             "BACKEND": {
                 "core": "channels_redis.core.RedisChannelLayer",
                 "pubsub": "channels_redis.pubsub.RedisPubSubChannelLayer",
-            }[env("CHANNEL_LAYER", default="pubsub")],
+            }[env("CHANNEL_LAYER", default="core")],
             "CONFIG": {
                 "hosts": env.list("CHANNEL_REDIS_HOSTS", default=[REDIS_URL]),
                 "prefix": env("CHANNEL_PREFIX", default="tiandi") + _WORKER,
