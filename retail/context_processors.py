@@ -30,6 +30,7 @@ APP_NAV_SECTIONS = {
     "devices": "devices",
     "shelves": "shelves",
     "promotions": "promotions",
+    "guides": "guides",
 }
 
 

@@ -49,6 +49,7 @@ INSTALLED_APPS = [
     "devices",
     "shelves",
     "promotions",
+    "guides",
 ]
 
 MIDDLEWARE = [

@@ -15,6 +15,7 @@ api_v1 = [
     path("", include("devices.api.urls")),
     path("", include("shelves.api.urls")),
     path("", include("promotions.api.urls")),
+    path("", include("guides.api.urls")),
 ]
 
 urlpatterns = [
@@ -42,6 +43,8 @@ urlpatterns = [
     path("s/", include("shelves.views.scans")),
     path("promotions/", include("promotions.urls")),
     path("c/", include("promotions.views.mobile")),
+    path("guides/", include("guides.urls")),
+    path("g/", include("guides.views.public")),
     path("", include("retail.page_urls")),
 ]
 

@@ -21,6 +21,17 @@ from django.urls import NoReverseMatch, URLPattern, URLResolver, get_resolver, r
 from conftest import make_partner
 from devices.models import DeviceCommand
 from devices.tests.factories import DeviceFactory, DeviceTypeFactory
+from guides.tests.factories import (
+    BroadcastFactory,
+    CallPlanFactory,
+    GuideProfileFactory,
+    InteractionFactory,
+    LivestreamFactory,
+    ReassignmentBatchFactory,
+    ShareContentFactory,
+    ShareLinkFactory,
+    TaskFactory,
+)
 from members.tests.factories import MemberFactory
 from promotions.tests.factories import (
     BenefitFactory,
@@ -83,6 +94,15 @@ PAGE_KWARGS: dict[str, str] = {
     "rule_id": "retail.spacerule",
     "booking_id": "retail.spacebooking",
     "onboarding_import_id": "retail.onboardingimport",
+    "profile_id": "guides.guideprofile",
+    "plan_id": "guides.callplan",
+    "task_id": "guides.task",
+    "interaction_id": "guides.interaction",
+    "batch_id": "guides.reassignmentbatch",
+    "broadcast_id": "guides.broadcast",
+    "link_id": "guides.sharelink",
+    "content_id": "guides.sharecontent",
+    "livestream_id": "guides.livestream",
 }
 
 # Capability URLs: the secret in the path is the principal (a screen's kiosk token, the
@@ -229,6 +249,15 @@ FACTORIES: dict[str, Callable[[object], models.Model]] = {
     "retail.onboardingimport": lambda brand: OnboardingImport.objects.create(
         brand=brand, file_name="stores.csv", content="code,name\n"
     ),
+    "guides.guideprofile": lambda brand: GuideProfileFactory(brand=brand),
+    "guides.callplan": lambda brand: CallPlanFactory(brand=brand),
+    "guides.task": lambda brand: TaskFactory(brand=brand),
+    "guides.interaction": lambda brand: InteractionFactory(brand=brand),
+    "guides.reassignmentbatch": lambda brand: ReassignmentBatchFactory(brand=brand),
+    "guides.broadcast": lambda brand: BroadcastFactory(brand=brand),
+    "guides.sharelink": lambda brand: ShareLinkFactory(brand=brand),
+    "guides.sharecontent": lambda brand: ShareContentFactory(brand=brand),
+    "guides.livestream": lambda brand: LivestreamFactory(brand=brand),
 }
 
 

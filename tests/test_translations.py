@@ -76,7 +76,7 @@ def test_every_string_has_a_chinese_translation_and_none_is_fuzzy():
 def test_the_catalogue_holds_every_string_of_the_code(tmp_path, monkeypatch):
     # given a copy of the code and templates (makemessages writes into the `locale` folder
     # it finds, so it runs on the copy, never on the repository's catalogue)
-    for folder in ("retail", "members", "devices", "shelves", "promotions", "templates", "locale"):
+    for folder in ("retail", "members", "devices", "shelves", "promotions", "guides", "templates", "locale"):
         shutil.copytree(
             ROOT / folder, tmp_path / folder, ignore=shutil.ignore_patterns("tests", "__pycache__")
         )

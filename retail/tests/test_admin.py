@@ -91,7 +91,7 @@ def test_every_changelist_add_and_change_page_renders(operator, rows, model):
 def test_every_core_model_is_in_the_admin():
     from django.apps import apps
 
-    for app_label in ("retail", "members", "devices", "shelves", "promotions"):
+    for app_label in ("retail", "members", "devices", "shelves", "promotions", "guides"):
         for model in apps.get_app_config(app_label).get_models():
             if model.__name__ == "OrderLine":
                 continue  # inline of Order
@@ -100,7 +100,7 @@ def test_every_core_model_is_in_the_admin():
 
 def test_every_changelist_is_fit_for_big_tables():
     for model, model_admin in admin.site._registry.items():
-        if model._meta.app_label not in ("retail", "members", "devices", "shelves", "promotions"):
+        if model._meta.app_label not in ("retail", "members", "devices", "shelves", "promotions", "guides"):
             continue
         assert model_admin.show_full_result_count is False, model
         assert issubclass(model_admin.paginator, EstimatedCountPaginator), model
