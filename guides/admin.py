@@ -10,7 +10,17 @@ from . import models as m
 
 @admin.register(m.Interaction)
 class InteractionAdmin(ReadOnlyLedgerAdmin):
-    list_display = ["id", "brand", "store", "guide", "member", "kind", "call_status", "outcome", "occurred_at"]
+    list_display = [
+        "id",
+        "brand",
+        "store",
+        "guide",
+        "member",
+        "kind",
+        "call_status",
+        "outcome",
+        "occurred_at",
+    ]
     list_filter = ["kind", "call_status"]
     search_fields = ["=provider_ref", "=client_id"]
 

@@ -62,7 +62,9 @@ class CallStatus(models.TextChoices):
 
 
 # A call in one of these states is over; later callbacks never move it back.
-FINAL_CALL_STATUSES = frozenset({CallStatus.COMPLETED, CallStatus.NO_ANSWER, CallStatus.BUSY, CallStatus.FAILED})
+FINAL_CALL_STATUSES = frozenset(
+    {CallStatus.COMPLETED, CallStatus.NO_ANSWER, CallStatus.BUSY, CallStatus.FAILED}
+)
 
 
 class Outcome(models.TextChoices):

@@ -189,12 +189,16 @@ class CallPlan(models.Model):
         help_text=_("Empty: every store of the brand (HQ only)."),
     )
     name = models.CharField(_("name"), max_length=120)
-    segment = models.ForeignKey(Segment, verbose_name=_("segment"), on_delete=models.PROTECT, related_name="+")
+    segment = models.ForeignKey(
+        Segment, verbose_name=_("segment"), on_delete=models.PROTECT, related_name="+"
+    )
     kind = models.CharField(_("task kind"), max_length=12, choices=TaskKind.choices, default=TaskKind.CALL)
     script = models.TextField(_("what to say"), blank=True)
     starts_on = models.DateField(_("starts on"))
     due_on = models.DateField(_("due on"))
-    status = models.CharField(_("status"), max_length=12, choices=PlanStatus.choices, default=PlanStatus.DRAFT)
+    status = models.CharField(
+        _("status"), max_length=12, choices=PlanStatus.choices, default=PlanStatus.DRAFT
+    )
     progress = models.PositiveSmallIntegerField(_("progress (%)"), default=0)
     tasks_total = models.PositiveIntegerField(_("tasks"), default=0)
     members_without_guide = models.PositiveIntegerField(_("members with no guide in the store"), default=0)
@@ -210,7 +214,9 @@ class CallPlan(models.Model):
         verbose_name = _("call plan")
         verbose_name_plural = _("call plans")
         constraints = [
-            models.CheckConstraint(condition=Q(due_on__gte=models.F("starts_on")), name="callplan_dates_ordered"),
+            models.CheckConstraint(
+                condition=Q(due_on__gte=models.F("starts_on")), name="callplan_dates_ordered"
+            ),
         ]
 
     def __str__(self) -> str:
@@ -280,8 +286,12 @@ class Interaction(models.Model):
     id = models.BigAutoField(primary_key=True)
     brand = models.ForeignKey(Brand, on_delete=models.CASCADE, related_name="+", db_index=False)
     store = models.ForeignKey(Store, on_delete=models.CASCADE, related_name="+", db_index=False)
-    guide = models.ForeignKey(USER, on_delete=models.CASCADE, related_name="guide_interactions", db_index=False)
-    member = models.ForeignKey(Member, on_delete=models.CASCADE, related_name="guide_interactions", db_index=False)
+    guide = models.ForeignKey(
+        USER, on_delete=models.CASCADE, related_name="guide_interactions", db_index=False
+    )
+    member = models.ForeignKey(
+        Member, on_delete=models.CASCADE, related_name="guide_interactions", db_index=False
+    )
     task = models.ForeignKey(Task, on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
     plan = models.ForeignKey(CallPlan, on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
     kind = models.CharField(_("kind"), max_length=12, choices=InteractionKind.choices)
@@ -313,10 +323,14 @@ class Interaction(models.Model):
         verbose_name_plural = _("interactions")
         constraints = [
             models.UniqueConstraint(
-                fields=["brand", "client_id"], condition=Q(client_id__isnull=False), name="interaction_client_once"
+                fields=["brand", "client_id"],
+                condition=Q(client_id__isnull=False),
+                name="interaction_client_once",
             ),
             models.UniqueConstraint(
-                fields=["provider", "provider_ref"], condition=~Q(provider_ref=""), name="interaction_provider_ref"
+                fields=["provider", "provider_ref"],
+                condition=~Q(provider_ref=""),
+                name="interaction_provider_ref",
             ),
         ]
         indexes = [
@@ -406,9 +420,15 @@ class Message(models.Model):
 
     id = models.BigAutoField(primary_key=True)
     brand = models.ForeignKey(Brand, on_delete=models.CASCADE, related_name="+", db_index=False)
-    store = models.ForeignKey(Store, on_delete=models.CASCADE, null=True, blank=True, related_name="+", db_index=False)
-    guide = models.ForeignKey(USER, on_delete=models.SET_NULL, null=True, blank=True, related_name="+", db_index=False)
-    member = models.ForeignKey(Member, on_delete=models.CASCADE, related_name="guide_messages", db_index=False)
+    store = models.ForeignKey(
+        Store, on_delete=models.CASCADE, null=True, blank=True, related_name="+", db_index=False
+    )
+    guide = models.ForeignKey(
+        USER, on_delete=models.SET_NULL, null=True, blank=True, related_name="+", db_index=False
+    )
+    member = models.ForeignKey(
+        Member, on_delete=models.CASCADE, related_name="guide_messages", db_index=False
+    )
     broadcast = models.ForeignKey(
         Broadcast, on_delete=models.CASCADE, null=True, blank=True, related_name="messages", db_index=False
     )
@@ -417,8 +437,12 @@ class Message(models.Model):
     )
     channel = models.CharField(_("channel"), max_length=8, choices=MessageChannel.choices)
     body = models.TextField(_("message"))
-    status = models.CharField(_("status"), max_length=12, choices=MessageStatus.choices, default=MessageStatus.QUEUED)
-    skip_reason = models.CharField(_("skipped because"), max_length=16, choices=SkipReason.choices, blank=True)
+    status = models.CharField(
+        _("status"), max_length=12, choices=MessageStatus.choices, default=MessageStatus.QUEUED
+    )
+    skip_reason = models.CharField(
+        _("skipped because"), max_length=16, choices=SkipReason.choices, blank=True
+    )
     provider = models.CharField(_("provider"), max_length=20, blank=True)
     provider_ref = models.CharField(_("provider reference"), max_length=64, blank=True)
     error = models.CharField(_("error"), max_length=200, blank=True)
@@ -435,10 +459,14 @@ class Message(models.Model):
         constraints = [
             # a broadcast reaches a member at most once, however often its job is retried
             models.UniqueConstraint(
-                fields=["broadcast", "member"], condition=Q(broadcast__isnull=False), name="message_once_per_broadcast"
+                fields=["broadcast", "member"],
+                condition=Q(broadcast__isnull=False),
+                name="message_once_per_broadcast",
             ),
             models.UniqueConstraint(
-                fields=["provider", "provider_ref"], condition=~Q(provider_ref=""), name="message_provider_ref"
+                fields=["provider", "provider_ref"],
+                condition=~Q(provider_ref=""),
+                name="message_provider_ref",
             ),
         ]
         indexes = [
@@ -525,7 +553,9 @@ class ShareLink(models.Model):
     store = models.ForeignKey(Store, on_delete=models.CASCADE, related_name="+", db_index=False)
     guide = models.ForeignKey(USER, on_delete=models.CASCADE, related_name="share_links")
     product = models.ForeignKey(Product, on_delete=models.CASCADE, null=True, blank=True, related_name="+")
-    content = models.ForeignKey(ShareContent, on_delete=models.CASCADE, null=True, blank=True, related_name="links")
+    content = models.ForeignKey(
+        ShareContent, on_delete=models.CASCADE, null=True, blank=True, related_name="links"
+    )
     platform = models.CharField(_("platform"), max_length=12, choices=Platform.choices)
     code = models.CharField(_("code"), max_length=24, unique=True)
     clicks = models.PositiveIntegerField(_("clicks"), default=0)
@@ -570,6 +600,9 @@ class ShareClick(models.Model):
         verbose_name_plural = _("share clicks")
         indexes = [models.Index(fields=["link", "clicked_at"], name="shareclick_link_at")]
 
+    def __str__(self) -> str:
+        return f"{self.link_id} @ {self.clicked_at:%Y-%m-%d %H:%M}"
+
 
 class Livestream(models.Model):
     """A livestream session hosted by a guide, with the products it shows. Members who
@@ -603,7 +636,9 @@ class Livestream(models.Model):
         verbose_name = _("livestream")
         verbose_name_plural = _("livestreams")
         constraints = [
-            models.CheckConstraint(condition=Q(ends_at__gt=models.F("starts_at")), name="livestream_ends_after_start"),
+            models.CheckConstraint(
+                condition=Q(ends_at__gt=models.F("starts_at")), name="livestream_ends_after_start"
+            ),
         ]
 
     def __str__(self) -> str:
@@ -631,3 +666,6 @@ class LivestreamSignup(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["livestream", "member"], name="livestreamsignup_once"),
         ]
+
+    def __str__(self) -> str:
+        return f"{self.livestream_id}: {self.member_id}"

@@ -34,7 +34,9 @@ def guide_in(store, *, username=None, phone="13900001111", influencer=False):
     """A guide of `store`: the user, their StaffRole and their GuideProfile."""
     user = UserFactory(**({"username": username} if username else {}))
     StaffRoleFactory(user=user, brand=store.brand, store=store, role=Role.GUIDE)
-    return GuideProfileFactory(brand=store.brand, store=store, user=user, phone=phone, is_influencer=influencer).user
+    return GuideProfileFactory(
+        brand=store.brand, store=store, user=user, phone=phone, is_influencer=influencer
+    ).user
 
 
 class GuideProfileFactory(factory.django.DjangoModelFactory):
