@@ -58,6 +58,8 @@ API_SCOPES = {
     "campaigns:write": _("Create and change campaigns"),
     "coupons:read": _("Read coupon templates and coupons"),
     "coupons:write": _("Claim and redeem coupons"),
+    "guides:read": _("Read guides' interactions and tasks"),
+    "guides:write": _("Record interactions and change tasks"),
 }
 
 
