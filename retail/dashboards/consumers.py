@@ -13,6 +13,7 @@ import asyncio
 from typing import Any
 from urllib.parse import parse_qs
 
+import orjson
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
 
@@ -82,8 +83,17 @@ class DashboardConsumer(AsyncJsonWebsocketConsumer):
         if self.group:
             await self.channel_layer.group_discard(self.group, self.channel_name)
 
+    @classmethod
+    async def encode_json(cls, content):
+        return orjson.dumps(content, option=orjson.OPT_NON_STR_KEYS).decode()
+
     async def dashboard_delta(self, message):
         self.buffer.append(message["delta"])
+        if self.ready and (self.flush_task is None or self.flush_task.done()):
+            if asyncio.get_running_loop().time() >= self.last_flush + FLUSH_SECONDS:
+                # the usual case, nothing sent lately: send now, no task to schedule
+                await self._flush(0)
+                return
         self._schedule()
 
     def _schedule(self) -> None:
