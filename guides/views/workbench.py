@@ -1,3 +1,392 @@
-from django.urls import path  # noqa: F401
+"""The guide's tablet workbench (/guides/): today's tasks, my members with search, my month
+in numbers and the store's leaderboard; a member's card; the offline snapshot and sync.
 
-urlpatterns: list = []
+- GET  /guides/                         the workbench (guides; managers and HQ go to the task board)
+- GET  /guides/workbench/tasks|members|numbers|leaderboard/   htmx partials of its sections
+- POST /guides/workbench/tasks/<task_id>/done|snooze/         a task done / put aside until tomorrow
+- GET  /guides/members/<member_id>/      a member's card
+- POST /guides/members/<member_id>/note/ a note or visit (the form's client id: recorded once)
+- GET  /guides/offline/snapshot/         what the tablet caches (JSON, masked fields only)
+- POST /guides/offline/sync/             the tablet's queued items (JSON) -> a status per item
+- GET  /guides/sw.js                     the service worker (scope /guides/)
+
+Thin: reads through guides.selectors.workbench, writes through guides.services."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+
+from django.contrib.auth.decorators import login_required
+from django.contrib.staticfiles import finders
+from django.core.exceptions import ObjectDoesNotExist, PermissionDenied
+from django.http import Http404, HttpResponse, JsonResponse
+from django.shortcuts import redirect, render
+from django.templatetags.static import static
+from django.urls import NoReverseMatch, path, reverse
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy as _lazy
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_GET, require_POST
+
+from retail.errors import DomainError
+
+from ..choices import InteractionSource, NextStep, Outcome
+from ..forms.workbench import MemberSearchForm, QuickNoteForm
+from ..selectors import workbench as selectors
+from ..services import interactions, offline
+from ..services.common import member_for
+
+MAX_JSON_BYTES = 512 * 1024
+SNOOZE_HOUR = 10  # a snoozed task comes back at 10:00 the next local day
+SHELL_STATIC = (
+    "css/tiandi.css",
+    "css/guides-workbench.css",
+    "js/guides-workbench.js",
+    "js/menu.js",
+    "vendor/htmx/htmx.min.js",
+    "favicon.svg",
+)
+
+
+# --- helpers ------------------------------------------------------------------------------
+
+
+def _is_guide(principal) -> bool:
+    return principal.guide_user_id is not None
+
+
+def _guide(request):
+    """The acting principal, who must be a guide (the workbench's sections are theirs)."""
+    if not _is_guide(request.principal):
+        raise PermissionDenied
+    return request.principal
+
+
+def _elsewhere() -> str:
+    """Where managers and HQ go instead of the workbench: the task board, else performance."""
+    for name in ("guides:task_board", "guides:performance"):
+        try:
+            return reverse(name)
+        except NoReverseMatch:
+            continue
+    return reverse("retail:home")
+
+
+def _parse_after(request) -> int | None:
+    raw = request.GET.get("after") or ""
+    return int(raw) if raw.isdigit() else None
+
+
+def _url_or_empty(name: str, **kwargs) -> str:
+    try:
+        return reverse(name, kwargs=kwargs or None)
+    except NoReverseMatch:
+        return ""
+
+
+def _strings() -> dict:
+    # worded when the page renders, in its language; the script fills the numbers
+    return {
+        "waiting": _lazy("%(n)s waiting to sync"),
+        "waitingOne": _lazy("1 waiting to sync"),
+        "synced": _lazy("All synced"),
+        "syncing": _lazy("Syncing…"),
+        "offline": _lazy(
+            "Offline: showing what this tablet saved at %(time)s. Notes are kept and sent later."
+        ),
+        "offlineNoSnapshot": _lazy("Offline, and nothing saved on this tablet yet."),
+        "rejected": _lazy("Not synced: %(error)s"),
+        "queued": _lazy("Saved on this tablet; it will sync when the network is back."),
+        "saved": _lazy("Saved."),
+        "overdue": _lazy("Overdue"),
+        "note": _lazy("Note"),
+        "noteFor": _lazy("Note for %(member)s"),
+        "noMembers": _lazy("No member matches."),
+        "noTasks": _lazy("Nothing to do today."),
+        "failed": _lazy("Could not reach the server; the note is kept on this tablet."),
+    }
+
+
+def _config(request) -> dict:
+    return {
+        "user": request.user.pk,
+        "snapshot": reverse("guides:offline_snapshot"),
+        "sync": reverse("guides:offline_sync"),
+        "serviceWorker": reverse("guides:workbench_sw"),
+        "scope": reverse("guides:workbench"),
+        "home": reverse("guides:workbench"),
+        "memberCard": reverse("guides:member_card", kwargs={"member_id": 0}),
+        "syncSeconds": 30,
+    }
+
+
+def _member_page_context(request, principal) -> dict:
+    form = MemberSearchForm(request.GET or None)
+    q = form.cleaned_data["q"] if form.is_valid() else ""
+    members, next_after = selectors.member_page(principal, q=q, after=_parse_after(request))
+    return {"members": members, "next_after": next_after, "q": q, "search_form": form}
+
+
+def _numbers_context(principal) -> dict:
+    store_id = selectors.workbench_store_id(principal)
+    return {
+        "numbers": selectors.month_numbers(principal),
+        "board": selectors.leaderboard(store_id=store_id) if store_id else [],
+        "me": principal.user_id,
+    }
+
+
+def _tasks_context(principal) -> dict:
+    now = timezone.now()
+    return {
+        "tasks": selectors.today_tasks(principal, now=now),
+        "now": now,
+        "call_start": _url_or_empty("guides:call_start"),
+        "message_send": _url_or_empty("guides:message_send"),
+        "note_form": QuickNoteForm(),
+    }
+
+
+# --- the page -----------------------------------------------------------------------------
+
+
+@login_required
+@require_GET
+@never_cache
+def workbench(request):
+    principal = request.principal
+    if not _is_guide(principal):
+        return redirect(_elsewhere())
+    context = {
+        "section": "workbench",
+        "nav_section": "guides",
+        "config": _config(request),
+        "strings": _strings(),
+        "outcomes": Outcome.choices,
+        "next_steps": NextStep.choices,
+        **_tasks_context(principal),
+        **_member_page_context(request, principal),
+        **_numbers_context(principal),
+    }
+    return render(request, "guides/workbench/home.html", context)
+
+
+@login_required
+@require_GET
+@never_cache
+def tasks_partial(request):
+    return render(request, "guides/workbench/_tasks.html", _tasks_context(_guide(request)))
+
+
+@login_required
+@require_GET
+@never_cache
+def members_partial(request):
+    principal = _guide(request)
+    return render(request, "guides/workbench/_members.html", _member_page_context(request, principal))
+
+
+@login_required
+@require_GET
+@never_cache
+def numbers_partial(request):
+    return render(request, "guides/workbench/_numbers.html", _numbers_context(_guide(request)))
+
+
+@login_required
+@require_GET
+@never_cache
+def leaderboard_partial(request):
+    return render(request, "guides/workbench/_leaderboard.html", _numbers_context(_guide(request)))
+
+
+def _task_answer(request) -> HttpResponse:
+    if request.headers.get("HX-Request"):
+        response = render(request, "guides/workbench/_tasks.html", _tasks_context(request.principal))
+        # the list is swapped: trigger after the swap, on body, so every section refreshes
+        response["HX-Trigger-After-Swap"] = json.dumps(
+            {"guides-task-done": True, "guides-numbers-changed": True}
+        )
+        return response
+    return redirect("guides:workbench")
+
+
+@login_required
+@require_POST
+def task_done(request, task_id: int):
+    try:
+        task = selectors.task_for(request.principal, task_id)
+    except ObjectDoesNotExist:
+        raise Http404 from None
+    interactions.complete_task(task)
+    return _task_answer(request)
+
+
+@login_required
+@require_POST
+def task_snooze(request, task_id: int):
+    try:
+        task = selectors.task_for(request.principal, task_id)
+    except ObjectDoesNotExist:
+        raise Http404 from None
+    tomorrow = timezone.localtime() + dt.timedelta(days=1)
+    until = tomorrow.replace(hour=SNOOZE_HOUR, minute=0, second=0, microsecond=0)
+    try:  # helper A's task service, once it exists, is the one way to snooze
+        from ..services.tasks import snooze_task
+    except ImportError:
+        interactions.snooze_task(task, until=until)
+    else:
+        try:
+            snooze_task(request.principal, task, until=until)
+        except DomainError:
+            pass  # done or cancelled meanwhile: the list shows it
+
+    return _task_answer(request)
+
+
+# --- a member's card ----------------------------------------------------------------------
+
+
+def _card_context(request, member, *, note_form=None, saved=False) -> dict:
+    principal = request.principal
+    return {
+        "section": "workbench",
+        "nav_section": "guides",
+        "member": member,
+        "is_guide": _is_guide(principal),
+        "interactions": selectors.recent_interactions(principal, member=member),
+        "tasks": selectors.open_tasks(principal, member=member),
+        "history": selectors.assignment_history(principal, member=member),
+        "note_form": note_form or QuickNoteForm(),
+        "saved": saved,
+        "call_start": _url_or_empty("guides:call_start"),
+        "message_send": _url_or_empty("guides:message_send"),
+        "config": _config(request),
+        "strings": _strings(),
+    }
+
+
+def _member(request, member_id: int):
+    try:
+        return member_for(request.principal, member_id)
+    except ObjectDoesNotExist:
+        raise Http404 from None
+
+
+@login_required
+@require_GET
+@never_cache
+def member_card(request, member_id: int):
+    member = _member(request, member_id)
+    return render(request, "guides/workbench/member.html", _card_context(request, member))
+
+
+@login_required
+@require_POST
+def member_note(request, member_id: int):
+    """The card's note / visit form without the script (the script queues it and syncs)."""
+    member = _member(request, member_id)
+    form = QuickNoteForm(request.POST)
+    if form.is_valid():
+        data = form.cleaned_data
+        try:
+            interactions.record_interaction(
+                request.principal,
+                member=member,
+                kind=data["kind"],
+                outcome=data["outcome"],
+                next_step=data["next_step"],
+                note=data["note"],
+                client_id=data["client_id"],
+                source=InteractionSource.WORKBENCH,
+            )
+        except DomainError as exc:
+            form.add_error(None, exc.message)
+        else:
+            return redirect(reverse("guides:member_card", kwargs={"member_id": member.pk}) + "?saved=1")
+    return render(
+        request, "guides/workbench/member.html", _card_context(request, member, note_form=form), status=422
+    )
+
+
+# --- offline ------------------------------------------------------------------------------
+
+
+@login_required
+@require_GET
+@never_cache
+def offline_snapshot(request):
+    return JsonResponse(selectors.offline_snapshot(_guide(request)))
+
+
+def _error(exc: DomainError) -> JsonResponse:
+    return JsonResponse(
+        {"error": {"code": exc.code, "message": str(exc.message), "fields": exc.fields}}, status=exc.status
+    )
+
+
+@login_required
+@require_POST
+def offline_sync(request):
+    principal = _guide(request)
+    try:
+        if len(request.body) > MAX_JSON_BYTES:
+            raise DomainError("too_large", _("Too much at once: sync in smaller batches."), status=413)
+        try:
+            body = json.loads(request.body or b"[]")
+        except (ValueError, UnicodeDecodeError):
+            raise DomainError("invalid_json", _("The request is not valid JSON."), status=400) from None
+        items = body.get("items") if isinstance(body, dict) else body
+        results = offline.sync(principal, items)
+    except DomainError as exc:
+        return _error(exc)
+    return JsonResponse({"results": results})
+
+
+def _sw_source() -> str:
+    found = finders.find("js/guides-workbench-sw.js")
+    if found:
+        with open(found, "rb") as fh:
+            return fh.read().decode()
+    from django.contrib.staticfiles.storage import staticfiles_storage  # production: collected
+
+    with staticfiles_storage.open("js/guides-workbench-sw.js") as fh:
+        return fh.read().decode()
+
+
+@login_required
+@require_GET
+def service_worker(request):
+    """The workbench's service worker under /guides/ (its scope), told the page shell
+    (hashed static names in production) and the snapshot's path."""
+    _guide(request)
+    shell = {
+        "version": "workbench-v1",
+        "page": reverse("guides:workbench"),
+        "snapshot": reverse("guides:offline_snapshot"),
+        "static": [static(name) for name in SHELL_STATIC],
+    }
+    response = HttpResponse(
+        f"self.WORKBENCH_SHELL = {json.dumps(shell)};\n{_sw_source()}", content_type="application/javascript"
+    )
+    response["Cache-Control"] = "no-cache"
+    response["Service-Worker-Allowed"] = reverse("guides:workbench")
+    return response
+
+
+urlpatterns = [
+    path("", workbench, name="workbench"),
+    path("workbench/tasks/", tasks_partial, name="workbench_tasks"),
+    path("workbench/members/", members_partial, name="workbench_members"),
+    path("workbench/numbers/", numbers_partial, name="workbench_numbers"),
+    path("workbench/leaderboard/", leaderboard_partial, name="workbench_leaderboard"),
+    path("workbench/tasks/<int:task_id>/done/", task_done, name="workbench_task_done"),
+    path("workbench/tasks/<int:task_id>/snooze/", task_snooze, name="workbench_task_snooze"),
+    path("members/<int:member_id>/", member_card, name="member_card"),
+    path("members/<int:member_id>/note/", member_note, name="member_note"),
+    path("offline/snapshot/", offline_snapshot, name="offline_snapshot"),
+    path("offline/sync/", offline_sync, name="offline_sync"),
+    path("sw.js", service_worker, name="workbench_sw"),
+]

@@ -1,0 +1,311 @@
+"""Reads of the guide's tablet workbench: today's tasks, my members (search, keyset pages),
+my month in numbers, the store's leaderboard, a member's card and the offline snapshot.
+
+Every read is scoped through `for_principal` and shaped for its page: a fixed number of
+queries whatever the guide's member or task count (the home page asserts it)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from decimal import Decimal
+
+from django.db.models import Count, DecimalField, IntegerField, OuterRef, Q, QuerySet, Subquery, Sum, Value
+from django.db.models.functions import Coalesce
+from django.utils import timezone
+
+from members import pii
+from members.models import Member
+from retail.choices import Role
+from retail.models import StaffRole
+from retail.tenancy import Principal
+
+from ..choices import InteractionKind, TaskStatus
+from ..models import AssignmentChange, Conversion, Interaction, Task
+
+MEMBERS_PER_PAGE = 30
+SNAPSHOT_MEMBERS = 200
+TODAY_TASKS = 50
+
+
+# --- time ---------------------------------------------------------------------------------
+
+
+def day_bounds(now: dt.datetime) -> tuple[dt.datetime, dt.datetime]:
+    """The local (Asia/Shanghai) day around `now`, as aware datetimes."""
+    local = timezone.localtime(now)
+    start = local.replace(hour=0, minute=0, second=0, microsecond=0)
+    return start, start + dt.timedelta(days=1)
+
+
+def month_bounds(now: dt.datetime) -> tuple[dt.datetime, dt.datetime]:
+    """The local calendar month around `now`, as aware datetimes."""
+    local = timezone.localtime(now)
+    start = local.replace(day=1, hour=0, minute=0, second=0, microsecond=0)
+    nxt = (start + dt.timedelta(days=32)).replace(day=1)
+    return start, nxt
+
+
+# --- today's tasks ------------------------------------------------------------------------
+
+
+def today_tasks(
+    principal: Principal, *, now: dt.datetime | None = None, limit: int = TODAY_TASKS
+) -> list[Task]:
+    """The visible tasks to work today: open (or snoozed until before now) and due by the end
+    of the local day, overdue first. One query, the member joined."""
+    try:  # helper A's selector, once it exists, is the one source of "today's tasks"
+        from . import tasks as task_selectors
+
+        shared = getattr(task_selectors, "today_tasks", None)
+    except ImportError:
+        shared = None
+    if shared is not None:
+        return list(shared(principal, now=now, limit=limit))
+    now = now or timezone.now()
+    _start, end = day_bounds(now)
+    workable = Q(status=TaskStatus.OPEN, due_at__lt=end) | Q(
+        status=TaskStatus.SNOOZED, snoozed_until__lte=now
+    )
+    rows = list(
+        Task.objects.for_principal(principal)
+        .filter(workable)
+        .select_related("member", "member__tier")
+        .order_by("due_at", "id")[:limit]
+    )
+    for task in rows:
+        task.is_overdue = task.due_at < now
+    return rows
+
+
+# --- my members ---------------------------------------------------------------------------
+
+
+def _last_contact() -> Subquery:
+    return Subquery(
+        Interaction.objects.filter(member_id=OuterRef("pk"))
+        .order_by("-occurred_at")
+        .values("occurred_at")[:1]
+    )
+
+
+def my_members(principal: Principal) -> QuerySet[Member]:
+    """The members the principal may act on (a guide: their own), tier joined."""
+    return Member.objects.for_principal(principal).select_related("tier")
+
+
+def member_match(q: str) -> Q | None:
+    """What a search box query matches: a member number, a full phone (blind index), the
+    last four phone digits (the masked number's tail), or a full name (blind index)."""
+    q = (q or "").strip()
+    if not q:
+        return None
+    match = Q(member_no=q) | Q(member_no=q.upper())
+    digits = q.replace(" ", "").replace("-", "")
+    if digits.isdigit() and len(digits) == 4:
+        match |= Q(phone_masked__endswith=digits)
+    try:
+        match |= Q(phone_hash=pii.phone_index(q))
+    except pii.InvalidPhone:
+        if not digits.isdigit():
+            match |= Q(name_hash=pii.name_index(q))
+    return match
+
+
+def member_page(
+    principal: Principal, *, q: str = "", after: int | None = None, limit: int = MEMBERS_PER_PAGE
+) -> tuple[list[Member], int | None]:
+    """One keyset page of my members (newest first), optionally matching a search: the rows
+    (with `last_contact_at`) and the id to continue after (None on the last page). One query."""
+    qs = my_members(principal)
+    match = member_match(q)
+    if match is not None:
+        qs = qs.filter(match)
+    if after:
+        qs = qs.filter(pk__lt=after)
+    rows = list(qs.annotate(last_contact_at=_last_contact()).order_by("-id")[: limit + 1])
+    more = len(rows) > limit
+    rows = rows[:limit]
+    return rows, (rows[-1].pk if more else None)
+
+
+# --- numbers ------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class MonthNumbers:
+    calls: int
+    answered: int
+    conversions: int
+    sales: Decimal
+
+    @property
+    def answer_rate(self) -> int:
+        """Percent of calls answered (0 with no calls)."""
+        return round(100 * self.answered / self.calls) if self.calls else 0
+
+
+def month_numbers(principal: Principal, *, now: dt.datetime | None = None) -> MonthNumbers:
+    """The principal's month: calls, answered calls, conversions and attributed sales (for a
+    guide their own; a manager their stores). Two aggregate queries."""
+    if principal.guide_user_id is not None:
+        try:  # helper C's figures, once they exist, are the one source of a guide's month
+            from .conversions import guide_month
+        except ImportError:
+            guide_month = None
+        if guide_month is not None:
+            month = timezone.localdate(now) if now else None
+            figures = guide_month(principal, principal.guide_user_id, month)
+            return MonthNumbers(
+                calls=figures["calls"] or 0,
+                answered=figures["answered"] or 0,
+                conversions=figures["conversions"] or 0,
+                sales=figures["sales"] or Decimal("0.00"),
+            )
+    start, end = month_bounds(now or timezone.now())
+    calls = (
+        Interaction.objects.for_principal(principal)
+        .filter(kind=InteractionKind.CALL, occurred_at__gte=start, occurred_at__lt=end)
+        .aggregate(calls=Count("id"), answered=Count("id", filter=Q(answered=True)))
+    )
+    sold = (
+        Conversion.objects.for_principal(principal)
+        .filter(ordered_at__gte=start, ordered_at__lt=end)
+        .aggregate(n=Count("id"), amount=Sum("amount"))
+    )
+    return MonthNumbers(
+        calls=calls["calls"] or 0,
+        answered=calls["answered"] or 0,
+        conversions=sold["n"] or 0,
+        sales=sold["amount"] or Decimal("0.00"),
+    )
+
+
+def leaderboard(*, store_id: int, now: dt.datetime | None = None, limit: int = 20) -> list[StaffRole]:
+    """The store's guides this month, best first: `conversions`, `sales`, `calls` annotated
+    on each guide role (user joined). One query (correlated aggregates)."""
+    start, end = month_bounds(now or timezone.now())
+    conv = Conversion.objects.filter(
+        store_id=store_id, guide_id=OuterRef("user_id"), ordered_at__gte=start, ordered_at__lt=end
+    ).order_by()
+    calls = Interaction.objects.filter(
+        store_id=store_id,
+        guide_id=OuterRef("user_id"),
+        kind=InteractionKind.CALL,
+        occurred_at__gte=start,
+        occurred_at__lt=end,
+    ).order_by()
+    zero = Value(Decimal("0.00"), output_field=DecimalField(max_digits=14, decimal_places=2))
+    return list(
+        StaffRole.objects.filter(store_id=store_id, role=Role.GUIDE)
+        .select_related("user")
+        .annotate(
+            conversions=Coalesce(
+                Subquery(conv.values("guide_id").annotate(n=Count("id")).values("n")[:1]),
+                Value(0),
+                output_field=IntegerField(),
+            ),
+            sales=Coalesce(
+                Subquery(conv.values("guide_id").annotate(s=Sum("amount")).values("s")[:1]),
+                zero,
+                output_field=DecimalField(max_digits=14, decimal_places=2),
+            ),
+            calls=Coalesce(
+                Subquery(calls.values("guide_id").annotate(n=Count("id")).values("n")[:1]),
+                Value(0),
+                output_field=IntegerField(),
+            ),
+        )
+        .order_by("-sales", "-conversions", "-calls", "user_id")[:limit]
+    )
+
+
+def workbench_store_id(principal: Principal) -> int | None:
+    """The store a guide works in (their role's store)."""
+    if principal.store_ids and len(principal.store_ids) == 1:
+        return next(iter(principal.store_ids))
+    return None
+
+
+# --- a member's card ----------------------------------------------------------------------
+
+
+def recent_interactions(principal: Principal, *, member: Member, limit: int = 10) -> list[Interaction]:
+    return list(
+        Interaction.objects.for_principal(principal)
+        .filter(member_id=member.pk)
+        .select_related("guide")
+        .order_by("-occurred_at", "-id")[:limit]
+    )
+
+
+def open_tasks(principal: Principal, *, member: Member, limit: int = 10) -> list[Task]:
+    return list(
+        Task.objects.for_principal(principal)
+        .filter(member_id=member.pk, status__in=[TaskStatus.OPEN, TaskStatus.SNOOZED])
+        .order_by("due_at", "id")[:limit]
+    )
+
+
+def assignment_history(principal: Principal, *, member: Member, limit: int = 20) -> list[AssignmentChange]:
+    """The member's guide history, newest first (helper A's selector when it exists)."""
+    try:
+        from . import assignments as assignment_selectors
+
+        shared = getattr(assignment_selectors, "assignment_history", None)
+    except ImportError:
+        shared = None
+    if shared is not None:
+        return list(shared(member, limit=limit))
+    return list(
+        AssignmentChange.objects.filter(brand_id=member.brand_id, member_id=member.pk)
+        .select_related("from_guide", "to_guide")
+        .order_by("-created_at", "-id")[:limit]
+    )
+
+
+def task_for(principal: Principal, task_id: int) -> Task:
+    """A visible task (DoesNotExist otherwise: a 404)."""
+    return Task.objects.for_principal(principal).select_related("member").get(pk=task_id)
+
+
+# --- the offline snapshot -----------------------------------------------------------------
+
+
+def offline_snapshot(principal: Principal, *, now: dt.datetime | None = None) -> dict:
+    """What the tablet caches to keep working offline: today's tasks and the most recent
+    own members, masked fields only (never a full phone or name). Two queries."""
+    now = now or timezone.now()
+    tasks = today_tasks(principal, now=now)
+    members = list(
+        my_members(principal).annotate(last_contact_at=_last_contact()).order_by("-id")[:SNAPSHOT_MEMBERS]
+    )
+    return {
+        "generated_at": now.isoformat(),
+        "tasks": [
+            {
+                "id": t.pk,
+                "kind": t.kind,
+                "kind_label": str(t.get_kind_display()),
+                "title": t.title,
+                "due_at": t.due_at.isoformat(),
+                "overdue": t.due_at < now,
+                "member": _member_json(t.member),
+            }
+            for t in tasks
+        ],
+        "members": [_member_json(m) for m in members],
+    }
+
+
+def _member_json(member: Member) -> dict:
+    return {
+        "id": member.pk,
+        "member_no": member.member_no,
+        "name": member.name_masked,
+        "phone": member.phone_masked,
+        "tier": member.tier.name if member.tier_id and member.tier else "",
+        "consent_call": member.consent_call,
+        "consent_sms": member.consent_sms,
+        "consent_chat": member.consent_chat,
+    }
