@@ -45,6 +45,7 @@ urlpatterns = [
     path("c/", include("promotions.views.mobile")),
     path("guides/", include("guides.urls")),
     path("g/", include("guides.views.public")),
+    path("hooks/", include("guides.views.callbacks")),
     path("", include("retail.page_urls")),
 ]
 
