@@ -117,6 +117,11 @@ def set_link_active(principal: Principal, *, link: ShareLink, active: bool) -> S
 # --- clicks ---------------------------------------------------------------------------------
 
 
+def link_by_code(code: str) -> ShareLink | None:
+    """The active link with this code (nothing counted), or None."""
+    return ShareLink.objects.filter(code=code, is_active=True).only("id", "brand_id").first()
+
+
 def open_link(code: str, *, referrer_host: str = "") -> ShareLink | None:
     """Somebody opened /g/<code>/: count one click on an active link and return it (with its
     product or content and brand); None for an unknown or inactive code (nothing counted)."""
