@@ -116,14 +116,24 @@ def member_page(
     principal: Principal, *, q: str = "", after: int | None = None, limit: int = MEMBERS_PER_PAGE
 ) -> tuple[list[Member], int | None]:
     """One keyset page of my members (newest first), optionally matching a search: the rows
-    (with `last_contact_at`) and the id to continue after (None on the last page). One query."""
+    (with `last_contact_at` and their first `open_task_id`) and the id to continue after (None on the last page). One query."""
     qs = my_members(principal)
     match = member_match(q)
     if match is not None:
         qs = qs.filter(match)
     if after:
         qs = qs.filter(pk__lt=after)
-    rows = list(qs.annotate(last_contact_at=_last_contact()).order_by("-id")[: limit + 1])
+    open_task = (
+        Task.objects.for_principal(principal)
+        .filter(member_id=OuterRef("pk"), status=TaskStatus.OPEN)
+        .order_by("due_at", "id")
+        .values("id")[:1]
+    )
+    rows = list(
+        qs.annotate(last_contact_at=_last_contact(), open_task_id=Subquery(open_task)).order_by("-id")[
+            : limit + 1
+        ]
+    )
     more = len(rows) > limit
     rows = rows[:limit]
     return rows, (rows[-1].pk if more else None)

@@ -79,13 +79,6 @@ def _parse_after(request) -> int | None:
     return int(raw) if raw.isdigit() else None
 
 
-def _url_or_empty(name: str, **kwargs) -> str:
-    try:
-        return reverse(name, kwargs=kwargs or None)
-    except NoReverseMatch:
-        return ""
-
-
 def _strings() -> dict:
     # worded when the page renders, in its language; the script fills the numbers
     return {
@@ -143,8 +136,6 @@ def _tasks_context(principal) -> dict:
     return {
         "tasks": selectors.today_tasks(principal, now=now),
         "now": now,
-        "call_start": _url_or_empty("guides:call_start"),
-        "message_send": _url_or_empty("guides:message_send"),
         "note_form": QuickNoteForm(),
     }
 
@@ -261,8 +252,6 @@ def _card_context(request, member, *, note_form=None, saved=False) -> dict:
         "history": selectors.assignment_history(principal, member=member),
         "note_form": note_form or QuickNoteForm(),
         "saved": saved,
-        "call_start": _url_or_empty("guides:call_start"),
-        "message_send": _url_or_empty("guides:message_send"),
         "config": _config(request),
         "strings": _strings(),
     }
