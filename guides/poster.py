@@ -192,7 +192,7 @@ def poster_for_link(link, *, link_url: str, tracking_code: str) -> bytes:
     """A share link's poster, cached per link and version of what it shows. `link` has its
     product / content and brand loaded."""
     if link.product_id:
-        version = f"p{link.product.updated_at.timestamp():.0f}"
+        version = f"p{link.product.updated_at.timestamp():.6f}"
     else:  # content has no updated_at: what the poster shows is the version
         version = f"c{zlib.crc32(f'{link.content.title}|{link.content.image_url}'.encode())}"
     url_sum = zlib.crc32(f"{link_url}|{tracking_code}|{link.brand.name}".encode())
