@@ -1,3 +1,87 @@
-from django.urls import path  # noqa: F401
+"""Member reassignment pages (included at /guides/assignments/), for store managers and HQ.
 
-urlpatterns: list = []
+- GET/POST /guides/assignments/              the form (store, from guide or member numbers, to
+                                             guides, reason, note) and the batch history
+- GET      /guides/assignments/<batch_id>/   the members a batch moved, from → to
+
+Thin: reads through guides.selectors.assignments, writes through guides.services.assignments."""
+
+from __future__ import annotations
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import ObjectDoesNotExist, PermissionDenied
+from django.http import Http404
+from django.shortcuts import redirect, render
+from django.urls import path
+from django.utils.translation import gettext as _
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_GET, require_http_methods
+
+from retail import selectors as retail_selectors
+from retail.errors import DomainError
+from retail.forms import add_domain_errors
+
+from ..forms.assignments import ReassignForm
+from ..selectors import assignments as selectors
+from ..services import assignments as services
+
+NAV = {"nav_section": "guides"}
+PER_PAGE = 50
+
+
+def _manager(request):
+    principal = request.principal
+    if principal.brand_id is None and not principal.is_superuser:
+        raise Http404
+    if not services.may_reassign(principal):
+        raise PermissionDenied
+    return principal
+
+
+@never_cache
+@login_required
+@require_http_methods(["GET", "POST"])
+def assignment_list(request):
+    """The bulk reassignment form and the history of batches."""
+    principal = _manager(request)
+    form = ReassignForm(request.POST or None, principal=principal)
+    if request.method == "POST" and form.is_valid():
+        try:
+            batch = services.reassign_members(principal, **form.values())
+        except DomainError as exc:
+            add_domain_errors(form, exc)
+        else:
+            messages.success(request, _("%(n)s members reassigned.") % {"n": batch.members_moved})
+            return redirect("guides:batch_detail", batch_id=batch.pk)
+    page = retail_selectors.page_of(
+        selectors.batches(principal), page=request.GET.get("page"), per_page=PER_PAGE
+    )
+    return render(
+        request,
+        "guides/assignments/list.html",
+        {**NAV, "form": form, "page": page},
+        status=400 if request.method == "POST" else 200,
+    )
+
+
+@never_cache
+@login_required
+@require_GET
+def batch_detail(request, batch_id: int):
+    """One reassignment: who moved it, why, and each member from → to."""
+    principal = _manager(request)
+    try:
+        batch = selectors.batch_for(principal, batch_id)
+    except ObjectDoesNotExist:
+        raise Http404 from None
+    page = retail_selectors.page_of(
+        selectors.batch_changes(batch), page=request.GET.get("page"), per_page=PER_PAGE
+    )
+    return render(request, "guides/assignments/detail.html", {**NAV, "batch": batch, "page": page})
+
+
+urlpatterns = [
+    path("", assignment_list, name="assignment_list"),
+    path("<int:batch_id>/", batch_detail, name="batch_detail"),
+]
