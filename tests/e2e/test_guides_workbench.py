@@ -121,6 +121,7 @@ def test_a_guide_calls_a_member_records_the_outcome_and_syncs_an_offline_note(
         assert run(notes) == 1
         note = run(lambda: Interaction.objects.get(member_id=member.pk, note__contains="red scarf"))
         assert note.source == InteractionSource.OFFLINE and note.kind == InteractionKind.NOTE
-        assert page.errors == []
+        # offline, the browser logs the requests that could not go out; nothing else may fail
+        assert [e for e in page.errors if "net::ERR_" not in e] == []
     finally:
         context.close()
