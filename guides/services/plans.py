@@ -38,7 +38,28 @@ STARTABLE = (PlanStatus.DRAFT, PlanStatus.FAILED)
 
 
 def connect() -> None:
-    """Nothing to subscribe to yet (plans are started by people)."""
+    """A plan whose last open task is done is done."""
+    from retail import events
+
+    events.subscribe("guide.task_done", _on_task_done)
+
+
+def _on_task_done(event) -> None:
+    plan_id = event.payload.get("plan")
+    if plan_id:
+        finish_plan_if_done(plan_id=plan_id)
+
+
+def finish_plan_if_done(*, plan_id: int) -> bool:
+    """Mark an active plan done once none of its tasks is open or snoozed. True if it did."""
+    open_tasks = Task.objects.filter(plan_id=plan_id, status__in=[TaskStatus.OPEN, TaskStatus.SNOOZED])
+    if open_tasks.exists():
+        return False
+    return bool(
+        CallPlan.objects.filter(pk=plan_id, status=PlanStatus.ACTIVE, tasks_total__gt=0).update(
+            status=PlanStatus.DONE, updated_at=timezone.now()
+        )
+    )
 
 
 def _is_hq(principal: Principal) -> bool:

@@ -201,3 +201,22 @@ def test_cancelling_a_plan_cancels_its_open_tasks_only(
         TaskStatus.CANCELLED: 2,
         TaskStatus.DONE: 1,
     }
+
+
+def test_a_plan_is_done_when_its_last_task_is_done(store, manager_user, django_capture_on_commit_callbacks):
+    from guides.services.interactions import complete_task
+
+    guide_in(store)
+    members = [MemberFactory(brand=store.brand, store=store, consent_call=True) for _ in range(2)]
+    plan = make_plan(as_user(manager_user), materialised(store.brand, members), store)
+    with django_capture_on_commit_callbacks(execute=True):
+        services.start_plan(as_user(manager_user), plan)
+    first, second = Task.objects.filter(plan=plan).order_by("pk")
+    with django_capture_on_commit_callbacks(execute=True):
+        complete_task(first)
+    plan.refresh_from_db()
+    assert plan.status == PlanStatus.ACTIVE
+    with django_capture_on_commit_callbacks(execute=True):
+        complete_task(second)
+    plan.refresh_from_db()
+    assert plan.status == PlanStatus.DONE
