@@ -15,6 +15,8 @@ from ..choices import TaskStatus
 from ..models import CallPlan, Task
 from .tasks import plan_task_counts
 
+MAX_DAYS = 92
+
 
 def plans_for(principal: Principal) -> QuerySet[CallPlan]:
     """Plans the principal may see (a guide: none), newest first."""
@@ -34,7 +36,7 @@ def plan_guides(principal: Principal, plan: CallPlan, *, now: dt.datetime | None
 
 
 def plan_done_per_day(plan: CallPlan) -> list[dict]:
-    """Tasks done per local day from the plan's start to today or its due date:
+    """Tasks done per local day over the plan's days (start to due date):
     [{"day": "2026-11-01", "done": 12}, ...] (one query)."""
     rows = dict(
         Task.objects.filter(plan_id=plan.pk, status=TaskStatus.DONE, done_at__isnull=False)
@@ -43,9 +45,10 @@ def plan_done_per_day(plan: CallPlan) -> list[dict]:
         .annotate(n=Count("id"))
         .order_by()
     )
-    last = max(min(timezone.localdate(), plan.due_on), plan.starts_on)
-    first = min([plan.starts_on, *rows.keys()]) if rows else plan.starts_on
-    last = max([last, *rows.keys()]) if rows else last
+    # the plan's whole span (so the chart shows the days still ahead), at most MAX_DAYS
+    first = min([plan.starts_on, *rows.keys()])
+    last = max([plan.due_on, *rows.keys()])
+    first = max(first, last - dt.timedelta(days=MAX_DAYS - 1))
     out = []
     day = first
     while day <= last:

@@ -220,3 +220,20 @@ def test_a_plan_is_done_when_its_last_task_is_done(store, manager_user, django_c
         complete_task(second)
     plan.refresh_from_db()
     assert plan.status == PlanStatus.DONE
+
+
+def test_the_chart_covers_the_plans_days_with_done_counts(
+    store, manager_user, django_capture_on_commit_callbacks
+):
+    from guides.selectors.plans import plan_done_per_day
+
+    guide_in(store)
+    members = [MemberFactory(brand=store.brand, store=store, consent_call=True) for _ in range(3)]
+    plan = make_plan(as_user(manager_user), materialised(store.brand, members), store, days=4)
+    with django_capture_on_commit_callbacks(execute=True):
+        services.start_plan(as_user(manager_user), plan)
+    Task.objects.filter(plan=plan).update(status=TaskStatus.DONE, done_at=timezone.now())
+    rows = plan_done_per_day(plan)
+    assert [r["day"] for r in rows][0] == plan.starts_on.isoformat()
+    assert len(rows) == 4 and sum(r["done"] for r in rows) == 3
+    assert rows[0]["done"] == 3

@@ -97,3 +97,13 @@ def test_a_manager_cancels_a_task_a_guide_cannot(client, store, manager_user):
     client.post(reverse("guides:task_cancel", args=[task.pk]))
     task.refresh_from_db()
     assert task.status == TaskStatus.CANCELLED
+
+
+def test_a_snoozed_row_is_not_shown_as_overdue(client, store):
+    guide = guide_in(store)
+    task = task_for(guide, store, due_at=timezone.now() - dt.timedelta(days=1))
+    client.force_login(guide)
+    response = client.post(
+        reverse("guides:task_snooze", args=[task.pk]), {"preset": "1h"}, HTTP_HX_REQUEST="true"
+    )
+    assert "gp-task-overdue" not in response.content.decode()

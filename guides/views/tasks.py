@@ -26,6 +26,7 @@ from django.views.decorators.http import require_GET, require_POST
 from retail import selectors as retail_selectors
 from retail.errors import DomainError
 
+from ..choices import TaskStatus
 from ..forms.tasks import PRESETS, SnoozeForm, TaskBoardFilterForm
 from ..selectors import tasks as selectors
 from ..services import tasks as services
@@ -92,7 +93,11 @@ def task_board(request):
 
 
 def _row(request, task, *, error: str = "", status: int = 200):
-    task.is_overdue = task.status in ("open", "snoozed") and task.due_at < timezone.now()
+    now = timezone.now()
+    workable = task.status == TaskStatus.OPEN or (
+        task.status == TaskStatus.SNOOZED and task.snoozed_until is not None and task.snoozed_until <= now
+    )
+    task.is_overdue = workable and task.due_at < now
     is_manager = request.principal.guide_user_id is None
     return render(
         request,
