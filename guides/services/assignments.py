@@ -127,6 +127,12 @@ def reassign_members(
         raise InvalidInput(
             "choose_members", _("Choose a guide to move members from, or select members."), fields={}
         )
+    if member_ids is not None and not list(member_ids):
+        raise InvalidInput(
+            "choose_members",
+            _("Select at least one member."),
+            fields={"member_ids": [_("Select at least one member.")]},
+        )
     if from_id is not None and from_id in targets:
         raise InvalidInput(
             "same_guide",

@@ -218,3 +218,16 @@ def test_moving_many_members_takes_a_constant_number_of_queries(
     assert batch.members_moved == 600
     assert AssignmentChange.objects.filter(batch=batch).count() == 600
     assert StaffRole.objects.filter(role=Role.GUIDE, store=store).count() == 3
+
+
+def test_an_empty_selection_or_moving_to_the_same_guide_is_refused(store, manager_user, leaving):
+    guide, *_ = leaving
+    with pytest.raises(InvalidInput):
+        services.reassign_members(
+            as_user(manager_user), store=store, member_ids=[], to_guides=[guide_in(store)], reason="rebalance"
+        )
+    with pytest.raises(InvalidInput):
+        services.reassign_members(
+            as_user(manager_user), store=store, from_guide=guide, to_guides=[guide], reason="rebalance"
+        )
+    assert not ReassignmentBatch.objects.exists()

@@ -60,6 +60,7 @@ def test_a_manager_plans_calls_snoozes_a_late_task_and_reassigns(
 
     # a draft plan from the segment, for the flagship store
     page.goto(f"{live_server.url}/guides/plans/")
+    screenshot(page, f"guides-plan-list-{width}x{height}")
     page.fill('input[name="name"]', "Double-11 warm-up calls")
     page.select_option('select[name="segment"]', str(plans_shop["segment"].pk))
     page.select_option('select[name="store"]', str(plans_shop["stores"][0].pk))
@@ -97,6 +98,9 @@ def test_a_manager_plans_calls_snoozes_a_late_task_and_reassigns(
     page.select_option('select[name="from_guide"]', str(plans_shop["guide"].pk))
     page.locator(f'input[name="to_guides"][value="{plans_shop["colleague"].pk}"]').check()
     page.select_option('select[name="reason"]', "guide_left")
+    assert page.locator("label.gp-choice").first.bounding_box()["height"] >= 44
+    assert no_horizontal_overflow(page)[0] <= width
+    screenshot(page, f"guides-reassign-form-{width}x{height}")
     with page.expect_navigation():
         page.click('button:has-text("Reassign")')
     moved = ReassignmentBatch.objects.get().members_moved
