@@ -11,6 +11,8 @@ from __future__ import annotations
 import datetime as dt
 import heapq
 from collections import defaultdict
+from itertools import groupby
+from operator import itemgetter
 
 from django.db.models import Count
 from django.utils import timezone
@@ -166,9 +168,10 @@ def _plan_principal(plan: CallPlan) -> Principal:
     )
 
 
-def _audience(plan: CallPlan) -> list[tuple[int, int | None, int | None]]:
-    """(member id, store id, guide id) of the plan's members, by id. A call plan leaves out
-    members who do not consent to calls (an opt-out is never called)."""
+def _audience(plan: CallPlan):
+    """(member id, store id, guide id) rows of the plan's members, by store then id (a
+    queryset, read with a cursor). A call plan leaves out members who do not consent to
+    calls (an opt-out is never called)."""
     segment = Segment.objects.get(pk=plan.segment_id)
     if segment.status != JobStatus.DONE:
         materialise_segment(segment_id=segment.pk)
@@ -176,7 +179,7 @@ def _audience(plan: CallPlan) -> list[tuple[int, int | None, int | None]]:
     qs: object = segment_members(principal=_plan_principal(plan), segment=segment)
     if plan.kind == TaskKind.CALL:
         qs = qs.filter(consent_call=True)
-    return list(qs.order_by("pk").values_list("pk", "store_id", "guide_id"))
+    return qs.order_by("store_id", "pk").values_list("pk", "store_id", "guide_id")
 
 
 def _due_times(plan: CallPlan, count: int) -> list[dt.datetime]:
@@ -197,9 +200,9 @@ def assign_audience(
 ) -> tuple[dict[int, list[tuple[int, int]]], int]:
     """Who gets each member: {guide id: [(member id, store id)]} and how many members have
     no guide in their store. The member's own guide if they work in the member's store,
-    else the store's guide with the lightest open load (ties: lowest id)."""
+    else the store's guide with the lightest open load (ties: lowest id). `load` (open
+    tasks per guide) is updated with what this assigns."""
     own = {store_id: set(guides) for store_id, guides in guides_by_store.items()}
-    load = dict(load)
     plan: dict[int, list[tuple[int, int]]] = defaultdict(list)
     without = 0
     rest = []
@@ -213,35 +216,65 @@ def assign_audience(
         else:
             rest.append((member_id, store_id))
     heaps: dict[int, list[tuple[int, int]]] = {}
-    for store_id, guides in guides_by_store.items():
-        heap = [(load.get(g, 0), g) for g in guides]
-        heapq.heapify(heap)
-        heaps[store_id] = heap
     for member_id, store_id in rest:
-        heap = heaps[store_id]
+        heap = heaps.get(store_id)
+        if heap is None:
+            heap = heaps[store_id] = [(load.get(g, 0), g) for g in guides_by_store[store_id]]
+            heapq.heapify(heap)
         current, chosen = heapq.heappop(heap)
         heapq.heappush(heap, (current + 1, chosen))
+        load[chosen] = current + 1
         plan[chosen].append((member_id, store_id))
     for members in plan.values():
         members.sort()
     return plan, without
 
 
+def _guides_by_store(plan: CallPlan) -> dict[int, list[int]]:
+    """User ids of the guides of the plan's store (or of every store of the brand)."""
+    roles = StaffRole.objects.filter(brand_id=plan.brand_id, role=Role.GUIDE)
+    if plan.store_id:
+        roles = roles.filter(store_id=plan.store_id)
+    out: dict[int, list[int]] = defaultdict(list)
+    for store_id, user_id in roles.order_by("store_id", "user_id").values_list("store_id", "user_id"):
+        if not out[store_id] or out[store_id][-1] != user_id:
+            out[store_id].append(user_id)
+    return out
+
+
+def _plan_tasks(plan: CallPlan, assigned: dict[int, list[tuple[int, int]]]) -> list[Task]:
+    rows = []
+    for guide_id, members in assigned.items():
+        for (member_id, store_id), due_at in zip(members, _due_times(plan, len(members)), strict=True):
+            rows.append(
+                Task(
+                    brand_id=plan.brand_id,
+                    store_id=store_id,
+                    guide_id=guide_id,
+                    member_id=member_id,
+                    plan_id=plan.pk,
+                    kind=plan.kind,
+                    title=plan.name[:200],
+                    due_at=due_at,
+                )
+            )
+    return rows
+
+
 def generate_plan_tasks(*, plan_id: int) -> int | None:
     """Make the plan's tasks (the background job). Safe to run twice: a member already in
     the plan keeps their task. Returns the plan's task count, or None if there is nothing
-    to do (unknown plan, or not generating / active)."""
+    to do (unknown plan, or not generating / active).
+
+    The audience is read with a cursor one store at a time (memory bounded by the largest
+    store, not the brand), tasks inserted in chunks with ignore_conflicts."""
     plan = CallPlan.objects.filter(pk=plan_id).first()
     if plan is None or plan.status not in (PlanStatus.GENERATING, PlanStatus.ACTIVE):
         return None
     try:
         audience = _audience(plan)
-        store_ids = {s for _m, s, _g in audience if s is not None}
-        roles = StaffRole.objects.filter(brand_id=plan.brand_id, store_id__in=store_ids, role=Role.GUIDE)
-        guides_by_store: dict[int, list[int]] = defaultdict(list)
-        for store_id, user_id in roles.order_by("store_id", "user_id").values_list("store_id", "user_id"):
-            if user_id not in guides_by_store[store_id]:
-                guides_by_store[store_id].append(user_id)
+        total = max(audience.count(), 1)
+        guides_by_store = _guides_by_store(plan)
         all_guides = {g for guides in guides_by_store.values() for g in guides}
         load = dict(
             Task.objects.filter(guide_id__in=all_guides, status__in=[TaskStatus.OPEN, TaskStatus.SNOOZED])
@@ -250,28 +283,28 @@ def generate_plan_tasks(*, plan_id: int) -> int | None:
             .annotate(n=Count("id"))
             .order_by()
         )
-        assigned, without = assign_audience(audience, guides_by_store=guides_by_store, load=load)
-        rows = []
-        for guide_id, members in assigned.items():
-            for (member_id, store_id), due_at in zip(members, _due_times(plan, len(members)), strict=True):
-                rows.append(
-                    Task(
-                        brand_id=plan.brand_id,
-                        store_id=store_id,
-                        guide_id=guide_id,
-                        member_id=member_id,
-                        plan_id=plan.pk,
-                        kind=plan.kind,
-                        title=plan.name[:200],
-                        due_at=due_at,
-                    )
-                )
-        total = max(len(rows), 1)
-        for start in range(0, len(rows), CHUNK):
-            Task.objects.bulk_create(rows[start : start + CHUNK], ignore_conflicts=True)
+        without = 0
+        seen = 0
+        buffer: list[Task] = []
+
+        def flush() -> None:
+            Task.objects.bulk_create(buffer, batch_size=CHUNK, ignore_conflicts=True)
+            buffer.clear()
             CallPlan.objects.filter(pk=plan.pk).update(
-                progress=min(99, (start + CHUNK) * 100 // total), updated_at=timezone.now()
+                progress=min(99, seen * 100 // total), updated_at=timezone.now()
             )
+
+        for store_id, group in groupby(audience.iterator(chunk_size=CHUNK), key=itemgetter(1)):
+            members = list(group)
+            seen += len(members)
+            store_guides = {store_id: guides_by_store.get(store_id, [])} if store_id is not None else {}
+            assigned, store_without = assign_audience(members, guides_by_store=store_guides, load=load)
+            without += store_without
+            buffer.extend(_plan_tasks(plan, assigned))
+            if len(buffer) >= CHUNK:
+                flush()
+        if buffer:
+            flush()
         count = Task.objects.filter(plan_id=plan.pk).count()
         CallPlan.objects.filter(pk=plan.pk, status__in=[PlanStatus.GENERATING, PlanStatus.ACTIVE]).update(
             status=PlanStatus.ACTIVE,
