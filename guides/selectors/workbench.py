@@ -192,8 +192,8 @@ def month_numbers(principal: Principal, *, now: dt.datetime | None = None) -> Mo
 
 
 def leaderboard(*, store_id: int, now: dt.datetime | None = None, limit: int = 20) -> list[StaffRole]:
-    """The store's guides this month, best first: `conversions`, `sales`, `calls` annotated
-    on each guide role (user joined). One query (correlated aggregates)."""
+    """The store's guides this month, best first: `conversions`, `sales`, `calls` and
+    `answered` annotated on each guide role (user joined). One query (correlated aggregates)."""
     start, end = month_bounds(now or timezone.now())
     conv = Conversion.objects.filter(
         store_id=store_id, guide_id=OuterRef("user_id"), ordered_at__gte=start, ordered_at__lt=end
@@ -225,9 +225,32 @@ def leaderboard(*, store_id: int, now: dt.datetime | None = None, limit: int = 2
                 Value(0),
                 output_field=IntegerField(),
             ),
+            answered=Coalesce(
+                Subquery(
+                    calls.filter(answered=True).values("guide_id").annotate(n=Count("id")).values("n")[:1]
+                ),
+                Value(0),
+                output_field=IntegerField(),
+            ),
         )
         .order_by("-sales", "-conversions", "-calls", "user_id")[:limit]
     )
+
+
+def numbers_and_board(
+    principal: Principal, *, now: dt.datetime | None = None
+) -> tuple[MonthNumbers, list[StaffRole]]:
+    """A guide's month and their store's leaderboard. One query: the guide's own figures are
+    their row of the board (the same calls and conversions: theirs, in their store, this
+    month); a second only when they are not on it."""
+    store_id = workbench_store_id(principal)
+    board = leaderboard(store_id=store_id, now=now) if store_id else []
+    mine = next((row for row in board if row.user_id == principal.guide_user_id), None)
+    if mine is None:
+        return month_numbers(principal, now=now), board
+    return MonthNumbers(
+        calls=mine.calls, answered=mine.answered, conversions=mine.conversions, sales=mine.sales
+    ), board
 
 
 def workbench_store_id(principal: Principal) -> int | None:
