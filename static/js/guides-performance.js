@@ -8,6 +8,8 @@ function data(el) {
   return source ? JSON.parse(source.textContent) : null;
 }
 
+const SHADES = ["#c8102e", "#d9485f", "#e57b8c", "#efa9b4"];
+
 function drawFunnel(el) {
   const steps = data(el);
   if (!steps || !window.echarts) return;
@@ -15,6 +17,7 @@ function drawFunnel(el) {
   const chart = window.echarts.init(el, null, { renderer: "canvas" });
   const labels = steps.map((s) => s.label);
   chart.setOption({
+    animation: false,
     color: ["transparent", "#c8102e"],
     grid: { left: 8, right: 8, top: 8, bottom: 8, containLabel: true },
     tooltip: {
@@ -35,8 +38,8 @@ function drawFunnel(el) {
         stack: "f",
         barCategoryGap: "18%",
         label: { show: true, position: "inside", color: "#fff", formatter: (p) => steps[p.dataIndex].display },
-        itemStyle: { borderRadius: 4 },
-        data: steps.map((s, i) => ({ value: Number(s.value), itemStyle: { opacity: 1 - i * 0.15 } })),
+        itemStyle: { color: "#c8102e", borderRadius: 4 },
+        data: steps.map((s, i) => ({ value: Number(s.value), itemStyle: { color: SHADES[i % SHADES.length] } })),
       },
     ],
   });
