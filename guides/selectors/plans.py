@@ -13,7 +13,7 @@ from retail.tenancy import Principal
 
 from ..choices import TaskStatus
 from ..models import CallPlan, Task
-from .tasks import plan_task_counts
+from .tasks import plan_task_counts, plan_totals
 
 MAX_DAYS = 92
 
@@ -33,6 +33,11 @@ def plan_for(principal: Principal, plan_id: int) -> CallPlan:
 def plan_guides(principal: Principal, plan: CallPlan, *, now: dt.datetime | None = None) -> list[dict]:
     """The plan's tasks per guide: total, done, open, overdue."""
     return plan_task_counts(plan.pk, now=now)
+
+
+def plan_summary(principal: Principal, plan: CallPlan, *, now: dt.datetime | None = None) -> dict:
+    """The plan's task totals: total, done, open, overdue."""
+    return plan_totals(plan.pk, now=now)
 
 
 def plan_done_per_day(plan: CallPlan) -> list[dict]:

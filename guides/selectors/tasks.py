@@ -126,21 +126,32 @@ def task_counts(
     return rows
 
 
-def plan_task_counts(plan_id: int, *, now: dt.datetime | None = None) -> list[dict]:
-    """Per guide of a plan: done, open, overdue (one aggregate query plus the names)."""
+def _plan_counts(now: dt.datetime) -> dict:
+    return {
+        "total": Count("id"),
+        "done": Count("id", filter=Q(status=TaskStatus.DONE)),
+        "open": Count("id", filter=Q(status__in=[TaskStatus.OPEN, TaskStatus.SNOOZED])),
+        "overdue": Count("id", filter=_overdue(now)),
+    }
+
+
+def plan_task_counts(plan_id: int, *, now: dt.datetime | None = None, limit: int = 200) -> list[dict]:
+    """Per guide of a plan: total, done, open, overdue — the most overdue first, at most
+    `limit` guides (a plan for every store may have thousands). One aggregate query plus
+    one for the guides' names."""
     now = now or timezone.now()
     rows = list(
         Task.objects.filter(plan_id=plan_id)
         .values("guide_id")
-        .annotate(
-            total=Count("id"),
-            done=Count("id", filter=Q(status=TaskStatus.DONE)),
-            open=Count("id", filter=Q(status__in=[TaskStatus.OPEN, TaskStatus.SNOOZED])),
-            overdue=Count("id", filter=_overdue(now)),
-        )
-        .order_by("guide_id")
+        .annotate(**_plan_counts(now))
+        .order_by("-overdue", "-open", "guide_id")[:limit]
     )
     users = get_user_model().objects.in_bulk([r["guide_id"] for r in rows])
     for row in rows:
         row["guide"] = users.get(row["guide_id"])
     return rows
+
+
+def plan_totals(plan_id: int, *, now: dt.datetime | None = None) -> dict:
+    """The plan's tasks: total, done, open, overdue (one query)."""
+    return Task.objects.filter(plan_id=plan_id).aggregate(**_plan_counts(now or timezone.now()))

@@ -112,3 +112,28 @@ def test_the_pages_speak_chinese(client, store, manager_user):
     client.force_login(manager_user)
     response = client.get(reverse("guides:plan_list"), HTTP_ACCEPT_LANGUAGE="zh-hans")
     assert response.status_code == 200
+
+
+def test_the_plan_page_shows_totals_per_guide_in_constant_queries(
+    client, store, manager_user, django_assert_max_num_queries
+):
+    plan = CallPlanFactory(brand=store.brand, store=store, status=PlanStatus.ACTIVE)
+    guides = [guide_in(store) for _ in range(6)]
+    for i, guide in enumerate(guides):
+        for j in range(3):
+            member = MemberFactory(brand=store.brand, store=store, guide=guide)
+            Task.objects.create(
+                brand=store.brand,
+                store=store,
+                guide=guide,
+                member=member,
+                plan=plan,
+                due_at=timezone.now() - dt.timedelta(days=1),
+                status=TaskStatus.DONE if j == 0 else TaskStatus.OPEN,
+            )
+    client.force_login(manager_user)
+    client.get(reverse("guides:plan_detail", args=[plan.pk]))
+    with django_assert_max_num_queries(20):
+        response = client.get(reverse("guides:plan_detail", args=[plan.pk]))
+    assert response.context["totals"] == {"total": 18, "done": 6, "open": 12, "overdue": 12}
+    assert len(response.context["guides"]) == 6

@@ -93,7 +93,7 @@ def plan_detail(request, plan_id: int):
     """A plan: its state, tasks per guide (done / open / overdue) and done per day."""
     principal, plan = _plan(request, plan_id)
     guides = selectors.plan_guides(principal, plan)
-    totals = {key: sum(row[key] for row in guides) for key in ("total", "done", "open", "overdue")}
+    totals = selectors.plan_summary(principal, plan)
     return render(
         request,
         "guides/plans/detail.html",
