@@ -119,7 +119,7 @@ def test_the_plan_page_shows_totals_per_guide_in_constant_queries(
 ):
     plan = CallPlanFactory(brand=store.brand, store=store, status=PlanStatus.ACTIVE)
     guides = [guide_in(store) for _ in range(6)]
-    for i, guide in enumerate(guides):
+    for guide in guides:
         for j in range(3):
             member = MemberFactory(brand=store.brand, store=store, guide=guide)
             Task.objects.create(
