@@ -94,6 +94,8 @@ def record_interaction(
                 complete_task(task, interaction=row)
             if outcome:
                 _follow_up(row)
+            if outcome == Outcome.OPTED_OUT:
+                _withdraw_consent(member)
     except IntegrityError:
         if client_id is None:
             raise
@@ -126,6 +128,8 @@ def record_outcome(
             complete_task(Task.objects.get(pk=row.task_id), interaction=row)
         if first_time:
             _follow_up(row)
+        if outcome == Outcome.OPTED_OUT:
+            _withdraw_consent(row.member)
     return row
 
 
@@ -162,6 +166,16 @@ def snooze_task(task: Task, *, until: dt.datetime) -> bool:
             status=TaskStatus.SNOOZED, snoozed_until=until, updated_at=timezone.now()
         )
     )
+
+
+def _withdraw_consent(member: Member) -> None:
+    """ "Asked not to be contacted": every channel's consent is withdrawn (as evidence and on
+    the member), so the workbench and broadcasts skip them from now on."""
+    from members.choices import ConsentChannel, ConsentSource
+    from members.services import record_consent
+
+    for channel in ConsentChannel.values:
+        record_consent(member=member, channel=channel, granted=False, source=ConsentSource.STORE)
 
 
 def _follow_up(row: Interaction) -> None:

@@ -141,3 +141,15 @@ def test_the_service_worker_is_served_under_the_workbench(client, guide):
     assert response.status_code == 200
     assert response["Content-Type"].startswith("application/javascript")
     assert "WORKBENCH_SHELL" in response.content.decode()
+
+
+def test_an_opted_out_outcome_withdraws_every_consent_and_hides_the_call_button(client, guide, member):
+    member.consent_call = member.consent_sms = member.consent_chat = True
+    member.save()
+    client.force_login(guide)
+    item = _item(member, kind="visit", outcome="opted_out", next_step="none")
+    assert _sync(client, [item]).json()["results"][0]["status"] == "created"
+    member.refresh_from_db()
+    assert (member.consent_call, member.consent_sms, member.consent_chat) == (False, False, False)
+    html = client.get(reverse("guides:member_card", kwargs={"member_id": member.pk})).content.decode()
+    assert "data-wb-call" not in html and "data-wb-no-call" in html

@@ -279,3 +279,14 @@ def test_the_workbench_runs_a_fixed_number_of_queries(client, store, guide, djan
     with django_assert_num_queries(len(few.captured_queries)):
         response = client.get(url)
     assert response.status_code == 200
+
+
+def test_an_opted_out_call_outcome_withdraws_consent(store, guide):
+    from guides.services.interactions import record_outcome
+    from retail.tenancy import principal_for_role
+
+    member = MemberFactory(brand=store.brand, store=store, guide=guide, consent_call=True, consent_chat=True)
+    call = InteractionFactory(brand=store.brand, store=store, guide=guide, member=member, kind="call")
+    record_outcome(principal_for_role(guide.staff_roles.get()), call, outcome="opted_out", next_step="none")
+    member.refresh_from_db()
+    assert not (member.consent_call or member.consent_sms or member.consent_chat)
