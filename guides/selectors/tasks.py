@@ -99,17 +99,21 @@ def overdue_tasks(
 
 
 def task_counts(
-    principal: Principal, *, now: dt.datetime | None = None, store_id: int | None = None
+    principal: Principal,
+    *,
+    now: dt.datetime | None = None,
+    store_id: int | None = None,
+    limit: int | None = 200,
 ) -> list[dict]:
     """Per guide: open, due today, overdue and done this week (one aggregate query plus one
     for the guides' names). Rows: {"guide_id", "guide", "open", "due_today", "overdue",
-    "done_week"}, the most overdue first."""
+    "done_week"}, the most overdue first; at most `limit` guides (None: all)."""
     now = now or timezone.now()
     qs = tasks_for(principal)
     if store_id:
         qs = qs.filter(store_id=store_id)
     live = Q(status__in=[TaskStatus.OPEN, TaskStatus.SNOOZED])
-    rows = list(
+    counts = (
         qs.values("guide_id")
         .annotate(
             open=Count("id", filter=live),
@@ -117,12 +121,12 @@ def task_counts(
             overdue=Count("id", filter=_overdue(now)),
             done_week=Count("id", filter=Q(status=TaskStatus.DONE, done_at__gte=local_week_start(now))),
         )
-        .order_by("guide_id")
+        .order_by("-overdue", "-open", "guide_id")
     )
+    rows = list(counts[:limit] if limit is not None else counts)
     users = get_user_model().objects.in_bulk([r["guide_id"] for r in rows])
     for row in rows:
         row["guide"] = users.get(row["guide_id"])
-    rows.sort(key=lambda r: (-r["overdue"], -r["open"], r["guide_id"]))
     return rows
 
 
