@@ -112,6 +112,15 @@ def test_a_guide_calls_a_member_records_the_outcome_and_syncs_an_offline_note(
         assert run(notes) == 0
         screenshot(page, f"workbench-offline-{viewport}")
 
+        # a reload with the network cut: the service worker serves the page, the lists come
+        # from the tablet's snapshot and the note is still waiting
+        page.reload()
+        expect(page.locator("h1")).to_have_text("Today")
+        expect(page.locator("[data-wb-offline]")).to_contain_text("Offline")
+        expect(page.locator("[data-wb-sync-badge]")).to_have_text("1 waiting to sync")
+        expect(page.locator(f"[data-wb-member-list] [data-wb-member='{member.pk}']")).to_have_count(1)
+        assert "13812345678" not in page.content()
+
         # the network comes back: synced, exactly once
         context.set_offline(False)
         expect(page.locator("[data-wb-sync-badge]")).to_have_text("All synced", timeout=15000)
