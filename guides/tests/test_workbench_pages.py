@@ -260,7 +260,9 @@ def test_a_note_on_another_guides_member_is_a_404(client, store, guide, other_gu
     assert not Interaction.objects.filter(member=member).exists()
 
 
-@pytest.mark.parametrize("path", ["workbench", "workbench_members", "workbench_tasks", "workbench_numbers"])
+@pytest.mark.parametrize(
+    "path", ["workbench", "workbench_members", "workbench_tasks", "workbench_numbers", "offline_snapshot"]
+)
 def test_the_workbench_runs_a_fixed_number_of_queries(client, store, guide, django_assert_num_queries, path):
     # given a guide with few members and tasks, measured; then many more of both
     members = _members(store, guide, 5)
