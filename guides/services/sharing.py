@@ -122,16 +122,17 @@ def link_by_code(code: str) -> ShareLink | None:
     return ShareLink.objects.filter(code=code, is_active=True).only("id", "brand_id").first()
 
 
-def open_link(code: str, *, referrer_host: str = "") -> ShareLink | None:
-    """Somebody opened /g/<code>/: count one click on an active link and return it (with its
-    product or content and brand); None for an unknown or inactive code (nothing counted)."""
+def open_link(code: str, *, referrer_host: str = "", count: bool = True) -> ShareLink | None:
+    """Somebody opened /g/<code>/: count one click on an active link (unless `count` is
+    False: a client over the click limit) and return it with its product or content and
+    brand; None for an unknown or inactive code (nothing counted)."""
     link = (
         ShareLink.objects.select_related("product", "content", "brand")
         .filter(code=code, is_active=True)
         .first()
     )
-    if link is None:
-        return None
+    if link is None or not count:
+        return link
     with transaction.atomic():
         counted = ShareLink.objects.filter(pk=link.pk, is_active=True).update(clicks=F("clicks") + 1)
         if not counted:

@@ -149,3 +149,32 @@ def test_tasks_of_a_plan_link_to_the_plan_page_when_it_exists(client, store, gui
     except Exception:
         pytest.skip("plan pages are not wired yet")
     assert f'href="{url}"' in body
+
+
+def test_hq_recomputes_the_periods_attribution_and_others_cannot(
+    client, store, guides, hq_user, manager_user, django_capture_on_commit_callbacks
+):
+    from guides.models import Interaction
+
+    a, _b = guides
+    member = MemberFactory(brand=store.brand, store=store, guide=a)
+    order = OrderFactory(brand=store.brand, store=store, member=member, total=Decimal("30.00"))
+    # an interaction synced from offline after the order was recorded (the event found none)
+    InteractionFactory(
+        brand=store.brand,
+        store=store,
+        guide=a,
+        member=member,
+        kind=InteractionKind.VISIT,
+        occurred_at=order.paid_at - dt.timedelta(hours=1),
+    )
+    assert not Conversion.objects.exists()
+    client.force_login(manager_user)
+    assert client.post(reverse("guides:performance")).status_code == 404
+    client.force_login(hq_user)
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client.post(reverse("guides:performance"))
+    assert response.status_code == 302
+    conversion = Conversion.objects.get()
+    assert conversion.order_id == order.pk and conversion.interaction_id == Interaction.objects.get().pk
+    assert "Recompute attribution" in client.get(reverse("guides:performance")).content.decode()

@@ -313,3 +313,19 @@ def test_hq_of_another_brand_cannot_make_links(client):
     other_hq = StaffRoleFactory(brand=BrandFactory(), role=Role.HQ_ADMIN).user
     client.force_login(other_hq)
     assert client.post(reverse("guides:link_list"), {"platform": "douyin", "sku": "x"}).status_code == 404
+
+
+def test_one_client_reloading_counts_at_most_ten_clicks_an_hour_but_still_sees_the_page(
+    client, guide, product
+):
+    from guides.views.public import CLICKS_PER_HOUR
+
+    link = services.create_link(_principal(guide), product=product, platform=Platform.DOUYIN)
+    for _n in range(CLICKS_PER_HOUR + 3):
+        assert client.get(f"/g/{link.code}/").status_code == 200
+    link.refresh_from_db()
+    assert link.clicks == CLICKS_PER_HOUR == ShareClick.objects.count()
+    other = client.get(f"/g/{link.code}/", REMOTE_ADDR="10.0.0.9")
+    assert other.status_code == 200
+    link.refresh_from_db()
+    assert link.clicks == CLICKS_PER_HOUR + 1

@@ -14,9 +14,12 @@ from django.http import HttpResponse, HttpResponseNotAllowed
 from django.template import loader
 from django.urls import path
 
+from retail import audit, throttle
 from shelves.selectors import shelf_settings
 
 from ..services import sharing as services
+
+CLICKS_PER_HOUR = 10
 
 
 def _is_prefetch(request) -> bool:
@@ -43,7 +46,10 @@ def share_open(request, code: str):
             return _page(request, "not_found.html", {}, status=404)
         return _page(request, "not_found.html", {}, status=200 if request.method == "HEAD" else 503)
     referrer = urlsplit(request.headers.get("Referer", "")).hostname or ""
-    link = services.open_link(code, referrer_host=referrer)
+    ip = audit.current_context().remote_addr or request.META.get("REMOTE_ADDR") or "unknown"
+    # one client reloading (or a bot) counts at most CLICKS_PER_HOUR clicks per link
+    counted = throttle.hit(f"throttle:share:{code[:24]}:{ip}", CLICKS_PER_HOUR)
+    link = services.open_link(code, referrer_host=referrer, count=counted)
     if link is None:
         return _page(request, "not_found.html", {}, status=404)
     template = shelf_settings(brand_id=link.brand_id).buy_url_template if link.product_id else ""
