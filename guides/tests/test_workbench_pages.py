@@ -292,3 +292,11 @@ def test_an_opted_out_call_outcome_withdraws_consent(store, guide):
     record_outcome(principal_for_role(guide.staff_roles.get()), call, outcome="opted_out", next_step="none")
     member.refresh_from_db()
     assert not (member.consent_call or member.consent_sms or member.consent_chat)
+
+
+def test_task_titles_are_escaped_in_the_rows(client, store, guide):
+    TaskFactory(brand=store.brand, store=store, guide=guide, title='<script>alert("x")</script>')
+    client.force_login(guide)
+    html = client.get(reverse("guides:workbench_tasks")).content.decode()
+    assert "<script>alert" not in html
+    assert "&lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt;" in html

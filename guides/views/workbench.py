@@ -26,7 +26,7 @@ from django.shortcuts import redirect, render
 from django.templatetags.static import static
 from django.urls import NoReverseMatch, path, reverse
 from django.utils import timezone
-from django.utils.html import format_html
+from django.utils.html import escape
 from django.utils.safestring import mark_safe
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy as _lazy
@@ -35,7 +35,7 @@ from django.views.decorators.http import require_GET, require_POST
 
 from retail.errors import DomainError
 
-from ..choices import InteractionSource, NextStep, Outcome
+from ..choices import InteractionSource, NextStep, Outcome, TaskKind
 from ..forms.workbench import MemberSearchForm, QuickNoteForm
 from ..selectors import workbench as selectors
 from ..services import interactions, offline
@@ -135,33 +135,27 @@ def _row_url(pattern: str, pk: int) -> str:
 # members the template engine spent more time on the rows (variable lookups, localisation,
 # URL reversing) than the rest of the request together (bench/workbench_home.py). The markup
 # matches templates/guides/workbench/_tasks.html / _members.html, which wrap these rows.
+# Every value from the database or a translation goes through escape(); the rest is literal.
+
+
+def _labels(**labels: str) -> dict[str, str]:
+    return {key: escape(value) for key, value in labels.items()}
 
 
 def _call_form(url: str, csrf: str, task_id: int | None, label: str) -> str:
-    if not url:
-        return ""
-    task = format_html('<input type="hidden" name="task" value="{}">', task_id) if task_id else ""
-    return format_html(
-        '<form method="post" action="{0}" hx-post="{0}" hx-target="#wb-call-panel" hx-swap="innerHTML">'
-        '<input type="hidden" name="csrfmiddlewaretoken" value="{1}">{2}'
-        '<button type="submit" class="button button-primary wb-button" data-wb-call>{3}</button></form>',
-        url,
-        csrf,
-        task,
-        label,
+    task = f'<input type="hidden" name="task" value="{int(task_id)}">' if task_id else ""
+    return (
+        f'<form method="post" action="{url}" hx-post="{url}" hx-target="#wb-call-panel" hx-swap="innerHTML">'
+        f'<input type="hidden" name="csrfmiddlewaretoken" value="{csrf}">{task}'
+        f'<button type="submit" class="button button-primary wb-button" data-wb-call>{label}</button></form>'
     )
 
 
 def _task_form(url: str, csrf: str, css: str, data: str, label: str) -> str:
-    return format_html(
-        '<form method="post" action="{0}" hx-post="{0}" hx-target="#wb-tasks" hx-swap="innerHTML">'
-        '<input type="hidden" name="csrfmiddlewaretoken" value="{1}">'
-        '<button type="submit" class="button {2} wb-button" {3}>{4}</button></form>',
-        url,
-        csrf,
-        css,
-        mark_safe(data),  # noqa: S308 — a fixed attribute name from this module
-        label,
+    return (
+        f'<form method="post" action="{url}" hx-post="{url}" hx-target="#wb-tasks" hx-swap="innerHTML">'
+        f'<input type="hidden" name="csrfmiddlewaretoken" value="{csrf}">'
+        f'<button type="submit" class="button {css} wb-button" {data}>{label}</button></form>'
     )
 
 
@@ -170,104 +164,82 @@ def _member_line(member, card_url: str, *, number: bool = False) -> str:
     facts.append(member.phone_masked)
     if member.tier_id and member.tier:
         facts.append(member.tier.name)
-    return format_html(
-        '<a class="wb-member-link" href="{}"><strong>{}</strong></a><span class="muted">{}</span>',
-        card_url,
-        member.display_name,
-        " · ".join(facts),
+    return (
+        f'<a class="wb-member-link" href="{card_url}"><strong>{escape(member.display_name)}</strong></a>'
+        f'<span class="muted">{escape(" · ".join(facts))}</span>'
     )
 
 
 def task_rows(tasks: list, *, csrf: str) -> str:
     """The rows of today's tasks (HTML)."""
-    card = _url_pattern("guides:member_card", "member_id")
-    call = _url_pattern("guides:call_start", "member_id")
-    message = _url_pattern("guides:message_send", "member_id")
-    done = _url_pattern("guides:workbench_task_done", "task_id")
-    snooze = _url_pattern("guides:workbench_task_snooze", "task_id")
-    t = {
-        "call": _("Call"),
-        "message": _("Message"),
-        "note": _("Note"),
-        "done": _("Done"),
-        "snooze": _("Tomorrow"),
-        "overdue": _("Overdue"),
-    }
+    csrf = escape(csrf)
+    card = escape(_url_pattern("guides:member_card", "member_id"))
+    call = escape(_url_pattern("guides:call_start", "member_id"))
+    message = escape(_url_pattern("guides:message_send", "member_id"))
+    done = escape(_url_pattern("guides:workbench_task_done", "task_id"))
+    snooze = escape(_url_pattern("guides:workbench_task_snooze", "task_id"))
+    t = _labels(call=_("Call"), message=_("Message"), note=_("Note"), done=_("Done"), snooze=_("Tomorrow"))
+    overdue_badge = f' <span class="badge badge-no">{escape(_("Overdue"))}</span>'
+    kinds = {value: str(label) for value, label in TaskKind.choices}
     rows = []
     for task in tasks:
         member = task.member
         overdue = getattr(task, "is_overdue", False)
         what = " · ".join(
             x
-            for x in (str(task.get_kind_display()), task.title, f"{timezone.localtime(task.due_at):%H:%M}")
+            for x in (kinds.get(task.kind, task.kind), task.title, f"{timezone.localtime(task.due_at):%H:%M}")
             if x
         )
         message_url = _row_url(message, member.pk)
+        buttons = [
+            _call_form(_row_url(call, member.pk), csrf, task.pk, t["call"])
+            if call and member.consent_call
+            else "",
+            f'<a class="button wb-button" href="{message_url}?task={task.pk}">{t["message"]}</a>'
+            if message_url
+            else "",
+            f'<button type="button" class="button wb-button" data-wb-note-open data-member="{member.pk}" '
+            f'data-task="{task.pk}" data-label="{escape(member.display_name)}">{t["note"]}</button>',
+            _task_form(_row_url(done, task.pk), csrf, "", "data-wb-done", t["done"]),
+            _task_form(_row_url(snooze, task.pk), csrf, "button-quiet", "data-wb-snooze", t["snooze"]),
+        ]
         rows.append(
-            format_html(
-                '<li class="wb-item wb-task{}" data-wb-task="{}"><div class="wb-item-main">{}'
-                '<span class="wb-task-what">{}{}</span></div><div class="wb-item-actions">{}{}'
-                '<button type="button" class="button wb-button" data-wb-note-open data-member="{}" data-task="{}"'
-                ' data-label="{}">{}</button>{}{}</div></li>',
-                " wb-overdue" if overdue else "",
-                task.pk,
-                _member_line(member, _row_url(card, member.pk)),
-                what,
-                format_html(' <span class="badge badge-no">{}</span>', t["overdue"]) if overdue else "",
-                _call_form(_row_url(call, member.pk), csrf, task.pk, t["call"])
-                if member.consent_call
-                else "",
-                format_html(
-                    '<a class="button wb-button" href="{}?task={}">{}</a>', message_url, task.pk, t["message"]
-                )
-                if message_url
-                else "",
-                member.pk,
-                task.pk,
-                member.display_name,
-                t["note"],
-                _task_form(_row_url(done, task.pk), csrf, "", "data-wb-done", t["done"]),
-                _task_form(_row_url(snooze, task.pk), csrf, "button-quiet", "data-wb-snooze", t["snooze"]),
-            )
+            f'<li class="wb-item wb-task{" wb-overdue" if overdue else ""}" data-wb-task="{task.pk}">'
+            f'<div class="wb-item-main">{_member_line(member, _row_url(card, member.pk))}'
+            f'<span class="wb-task-what">{escape(what)}{overdue_badge if overdue else ""}</span></div>'
+            f'<div class="wb-item-actions">{"".join(buttons)}</div></li>'
         )
-    return mark_safe("".join(rows))  # noqa: S308 — every piece went through format_html
+    return mark_safe("".join(rows))  # noqa: S308 — values escaped above
 
 
 def member_rows(members: list, *, csrf: str) -> str:
     """The rows of my members (HTML)."""
-    card = _url_pattern("guides:member_card", "member_id")
-    call = _url_pattern("guides:call_start", "member_id")
-    t = {"call": _("Call"), "open": _("Open"), "note": _("Note"), "last": _("Last contact")}
+    csrf = escape(csrf)
+    card = escape(_url_pattern("guides:member_card", "member_id"))
+    call = escape(_url_pattern("guides:call_start", "member_id"))
+    t = _labels(call=_("Call"), open=_("Open"), note=_("Note"), last=_("Last contact"))
     rows = []
     for member in members:
         card_url = _row_url(card, member.pk)
         last = getattr(member, "last_contact_at", None)
-        rows.append(
-            format_html(
-                '<li class="wb-item" data-wb-member="{}"><div class="wb-item-main">{}{}</div>'
-                '<div class="wb-item-actions">{}<a class="button wb-button" href="{}">{}</a>'
-                '<button type="button" class="button wb-button" data-wb-note-open data-member="{}"'
-                ' data-label="{}">{}</button></div></li>',
-                member.pk,
-                _member_line(member, card_url, number=True),
-                format_html(
-                    '<span class="muted wb-small">{} {}</span>',
-                    t["last"],
-                    f"{timezone.localtime(last):%m-%d %H:%M}",
-                )
-                if last
-                else "",
-                _call_form(_row_url(call, member.pk), csrf, getattr(member, "open_task_id", None), t["call"])
-                if member.consent_call
-                else "",
-                card_url,
-                t["open"],
-                member.pk,
-                member.display_name,
-                t["note"],
-            )
+        last_html = (
+            f'<span class="muted wb-small">{t["last"]} {timezone.localtime(last):%m-%d %H:%M}</span>'
+            if last
+            else ""
         )
-    return mark_safe("".join(rows))  # noqa: S308 — every piece went through format_html
+        call_html = (
+            _call_form(_row_url(call, member.pk), csrf, getattr(member, "open_task_id", None), t["call"])
+            if call and member.consent_call
+            else ""
+        )
+        rows.append(
+            f'<li class="wb-item" data-wb-member="{member.pk}"><div class="wb-item-main">'
+            f"{_member_line(member, card_url, number=True)}{last_html}</div>"
+            f'<div class="wb-item-actions">{call_html}<a class="button wb-button" href="{card_url}">{t["open"]}</a>'
+            f'<button type="button" class="button wb-button" data-wb-note-open data-member="{member.pk}" '
+            f'data-label="{escape(member.display_name)}">{t["note"]}</button></div></li>'
+        )
+    return mark_safe("".join(rows))  # noqa: S308 — values escaped above
 
 
 def _member_page_context(request, principal) -> dict:
