@@ -52,7 +52,7 @@ def _layer():
 
     # the same kind of layer as the server's (CHANNEL_LAYER=core|pubsub reaches both)
     backend = {"core": RedisChannelLayer, "pubsub": RedisPubSubChannelLayer}[
-        os.environ.get("CHANNEL_LAYER", "core")
+        os.environ.get("CHANNEL_LAYER", "pubsub")
     ]
     layer = backend(hosts=[redis_url()], prefix="tiandi-bench")
     channel_layers.backends["default"] = layer

@@ -160,7 +160,7 @@ def _attribute(brand, *, since) -> None:
         from .services.conversions import reattribute
     except ImportError:  # conversion attribution not installed
         return
-    reattribute(brand=brand, since=since)
+    reattribute(brand_id=brand.pk, since=since)
 
 
 def wipe_brand_guides(sender, *, brand, **kwargs) -> None:

@@ -163,20 +163,18 @@ def test_retired_and_never_seen_devices_are_left_alone_by_the_watch(brand):
 
 
 def test_the_offline_event_reaches_the_stores_live_group(brand, django_capture_on_commit_callbacks):
-    from asgiref.sync import async_to_sync
-    from channels.layers import get_channel_layer
-
     from retail.tenancy import store_group
+    from retail.tests.layers import message_after
 
     device = DeviceFactory(
         brand=brand, status=DeviceStatus.ONLINE, last_seen_at=timezone.now() - timedelta(hours=1)
     )
-    layer = get_channel_layer()
-    channel = async_to_sync(layer.new_channel)()
-    async_to_sync(layer.group_add)(store_group(device.store_id), channel)
-    with django_capture_on_commit_callbacks(execute=True):
-        services.mark_offline_devices()
-    message = async_to_sync(layer.receive)(channel)
+
+    def action():
+        with django_capture_on_commit_callbacks(execute=True):
+            services.mark_offline_devices()
+
+    _result, message = message_after(store_group(device.store_id), action)
     assert message["event"]["event"] == "device.offline"
     assert message["event"]["payload"]["device"] == device.pk
 

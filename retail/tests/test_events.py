@@ -1,11 +1,10 @@
 import pytest
-from asgiref.sync import async_to_sync
-from channels.layers import get_channel_layer
 from django.db import transaction
 
 from retail import events
 from retail.models import DomainEvent
 from retail.services import create_store
+from retail.tests.layers import message_after
 
 pytestmark = pytest.mark.django_db
 
@@ -60,15 +59,11 @@ def test_a_failing_subscriber_does_not_stop_the_others(brand, heard, django_capt
 
 
 def test_events_are_broadcast_to_brand_and_store_groups(brand, django_capture_on_commit_callbacks):
-    layer = get_channel_layer()
-    channel = async_to_sync(layer.new_channel)()
-    async_to_sync(layer.group_add)(f"brand.{brand.pk}", channel)
-    try:
+    def action():
         with django_capture_on_commit_callbacks(execute=True):
-            store = create_store(brand=brand, code="SH04", name="Broadcast")
-        message = async_to_sync(layer.receive)(channel)
-    finally:
-        async_to_sync(layer.group_discard)(f"brand.{brand.pk}", channel)
+            return create_store(brand=brand, code="SH04", name="Broadcast")
+
+    store, message = message_after(f"brand.{brand.pk}", action)
     assert message["type"] == "domain.event"
     assert message["event"]["event"] == "store.created"
     assert message["event"]["store"] == store.pk
