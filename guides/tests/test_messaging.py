@@ -302,7 +302,14 @@ def test_the_member_card_sends_and_tells_the_page(client, member, guide):
     )
     assert 'data-message-status="queued"' in response.content.decode()
     assert "guides-numbers-changed" in response["HX-Trigger-After-Swap"]
-    assert Message.objects.get().interaction.kind == InteractionKind.MESSAGE
+    assert "<html" in response.content.decode()  # a plain post gets a page
+    fragment = client.post(
+        reverse("guides:message_send", args=[member.pk]),
+        {"channel": "chat", "body": "again"},
+        headers={"HX-Request": "true"},
+    )
+    assert "<html" not in fragment.content.decode() and "data-message-box" in fragment.content.decode()
+    assert Message.objects.filter(interaction__kind=InteractionKind.MESSAGE).count() == 2
 
 
 def test_another_guides_member_cannot_be_messaged(client, store, member):

@@ -104,11 +104,9 @@ def message_send(request, member_id: int):
             add_domain_errors(form, exc)
         else:
             form = forms.MessageForm()
-    response = render(
-        request,
-        "guides/messaging/_message_form.html",
-        {"member": member, "form": form, "result": result},
-    )
+    # the member card swaps the partial in; a plain link or post gets it inside a page
+    template = "guides/messaging/_message_form.html" if request.htmx else "guides/messaging/send.html"
+    response = render(request, template, {**NAV, "member": member, "form": form, "result": result})
     if result is not None and result.interaction_id:
         response["HX-Trigger-After-Swap"] = '{"guides-numbers-changed": {}}'
     return response
