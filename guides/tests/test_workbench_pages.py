@@ -300,3 +300,12 @@ def test_task_titles_are_escaped_in_the_rows(client, store, guide):
     html = client.get(reverse("guides:workbench_tasks")).content.decode()
     assert "<script>alert" not in html
     assert "&lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt;" in html
+
+
+def test_the_card_offers_call_and_message_to_a_consenting_member(client, store, guide):
+    member = MemberFactory(brand=store.brand, store=store, guide=guide, consent_call=True, consent_sms=True)
+    client.force_login(guide)
+    html = client.get(reverse("guides:member_card", kwargs={"member_id": member.pk})).content.decode()
+    assert reverse("guides:call_start", kwargs={"member_id": member.pk}) in html
+    assert reverse("guides:message_send", kwargs={"member_id": member.pk}) in html
+    assert "data-wb-no-call" not in html
