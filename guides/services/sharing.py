@@ -29,7 +29,7 @@ from django.utils.translation import gettext_lazy
 from retail import attribution, events
 from retail.attribution import Attribution, Status
 from retail.choices import OrderStatus, Role
-from retail.errors import DomainError, InvalidInput, NotFound
+from retail.errors import DomainError, InvalidInput
 from retail.models import Order, Product
 from retail.tenancy import Principal
 
@@ -268,11 +268,3 @@ def set_content_active(principal: Principal, *, content: ShareContent, active: b
     ShareContent.objects.filter(pk=content.pk).update(is_active=active)
     content.is_active = active
     return content
-
-
-def link_for(principal: Principal, link_id: int) -> ShareLink:
-    """A share link the principal may see (a guide: own; a manager: the store's), or NotFound."""
-    link = ShareLink.objects.for_principal(principal).filter(pk=link_id).first()
-    if link is None:
-        raise NotFound()
-    return link
