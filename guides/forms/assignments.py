@@ -6,6 +6,7 @@ from __future__ import annotations
 import re
 
 from django import forms
+from django.urls import reverse_lazy
 from django.utils.translation import gettext_lazy as _
 
 from members.models import Member
@@ -19,31 +20,56 @@ from ..choices import AssignmentReason
 from ..models import GuideProfile
 
 MAX_LISTED = 5000
+MAX_GUIDES = 500  # a store has dozens; the cap keeps a brand-wide list bounded
 
 
-def guide_choices(principal: Principal) -> list[tuple[int, str]]:
-    """(user id, "name · store") for the guides of the principal's stores: those with a guide
-    role and those with a workbench profile (a guide who left keeps the profile)."""
+def guide_choices(principal: Principal, *, store_id: int | None = None) -> list[tuple[int, str]]:
+    """(user id, "name · store") for the guides of the principal's stores (of `store_id`
+    only, if given): those with a guide role and those with a workbench profile (a guide
+    who left keeps the profile)."""
     seen: dict[int, str] = {}
-    roles = (
-        StaffRole.objects.for_principal(principal)
-        .filter(role=Role.GUIDE)
-        .select_related("user", "store")
-        .order_by("store__code", "user__username")
-    )
-    for role in roles:
+    roles = StaffRole.objects.for_principal(principal).filter(role=Role.GUIDE)
+    profiles = GuideProfile.objects.for_principal(principal)
+    if store_id is not None:
+        roles, profiles = roles.filter(store_id=store_id), profiles.filter(store_id=store_id)
+    for role in roles.select_related("user", "store").order_by("store__code", "user__username")[:MAX_GUIDES]:
         seen.setdefault(
             role.user_id, f"{role.user.get_full_name() or role.user.username} · {role.store.code}"
         )
-    for profile in GuideProfile.objects.for_principal(principal).select_related("user", "store"):
+    for profile in profiles.select_related("user", "store")[:MAX_GUIDES]:
         seen.setdefault(
             profile.user_id, f"{profile.user.get_full_name() or profile.user.username} · {profile.store.code}"
         )
     return sorted(seen.items(), key=lambda item: item[1])
 
 
+def chosen_store_id(form: forms.Form, stores, *, wanted: str | None = None) -> int | None:
+    """The store the form is about: the posted (or `wanted`) one if it is the principal's,
+    else the first."""
+    raw = form.data.get(form.add_prefix("store")) if form.is_bound else wanted
+    try:
+        wanted = int(raw) if raw else None
+    except (TypeError, ValueError):
+        wanted = None
+    if wanted is not None and stores.filter(pk=wanted).exists():
+        return wanted
+    first = stores.first()
+    return first.pk if first is not None else None
+
+
 class ReassignForm(forms.Form):
-    store = ListedModelChoiceField(label=_("Store"), queryset=None, empty_label=None)
+    store = ListedModelChoiceField(
+        label=_("Store"),
+        queryset=None,
+        empty_label=None,
+        widget=forms.Select(
+            attrs={
+                "hx-get": reverse_lazy("guides:assignment_guides"),
+                "hx-trigger": "change",
+                "hx-target": "#gp-guides",
+            }
+        ),
+    )
     from_guide = forms.TypedChoiceField(
         label=_("Move every member of"), coerce=int, required=False, empty_value=None
     )
@@ -62,11 +88,14 @@ class ReassignForm(forms.Form):
     )
     note = forms.CharField(label=_("Note"), required=False, max_length=200)
 
-    def __init__(self, *args, principal: Principal, **kwargs):
+    def __init__(self, *args, principal: Principal, store_id: str | None = None, **kwargs):
         super().__init__(*args, **kwargs)
         self.principal = principal
-        self.fields["store"].queryset = retail_selectors.stores_for(principal=principal).order_by("code")
-        choices = guide_choices(principal)
+        stores = retail_selectors.stores_for(principal=principal).order_by("code")
+        self.fields["store"].queryset = stores
+        # the guides offered are the chosen store's (htmx reloads them when the store changes)
+        self.store_id = chosen_store_id(self, stores, wanted=store_id)
+        choices = guide_choices(principal, store_id=self.store_id) if self.store_id else []
         self.fields["from_guide"].choices = [("", _("Nobody: I list members below")), *choices]
         self.fields["to_guides"].choices = choices
 

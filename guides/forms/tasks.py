@@ -67,7 +67,20 @@ class TaskBoardFilterForm(forms.Form):
     def __init__(self, *args, principal: Principal, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["store"].queryset = retail_selectors.stores_for(principal=principal).order_by("code")
-        self.fields["guide"].choices = [("", _("All guides")), *guide_choices(principal)]
+        store_id = None
+        if self.is_bound and self.data.get("store"):
+            try:
+                store_id = int(self.data["store"])
+            except (TypeError, ValueError):
+                store_id = None
+        if store_id is None and principal.store_ids is None:
+            # HQ: the guides of thousands of stores make no list; choose a store first
+            self.fields["guide"].choices = [("", _("All guides (choose a store to pick one)"))]
+        else:
+            self.fields["guide"].choices = [
+                ("", _("All guides")),
+                *guide_choices(principal, store_id=store_id),
+            ]
         self.fields["plan"].queryset = plans_for(principal).order_by("-id")
         self.fields["kind"].choices = [("", _("Any kind")), *TaskKind.choices]
 

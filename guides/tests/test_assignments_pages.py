@@ -64,3 +64,22 @@ def test_another_stores_batch_is_a_404_for_a_manager(client, store, manager_user
     client.force_login(manager_user)
     assert client.get(reverse("guides:batch_detail", args=[theirs.pk])).status_code == 404
     assert client.get(reverse("guides:batch_detail", args=[mine.pk])).status_code == 200
+
+
+def test_the_form_offers_the_chosen_stores_guides(client, store, manager_user):
+    from retail.choices import Role
+    from retail.tests.factories import StaffRoleFactory
+
+    here = guide_in(store, username="here")
+    second = StoreFactory(brand=store.brand)
+    StaffRoleFactory(user=manager_user, brand=store.brand, store=second, role=Role.STORE_MANAGER)
+    there = guide_in(second, username="there")
+    client.force_login(manager_user)
+    url = reverse("guides:assignment_guides")
+    first = client.get(url, {"store": store.pk}, HTTP_HX_REQUEST="true").content.decode()
+    assert f'value="{here.pk}"' in first and f'value="{there.pk}"' not in first
+    other = client.get(url, {"store": second.pk}, HTTP_HX_REQUEST="true").content.decode()
+    assert f'value="{there.pk}"' in other and f'value="{here.pk}"' not in other
+    assert "field-error" not in other
+    foreign = StoreFactory()
+    assert f'value="{here.pk}"' in client.get(url, {"store": foreign.pk}).content.decode()

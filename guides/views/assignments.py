@@ -68,6 +68,16 @@ def assignment_list(request):
 @never_cache
 @login_required
 @require_GET
+def assignment_guides(request):
+    """The chosen store's guides for the form (htmx, when the store changes): `?store=`."""
+    principal = _manager(request)
+    form = ReassignForm(principal=principal, store_id=request.GET.get("store"))
+    return render(request, "guides/assignments/_guides.html", {"form": form})
+
+
+@never_cache
+@login_required
+@require_GET
 def batch_detail(request, batch_id: int):
     """One reassignment: who moved it, why, and each member from → to."""
     principal = _manager(request)
@@ -83,5 +93,6 @@ def batch_detail(request, batch_id: int):
 
 urlpatterns = [
     path("", assignment_list, name="assignment_list"),
+    path("guides/", assignment_guides, name="assignment_guides"),
     path("<int:batch_id>/", batch_detail, name="batch_detail"),
 ]
