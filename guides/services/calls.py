@@ -232,3 +232,30 @@ def _publish(row: Interaction) -> None:
 def is_final(row: Interaction) -> bool:
     """Whether the call is over (or the interaction is not a call at all)."""
     return row.kind != InteractionKind.CALL or row.call_status in FINAL_CALL_STATUSES
+
+
+STALE_CALL_MINUTES = 120
+
+
+def expire_stale_calls(*, older_than_minutes: int = STALE_CALL_MINUTES) -> int:
+    """Calls whose provider never reported an end (a lost callback) are closed after a while,
+    so the guide can record the outcome: "failed" if never answered, "completed" otherwise
+    (duration unknown: 0). The number closed."""
+    cutoff = timezone.now() - dt.timedelta(minutes=older_than_minutes)
+    open_calls = Interaction.objects.filter(
+        kind=InteractionKind.CALL,
+        call_status__in=[CallStatus.REQUESTED, CallStatus.RINGING, CallStatus.ANSWERED],
+        occurred_at__lt=cutoff,
+    ).values_list("pk", flat=True)
+    closed = 0
+    for pk in list(open_calls[:1000]):
+        with transaction.atomic():
+            row = Interaction.objects.select_for_update().get(pk=pk)
+            if row.call_status in FINAL_CALL_STATUSES:
+                continue
+            row.call_status = CallStatus.COMPLETED if row.answered else CallStatus.FAILED
+            row.ended_at = timezone.now()
+            row.save(update_fields=["call_status", "ended_at", "updated_at"])
+            _publish(row)
+            closed += 1
+    return closed

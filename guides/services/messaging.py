@@ -519,9 +519,10 @@ def run_broadcast(*, broadcast_id: int) -> Broadcast:
     job inserts nothing twice (unique (broadcast, member)) and hands over only what is still
     queued."""
     row = Broadcast.objects.get(pk=broadcast_id)
-    if row.status in (BroadcastStatus.DONE, BroadcastStatus.FAILED):
+    if row.status == BroadcastStatus.DONE:
         return row
-    Broadcast.objects.filter(pk=row.pk).update(status=BroadcastStatus.SENDING)
+    # a failed run may be run again: every step is idempotent
+    Broadcast.objects.filter(pk=row.pk).update(status=BroadcastStatus.SENDING, error="")
     try:
         cfg = settings_for(row.brand_id)
         members = audience_members(row)
@@ -593,6 +594,18 @@ def _recount(broadcast_ids: set[int]) -> None:
             failed=Count("id", filter=Q(status=MessageStatus.FAILED)),
         )
         Broadcast.objects.filter(pk=broadcast_id).update(**counts)
+
+
+def deliver_stuck_messages(*, older_than_minutes: int = 10) -> int:
+    """Hand over 1:1 messages still queued after a while (their after-commit hand-off was
+    lost: a worker restart, a broker hiccup). Broadcasts hand over their own. The number."""
+    cutoff = timezone.now() - timedelta(minutes=older_than_minutes)
+    ids = list(
+        Message.objects.filter(status=MessageStatus.QUEUED, broadcast__isnull=True, created_at__lt=cutoff)
+        .order_by("pk")
+        .values_list("pk", flat=True)[:DELIVERY_BATCH]
+    )
+    return deliver_messages(message_ids=ids) if ids else 0
 
 
 def connect() -> None:

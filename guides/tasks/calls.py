@@ -34,3 +34,11 @@ def simulate_call_task(provider_ref: str, call_ref: str, scenario: str) -> None:
             )
         else:
             calls.receive_callback("simulated", body, headers)
+
+
+@shared_task(acks_late=True, ignore_result=True)
+def expire_stale_calls_task() -> int:
+    """Periodic: close calls whose provider never reported an end."""
+    from ..services import calls
+
+    return calls.expire_stale_calls()

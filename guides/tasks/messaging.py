@@ -49,3 +49,11 @@ def simulate_delivery_task(outcomes: list[list[str]]) -> None:
             )
         else:
             messaging.receive_delivery_report("simulated", body, headers)
+
+
+@shared_task(acks_late=True, ignore_result=True)
+def deliver_stuck_messages_task() -> int:
+    """Periodic: hand over 1:1 messages whose after-commit hand-off was lost."""
+    from ..services import messaging
+
+    return messaging.deliver_stuck_messages()

@@ -364,3 +364,18 @@ def test_concurrent_broadcasts_and_1to1_sends_never_exceed_the_cap(brand, store)
         .count()
     )
     assert counted == consenting
+
+
+def test_a_failed_broadcast_can_run_again(store, guide, django_capture_on_commit_callbacks):
+    MemberFactory(brand=store.brand, store=store, guide=guide)
+    row = BroadcastFactory(
+        brand=store.brand,
+        store=store,
+        guide=guide,
+        audience=AudienceKind.MY_MEMBERS,
+        status=BroadcastStatus.FAILED,
+    )
+    with django_capture_on_commit_callbacks(execute=True):
+        messaging.run_broadcast(broadcast_id=row.pk)
+    row.refresh_from_db()
+    assert row.status == BroadcastStatus.DONE and row.sent == 1 and row.error == ""

@@ -354,3 +354,21 @@ def test_another_stores_member_is_404_for_a_manager(client, brand, manager_user)
 def test_the_members_number_is_decrypted_only_for_the_provider(member):
     assert pii.decrypt(member.phone_encrypted) == PHONE
     assert PHONE not in member.phone_masked
+
+
+def test_a_call_whose_provider_went_silent_is_closed_later(member, guide):
+    import datetime as dt
+
+    from django.utils import timezone
+
+    silent = _call(member, guide, status=CallStatus.RINGING)
+    talking = _call(member, guide, status=CallStatus.ANSWERED, ref="sim-ref-2")
+    fresh = _call(member, guide, status=CallStatus.RINGING, ref="sim-ref-3")
+    Interaction.objects.filter(pk__in=[silent.pk, talking.pk]).update(
+        occurred_at=timezone.now() - dt.timedelta(hours=3), answered=False
+    )
+    Interaction.objects.filter(pk=talking.pk).update(answered=True)
+    assert calls.expire_stale_calls() == 2
+    assert calls.expire_stale_calls() == 0
+    statuses = dict(Interaction.objects.values_list("pk", "call_status"))
+    assert statuses == {silent.pk: "failed", talking.pk: "completed", fresh.pk: "ringing"}

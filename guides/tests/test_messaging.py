@@ -322,3 +322,13 @@ def test_another_guides_member_cannot_be_messaged(client, store, member):
         == 404
     )
     assert not Message.objects.exists()
+
+
+def test_a_message_whose_hand_off_was_lost_is_sent_later(member):
+    row = _send(member)  # the after-commit hand-off never runs inside this test's transaction
+    assert row.status == MessageStatus.QUEUED
+    assert messaging.deliver_stuck_messages() == 0  # too fresh
+    Message.objects.filter(pk=row.pk).update(created_at=timezone.now() - dt.timedelta(minutes=11))
+    assert messaging.deliver_stuck_messages() == 1
+    row.refresh_from_db()
+    assert row.status in (MessageStatus.SENT, MessageStatus.DELIVERED)
