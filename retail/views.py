@@ -49,7 +49,7 @@ def health(request):
 HOME_BY_ROLE = {
     Role.HQ_ADMIN: "retail:hq_home",
     Role.STORE_MANAGER: "retail:store_home",
-    Role.GUIDE: "retail:guide_home",
+    Role.GUIDE: "guides:workbench",
 }
 
 

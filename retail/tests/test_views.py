@@ -73,7 +73,7 @@ def test_wrong_password_shows_an_error_and_logs_nobody_in(client, hq_user):
     [
         ("hq_user", "retail:hq_home", b"Brand overview"),
         ("manager_user", "retail:store_home", b"My stores today"),
-        ("guide_user", "retail:guide_home", b"My workbench"),
+        ("guide_user", "guides:workbench", b"Today"),
     ],
 )
 def test_each_role_lands_on_its_own_home(client, request, user_fixture, home, marker):
@@ -139,7 +139,7 @@ def test_role_switch_changes_the_home_for_a_user_with_several_roles(client, bran
 
     assert response.status_code == 302
     assert client.session["active_role_id"] == guide_role.pk
-    assert client.get(reverse("retail:home"))["Location"] == reverse("retail:guide_home")
+    assert client.get(reverse("retail:home"))["Location"] == reverse("guides:workbench")
 
 
 def test_role_switch_refuses_a_role_of_someone_else(client, hq_user, manager_user):
