@@ -329,3 +329,16 @@ def test_one_client_reloading_counts_at_most_ten_clicks_an_hour_but_still_sees_t
     assert other.status_code == 200
     link.refresh_from_db()
     assert link.clicks == CLICKS_PER_HOUR + 1
+
+
+def test_clicks_per_day_count_local_days_with_zeros(guide, product):
+    from guides.selectors.sharing import clicks_per_day
+
+    link = services.create_link(_principal(guide), product=product, platform=Platform.DOUYIN)
+    for _n in range(3):
+        services.open_link(link.code)
+    old = ShareClick.objects.create(link=link)
+    ShareClick.objects.filter(pk=old.pk).update(clicked_at=old.clicked_at - dt.timedelta(days=2))
+    days = clicks_per_day(link, days=7)
+    assert len(days) == 7 and days[-1]["clicks"] == 3 and days[-3]["clicks"] == 1
+    assert sum(d["clicks"] for d in days) == 4
