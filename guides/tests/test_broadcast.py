@@ -379,3 +379,22 @@ def test_a_failed_broadcast_can_run_again(store, guide, django_capture_on_commit
         messaging.run_broadcast(broadcast_id=row.pk)
     row.refresh_from_db()
     assert row.status == BroadcastStatus.DONE and row.sent == 1 and row.error == ""
+
+
+def _queries(client, url, **kw):
+    from django.db import connection as conn
+    from django.test.utils import CaptureQueriesContext
+
+    with CaptureQueriesContext(conn) as ctx:
+        assert client.get(url, **kw).status_code == 200
+    return len(ctx.captured_queries)
+
+
+def test_the_broadcast_list_takes_a_constant_number_of_queries(client, store, manager_user):
+    segment = SegmentFactory(brand=store.brand)
+    client.force_login(manager_user)
+    BroadcastFactory(brand=store.brand, store=store, audience=AudienceKind.SEGMENT, segment=segment)
+    few = _queries(client, reverse("guides:broadcast_list"))
+    for _ in range(8):
+        BroadcastFactory(brand=store.brand, store=store, audience=AudienceKind.SEGMENT, segment=segment)
+    assert _queries(client, reverse("guides:broadcast_list")) == few

@@ -372,3 +372,11 @@ def test_a_call_whose_provider_went_silent_is_closed_later(member, guide):
     assert calls.expire_stale_calls() == 0
     statuses = dict(Interaction.objects.values_list("pk", "call_status"))
     assert statuses == {silent.pk: "failed", talking.pk: "completed", fresh.pk: "ringing"}
+
+
+def test_the_call_panel_poll_is_cheap(client, django_assert_max_num_queries, member, guide):
+    call = _call(member, guide, status=CallStatus.RINGING)
+    client.force_login(guide)
+    client.get(reverse("guides:call_status", args=[call.pk]))
+    with django_assert_max_num_queries(8):
+        assert client.get(reverse("guides:call_status", args=[call.pk])).status_code == 200
