@@ -103,7 +103,7 @@ def message_send(request, member_id: int):
         except DomainError as exc:
             add_domain_errors(form, exc)
         else:
-            form = forms.MessageForm()
+            form = forms.MessageForm(initial={"channel": form.cleaned_data["channel"]})
     # the member card swaps the partial in; a plain link or post gets it inside a page
     template = "guides/messaging/_message_form.html" if request.htmx else "guides/messaging/send.html"
     response = render(request, template, {**NAV, "member": member, "form": form, "result": result})
