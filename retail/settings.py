@@ -304,6 +304,7 @@ SPECTACULAR_SETTINGS = {
         "CouponStatusEnum": "promotions.choices.CouponStatus",
         "CampaignStatusEnum": "promotions.choices.CampaignStatus",
         "ClaimViaEnum": "promotions.choices.ClaimVia",
+        "InteractionKindEnum": "guides.choices.InteractionKind",
     },
 }
 
