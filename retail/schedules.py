@@ -89,4 +89,14 @@ PERIODIC_TASKS = {
         {"minute": "*"},
         "The flash-sale stock counters in Redis re-read from the database (which alone decides a claim).",
     ),
+    "remind-livestreams": (
+        "guides.tasks.livestreams.send_livestream_reminders_task",
+        {"minute": "*"},
+        "Members who signed up for a livestream get their reminder (once) shortly before it starts.",
+    ),
+    "reattribute-recent-conversions": (
+        "guides.tasks.conversions.reattribute_recent_task",
+        {"minute": "30", "hour": "3"},
+        "Guide conversions of the last two days recomputed: missed events, interactions synced from offline after the order, refunds.",
+    ),
 }
