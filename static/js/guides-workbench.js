@@ -293,6 +293,13 @@
     if (banner) banner.hidden = true;
     sync();
     refreshSnapshot();
+    // the lists drawn from the snapshot make way for the server's again
+    if (!root.hasAttribute("data-wb-member-card")) {
+      trigger("guides-task-done");
+      trigger("guides-numbers-changed");
+      var form = root.querySelector("[data-wb-search]");
+      if (form && window.htmx) htmx.trigger(form, "submit");
+    }
   }
 
   // --- forms ------------------------------------------------------------------------------

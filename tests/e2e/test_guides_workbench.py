@@ -97,10 +97,9 @@ def test_a_guide_calls_a_member_records_the_outcome_and_syncs_an_offline_note(
         width_px, inner = no_horizontal_overflow(page)
         assert width_px <= inner
 
-        # the network goes: a note is kept on the tablet and shown as waiting
-        page.wait_for_function(
-            "() => !!navigator.serviceWorker && !!navigator.serviceWorker.controller", timeout=10000
-        )
+        # the network goes (the service worker took charge of the page meanwhile): a note is
+        # kept on the tablet and shown as waiting
+        page.wait_for_function("() => !!navigator.serviceWorker.controller", timeout=30000)
         context.set_offline(True)
         expect(page.locator("[data-wb-offline]")).to_be_visible()
         page.locator(f"[data-wb-member='{member.pk}'] [data-wb-note-open]").click()
@@ -120,11 +119,19 @@ def test_a_guide_calls_a_member_records_the_outcome_and_syncs_an_offline_note(
         expect(page.locator("[data-wb-sync-badge]")).to_have_text("1 waiting to sync")
         expect(page.locator(f"[data-wb-member-list] [data-wb-member='{member.pk}']")).to_have_count(1)
         assert "13812345678" not in page.content()
+        # search works on the tablet's copy: the last four digits of another member
+        page.fill("[data-wb-search] input[name=q]", "0003")
+        expect(page.locator("[data-wb-member-list] [data-wb-member]")).to_have_count(1)
+        expect(page.locator("[data-wb-member-list] [data-wb-member]").first).to_contain_text("137****0003")
 
         # the network comes back: synced, exactly once
         context.set_offline(False)
         expect(page.locator("[data-wb-sync-badge]")).to_have_text("All synced", timeout=15000)
         expect(page.locator("[data-wb-offline]")).to_be_hidden()
+        # the lists come from the server again (its rows have an Open link; the tablet's do not)
+        expect(page.locator("[data-wb-member-list] [data-wb-member] a.button")).to_have_count(
+            1, timeout=10000
+        )
         page.evaluate("() => window.dispatchEvent(new Event('online'))")  # a second sync changes nothing
         page.wait_for_timeout(500)
         assert run(notes) == 1
