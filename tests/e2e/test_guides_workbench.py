@@ -96,6 +96,15 @@ def test_a_guide_calls_a_member_records_the_outcome_and_syncs_an_offline_note(
 
         width_px, inner = no_horizontal_overflow(page)
         assert width_px <= inner
+        # every control of the workbench is a tablet-sized target
+        small = page.evaluate(
+            """() => Array.from(document.querySelectorAll(
+                '[data-wb] .wb-button, [data-wb] .wb-member-link, [data-wb-sync-badge], [data-wb-search] input'
+            )).filter(el => el.offsetParent !== null)
+              .map(el => [el.textContent.trim() || el.name, el.getBoundingClientRect().height])
+              .filter(([, h]) => h < 44)"""
+        )
+        assert small == []
 
         # the network goes (the service worker took charge of the page meanwhile): a note is
         # kept on the tablet and shown as waiting
