@@ -26,11 +26,11 @@ from retail import events
 from retail.errors import DomainError, NotFound
 from retail.tenancy import Principal
 
-from ..choices import FINAL_CALL_STATUSES, CallStatus, InteractionKind
+from ..choices import FINAL_CALL_STATUSES, CallStatus, InteractionKind, NextStep, Outcome
 from ..models import CallEvent, Interaction, Task
 from ..providers import signing, telephony
 from .common import acting_guide, profile_of, settings_for
-from .interactions import record_interaction
+from .interactions import record_interaction, record_outcome
 
 logger = logging.getLogger(__name__)
 
@@ -259,3 +259,14 @@ def expire_stale_calls(*, older_than_minutes: int = STALE_CALL_MINUTES) -> int:
             _publish(row)
             closed += 1
     return closed
+
+
+def record_call_outcome(
+    principal: Principal, interaction: Interaction, *, outcome: str, next_step: str = "", note: str = ""
+) -> Interaction:
+    """The guide's two taps after a call (services.interactions.record_outcome, which also
+    withdraws every consent of a member who asked not to be contacted). Such a member gets
+    no follow-up task whatever next step was tapped. `interaction` comes from a scoped lookup."""
+    if outcome == Outcome.OPTED_OUT:
+        next_step = NextStep.NONE
+    return record_outcome(principal, interaction, outcome=outcome, next_step=next_step, note=note)

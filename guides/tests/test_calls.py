@@ -380,3 +380,31 @@ def test_the_call_panel_poll_is_cheap(client, django_assert_max_num_queries, mem
     client.get(reverse("guides:call_status", args=[call.pk]))
     with django_assert_max_num_queries(8):
         assert client.get(reverse("guides:call_status", args=[call.pk])).status_code == 200
+
+
+def test_a_member_who_asks_not_to_be_contacted_is_never_called_or_messaged_again(
+    client, store, member, guide, django_capture_on_commit_callbacks
+):
+    from guides.services import messaging
+    from members.models import ConsentRecord
+
+    member.__class__.objects.filter(pk=member.pk).update(consent_sms=True, consent_chat=True)
+    call = _call(member, guide, status=CallStatus.COMPLETED)
+    withdrawn_before = ConsentRecord.objects.filter(member=member, granted=False).count()
+    client.force_login(guide)
+    response = client.post(
+        reverse("guides:call_outcome", args=[call.pk]), {"outcome": "opted_out", "next_step": "call_again"}
+    )
+    assert response.status_code == 200
+    member.refresh_from_db()
+    assert not (member.consent_call or member.consent_sms or member.consent_chat)
+    assert ConsentRecord.objects.filter(member=member, granted=False).count() == withdrawn_before + 3
+    call.refresh_from_db()
+    assert call.next_step == "none"  # no follow-up task for a member who opted out
+    from guides.models import Task
+
+    assert not Task.objects.filter(member=member).exists()
+    with pytest.raises(DomainError):
+        calls.start_call(principal_of(guide), member=member)
+    skipped = messaging.send_message(principal_of(guide), member=member, channel="chat", body="hi")
+    assert skipped.skip_reason == "no_consent"

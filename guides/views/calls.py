@@ -25,7 +25,6 @@ from ..choices import NextStep, Outcome
 from ..models import Interaction
 from ..selectors import calls as selectors
 from ..services import calls as services
-from ..services import interactions
 from ..services.common import member_for
 
 
@@ -112,7 +111,7 @@ def call_outcome(request, interaction_id: int):
     next_step = request.POST.get("next_step", "") or NextStep.NONE
     note = request.POST.get("note", "").strip()[:2000]
     try:
-        row = interactions.record_outcome(
+        row = services.record_call_outcome(
             request.principal, row, outcome=outcome, next_step=next_step, note=note
         )
     except DomainError as exc:
