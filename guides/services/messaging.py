@@ -144,11 +144,11 @@ def send_to_member(
     cfg = settings_for(brand_id)
     now = timezone.now()
     with transaction.atomic():
-        if broadcast is not None:
+        _lock_brand(brand_id)
+        if broadcast is not None:  # checked under the lock: two racing calls send once
             existing = Message.objects.filter(broadcast=broadcast, member=member).first()
             if existing is not None:
                 return existing
-        _lock_brand(brand_id)
         reason = _skip_reason(member_id=member.pk, channel=channel, cfg=cfg, now=now)
         interaction = make_interaction() if (make_interaction and not reason) else None
         message = Message.objects.create(
