@@ -91,7 +91,9 @@ def _sync_one(principal: Principal, item: Any, *, now: dt.datetime) -> dict:
             occurred_at=clamp_time(item.get("occurred_at"), now=now),
             client_id=client_uuid,
             task=task,
-            source=InteractionSource.OFFLINE,
+            # the page sends everything through this queue; only what waited for the network
+            # is "synced from offline" (an item says so; an old tablet's items do not)
+            source=InteractionSource.WORKBENCH if item.get("offline") is False else InteractionSource.OFFLINE,
         )
     except DomainError as exc:
         answer["error"] = str(exc.message)

@@ -153,3 +153,15 @@ def test_an_opted_out_outcome_withdraws_every_consent_and_hides_the_call_button(
     assert (member.consent_call, member.consent_sms, member.consent_chat) == (False, False, False)
     html = client.get(reverse("guides:member_card", kwargs={"member_id": member.pk})).content.decode()
     assert "data-wb-call" not in html and "data-wb-no-call" in html
+
+
+def test_an_item_sent_while_online_is_a_workbench_interaction(client, guide, member):
+    client.force_login(guide)
+    online = _item(member, offline=False)
+    waited = _item(member, offline=True)
+    _sync(client, [online, waited])
+    sources = {str(r.client_id): r.source for r in Interaction.objects.filter(member=member)}
+    assert sources == {
+        online["client_id"]: InteractionSource.WORKBENCH,
+        waited["client_id"]: InteractionSource.OFFLINE,
+    }

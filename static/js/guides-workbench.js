@@ -128,6 +128,7 @@
   function enqueue(item) {
     item.client_id = item.client_id || uuid();
     item.occurred_at = item.occurred_at || new Date().toISOString();
+    item.offline = !navigator.onLine;
     var items = queue();
     items.push(item);
     setQueue(items);
@@ -156,6 +157,7 @@
         outcome: item.outcome || "",
         next_step: item.next_step || "",
         occurred_at: item.occurred_at,
+        offline: item.offline !== false,
       };
     });
     return fetch(config.sync, {
@@ -197,7 +199,11 @@
       })
       .catch(function () {
         syncing = false;
-        renderQueue();
+        // the network failed under the page: what is queued has waited for it
+        setQueue(queue().map(function (item) {
+          item.offline = true;
+          return item;
+        }));
       });
   }
 

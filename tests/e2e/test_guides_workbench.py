@@ -150,3 +150,35 @@ def test_a_guide_calls_a_member_records_the_outcome_and_syncs_an_offline_note(
         assert [e for e in page.errors if "net::ERR_" not in e] == []
     finally:
         context.close()
+
+
+@pytest.mark.parametrize("viewport", list(VIEWPORTS), ids=list(VIEWPORTS))
+def test_a_guide_writes_a_visit_on_the_member_card(browser, asgi_server, workbench_shop, viewport):
+    from guides.choices import InteractionKind, InteractionSource
+    from guides.models import Interaction
+
+    url, run = asgi_server
+    member = workbench_shop["member"]
+    width, height = VIEWPORTS[viewport]
+    context = browser.new_context(viewport={"width": width, "height": height}, locale="en-US")
+    page = context.new_page()
+    try:
+        log_in(page, SimpleNamespace(url=url), "guide-wb")
+        page.goto(f"{url}/guides/members/{member.pk}/")
+        expect(page.locator("[data-wb-phone]")).to_have_text("138****5678")
+        expect(page.locator("[data-wb-call]")).to_be_visible()
+        page.locator("[data-wb-note-inline] input[name=kind][value=visit]").check()
+        page.fill("[data-wb-note-inline] textarea[name=note]", "Tried the cashmere coat 羊绒大衣")
+        page.click("[data-wb-note-inline] [data-wb-note-save]")
+        # synced at once, and the card shows it
+        expect(page.locator("[data-wb-interactions]")).to_contain_text("羊绒大衣", timeout=10000)
+        expect(page.locator("[data-wb-sync-badge]")).to_have_text("All synced")
+        rows = run(
+            lambda: list(Interaction.objects.filter(member_id=member.pk).values_list("kind", "source"))
+        )
+        assert rows == [(InteractionKind.VISIT, InteractionSource.WORKBENCH)]  # online: not "from offline"
+        width_px, inner = no_horizontal_overflow(page)
+        assert width_px <= inner
+        screenshot(page, f"workbench-card-{viewport}")
+    finally:
+        context.close()
