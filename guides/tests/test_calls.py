@@ -408,3 +408,30 @@ def test_a_member_who_asks_not_to_be_contacted_is_never_called_or_messaged_again
         calls.start_call(principal_of(guide), member=member)
     skipped = messaging.send_message(principal_of(guide), member=member, channel="chat", body="hi")
     assert skipped.skip_reason == "no_consent"
+
+
+@pytest.mark.django_db(transaction=True)
+def test_in_the_embedded_mode_the_simulated_call_runs_in_the_background(client, settings):
+    # given the embedded default: jobs run in a background thread of the server process
+    from retail.tests.factories import BrandFactory
+
+    settings.JOBS_INLINE = False
+    settings.CELERY_TASK_ALWAYS_EAGER = True
+    settings.TELEPHONY_SIMULATOR_STEP_SECONDS = 0.05
+    brand = BrandFactory()
+    store = StoreFactory(brand=brand)
+    guide = guide_in(store, username="guide-embedded")
+    member = MemberFactory(brand=brand, store=store, guide=guide, consent_call=True, phone=PHONE)
+    client.force_login(guide)
+    # when the guide taps call, the page answers at once and the panel polls
+    started = client.post(reverse("guides:call_start", args=[member.pk]))
+    assert started.status_code == 200
+    call = Interaction.objects.get(member=member)
+    deadline = time.monotonic() + 15
+    while time.monotonic() < deadline:
+        page = client.get(reverse("guides:call_status", args=[call.pk])).content.decode()
+        if 'data-call-status="completed"' in page:
+            break
+        time.sleep(0.1)
+    # then the call was driven to its end by the background job's signed callbacks
+    assert 'data-call-status="completed"' in page and 'name="outcome"' in page
