@@ -174,7 +174,7 @@ def receive_callback(provider_name: str, body: bytes, headers) -> str:
                     provider=provider_name,
                     event_id=update.event_id,
                     status=update.status,
-                    payload=payload,
+                    payload=_kept(payload),
                 )
         except IntegrityError:
             return "repeat"
@@ -197,6 +197,15 @@ def receive_callback(provider_name: str, body: bytes, headers) -> str:
         row.save(update_fields=fields)
         _publish(row)
     return "ok"
+
+
+# what a callback's payload keeps on the CallEvent: a provider may add the numbers it
+# bridged, and a database dump must hold no phone number in clear
+KEPT_KEYS = ("event_id", "call_id", "call_ref", "status", "at", "duration")
+
+
+def _kept(payload: dict) -> dict:
+    return {key: payload[key] for key in KEPT_KEYS if key in payload}
 
 
 def _locked_call(provider_name: str, update: telephony.CallUpdate) -> Interaction | None:

@@ -435,3 +435,18 @@ def test_in_the_embedded_mode_the_simulated_call_runs_in_the_background(client, 
         time.sleep(0.1)
     # then the call was driven to its end by the background job's signed callbacks
     assert 'data-call-status="completed"' in page and 'name="outcome"' in page
+
+
+def test_a_callback_never_stores_the_numbers_a_provider_adds(client, member, guide):
+    _call(member, guide)
+    payload = {
+        "event_id": "e1",
+        "call_id": "sim-ref-1",
+        "status": "ringing",
+        "callee": PHONE,
+        "caller": "13900001111",
+    }
+    assert _hook(client, "simulated", payload).status_code == 200
+    stored = CallEvent.objects.get().payload
+    assert stored == {"event_id": "e1", "call_id": "sim-ref-1", "status": "ringing"}
+    assert PHONE not in json.dumps(stored)
