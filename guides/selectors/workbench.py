@@ -10,6 +10,7 @@ import datetime as dt
 from dataclasses import dataclass
 from decimal import Decimal
 
+from django.core.cache import cache
 from django.db.models import Count, DecimalField, IntegerField, OuterRef, Q, QuerySet, Subquery, Sum, Value
 from django.db.models.functions import Coalesce
 from django.utils import timezone
@@ -191,10 +192,23 @@ def month_numbers(principal: Principal, *, now: dt.datetime | None = None) -> Mo
     )
 
 
-def leaderboard(*, store_id: int, now: dt.datetime | None = None, limit: int = 20) -> list[StaffRole]:
-    """The store's guides this month, best first: `conversions`, `sales`, `calls` and
-    `answered` annotated on each guide role (user joined). One query (correlated aggregates)."""
-    start, end = month_bounds(now or timezone.now())
+@dataclass(frozen=True)
+class BoardRow:
+    """A guide's line on the store's leaderboard (plain values: it is cached)."""
+
+    user_id: int
+    name: str
+    calls: int
+    answered: int
+    conversions: int
+    sales: Decimal
+
+
+BOARD_SECONDS = 30  # the store's board is shared by its guides; each guide's own line is fresh
+
+
+def _board_query(*, store_id: int, start: dt.datetime, end: dt.datetime):
+    """The store's guide roles with this month's figures annotated (correlated aggregates)."""
     conv = Conversion.objects.filter(
         store_id=store_id, guide_id=OuterRef("user_id"), ordered_at__gte=start, ordered_at__lt=end
     ).order_by()
@@ -206,51 +220,81 @@ def leaderboard(*, store_id: int, now: dt.datetime | None = None, limit: int = 2
         occurred_at__lt=end,
     ).order_by()
     zero = Value(Decimal("0.00"), output_field=DecimalField(max_digits=14, decimal_places=2))
-    return list(
+
+    def count(qs) -> Coalesce:
+        return Coalesce(
+            Subquery(qs.values("guide_id").annotate(n=Count("id")).values("n")[:1]),
+            Value(0),
+            output_field=IntegerField(),
+        )
+
+    return (
         StaffRole.objects.filter(store_id=store_id, role=Role.GUIDE)
         .select_related("user")
         .annotate(
-            conversions=Coalesce(
-                Subquery(conv.values("guide_id").annotate(n=Count("id")).values("n")[:1]),
-                Value(0),
-                output_field=IntegerField(),
-            ),
+            conversions=count(conv),
             sales=Coalesce(
                 Subquery(conv.values("guide_id").annotate(s=Sum("amount")).values("s")[:1]),
                 zero,
                 output_field=DecimalField(max_digits=14, decimal_places=2),
             ),
-            calls=Coalesce(
-                Subquery(calls.values("guide_id").annotate(n=Count("id")).values("n")[:1]),
-                Value(0),
-                output_field=IntegerField(),
-            ),
-            answered=Coalesce(
-                Subquery(
-                    calls.filter(answered=True).values("guide_id").annotate(n=Count("id")).values("n")[:1]
-                ),
-                Value(0),
-                output_field=IntegerField(),
-            ),
+            calls=count(calls),
+            answered=count(calls.filter(answered=True)),
         )
-        .order_by("-sales", "-conversions", "-calls", "user_id")[:limit]
     )
+
+
+def _row(role) -> BoardRow:
+    return BoardRow(
+        user_id=role.user_id,
+        name=role.user.get_full_name() or role.user.get_username(),
+        calls=role.calls,
+        answered=role.answered,
+        conversions=role.conversions,
+        sales=role.sales,
+    )
+
+
+def _rank(rows: list[BoardRow]) -> list[BoardRow]:
+    return sorted(rows, key=lambda r: (-r.sales, -r.conversions, -r.calls, r.user_id))
+
+
+def leaderboard(*, store_id: int, now: dt.datetime | None = None, limit: int = 20) -> list[BoardRow]:
+    """The store's guides this month, best first by sales, conversions, calls. One query."""
+    start, end = month_bounds(now or timezone.now())
+    roles = _board_query(store_id=store_id, start=start, end=end).order_by(
+        "-sales", "-conversions", "-calls", "user_id"
+    )[:limit]
+    return [_row(role) for role in roles]
 
 
 def numbers_and_board(
     principal: Principal, *, now: dt.datetime | None = None
-) -> tuple[MonthNumbers, list[StaffRole]]:
-    """A guide's month and their store's leaderboard. One query: the guide's own figures are
-    their row of the board (the same calls and conversions: theirs, in their store, this
-    month); a second only when they are not on it."""
+) -> tuple[MonthNumbers, list[BoardRow]]:
+    """A guide's month and their store's leaderboard. The board is shared by the store's
+    guides for BOARD_SECONDS (cached); the guide's own line is read fresh (one query) and put
+    in its place, so their numbers move the moment a call is recorded."""
     store_id = workbench_store_id(principal)
-    board = leaderboard(store_id=store_id, now=now) if store_id else []
-    mine = next((row for row in board if row.user_id == principal.guide_user_id), None)
-    if mine is None:
+    if not store_id or principal.guide_user_id is None:
+        return month_numbers(principal, now=now), []
+    now = now or timezone.now()
+    start, end = month_bounds(now)
+    key = f"guides:board:{store_id}:{start:%Y%m}"
+    board = cache.get(key)
+    if board is None:
+        board = leaderboard(store_id=store_id, now=now)
+        cache.set(key, board, BOARD_SECONDS)
+    role = (
+        _board_query(store_id=store_id, start=start, end=end).filter(user_id=principal.guide_user_id).first()
+    )
+    if role is None:
         return month_numbers(principal, now=now), board
-    return MonthNumbers(
+    mine = _row(role)
+    board = _rank([row for row in board if row.user_id != mine.user_id] + [mine])
+    numbers = MonthNumbers(
         calls=mine.calls, answered=mine.answered, conversions=mine.conversions, sales=mine.sales
-    ), board
+    )
+    return numbers, board
 
 
 def workbench_store_id(principal: Principal) -> int | None:

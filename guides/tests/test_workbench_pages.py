@@ -309,3 +309,19 @@ def test_the_card_offers_call_and_message_to_a_consenting_member(client, store, 
     assert reverse("guides:call_start", kwargs={"member_id": member.pk}) in html
     assert reverse("guides:message_send", kwargs={"member_id": member.pk}) in html
     assert "data-wb-no-call" not in html
+
+
+def test_my_line_on_the_cached_board_moves_with_my_calls(client, store, guide, other_guide):
+    member = MemberFactory(brand=store.brand, store=store, guide=guide)
+    client.force_login(guide)
+    first = client.get(reverse("guides:workbench_leaderboard")).context["board"]
+    assert {r.user_id: r.calls for r in first} == {guide.pk: 0, other_guide.pk: 0}
+    # the board is cached for the store; my own line is not
+    InteractionFactory(brand=store.brand, store=store, guide=guide, member=member, kind="call", answered=True)
+    other_member = MemberFactory(brand=store.brand, store=store, guide=other_guide)
+    InteractionFactory(brand=store.brand, store=store, guide=other_guide, member=other_member, kind="call")
+    response = client.get(reverse("guides:workbench_numbers"))
+    assert response.context["numbers"].calls == 1 and response.context["numbers"].answer_rate == 100
+    board = {r.user_id: r.calls for r in response.context["board"]}
+    assert board[guide.pk] == 1
+    assert board[other_guide.pk] == 0  # theirs refreshes within BOARD_SECONDS
