@@ -99,4 +99,14 @@ PERIODIC_TASKS = {
         {"minute": "30", "hour": "3"},
         "Guide conversions of the last two days recomputed: missed events, interactions synced from offline after the order, refunds.",
     ),
+    "expire-stale-calls": (
+        "guides.tasks.calls.expire_stale_calls_task",
+        {"minute": "*/10"},
+        "Workbench calls whose provider never sent a final status after 2 hours are closed (failed, or completed if answered).",
+    ),
+    "deliver-stuck-messages": (
+        "guides.tasks.messaging.deliver_stuck_messages_task",
+        {"minute": "*/5"},
+        "1:1 messages still queued 10 minutes after their hand-off (lost after commit) go to the provider.",
+    ),
 }
