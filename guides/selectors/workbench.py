@@ -116,14 +116,17 @@ def member_match(q: str) -> Q | None:
 def member_page(
     principal: Principal, *, q: str = "", after: int | None = None, limit: int = MEMBERS_PER_PAGE
 ) -> tuple[list[Member], int | None]:
-    """One keyset page of my members (newest first), optionally matching a search: the rows
+    """One keyset page of my members (newest first: joined_at, then id), optionally matching a search: the rows
     (with `last_contact_at` and their first `open_task_id`) and the id to continue after (None on the last page). One query."""
     qs = my_members(principal)
     match = member_match(q)
     if match is not None:
         qs = qs.filter(match)
     if after:
-        qs = qs.filter(pk__lt=after)
+        # keyset on (joined_at, id), the order of the (guide, joined_at) index: the rows after
+        # the member `after` (its joined_at read in the same query)
+        anchor = Subquery(Member.objects.filter(pk=after).values("joined_at")[:1])
+        qs = qs.filter(Q(joined_at__lt=anchor) | Q(joined_at=anchor, pk__lt=after))
     open_task = (
         Task.objects.for_principal(principal)
         .filter(member_id=OuterRef("pk"), status=TaskStatus.OPEN)
@@ -131,9 +134,9 @@ def member_page(
         .values("id")[:1]
     )
     rows = list(
-        qs.annotate(last_contact_at=_last_contact(), open_task_id=Subquery(open_task)).order_by("-id")[
-            : limit + 1
-        ]
+        qs.annotate(last_contact_at=_last_contact(), open_task_id=Subquery(open_task)).order_by(
+            "-joined_at", "-id"
+        )[: limit + 1]
     )
     more = len(rows) > limit
     rows = rows[:limit]
@@ -355,7 +358,9 @@ def offline_snapshot(principal: Principal, *, now: dt.datetime | None = None) ->
     now = now or timezone.now()
     tasks = today_tasks(principal, now=now)
     members = list(
-        my_members(principal).annotate(last_contact_at=_last_contact()).order_by("-id")[:SNAPSHOT_MEMBERS]
+        my_members(principal)
+        .annotate(last_contact_at=_last_contact())
+        .order_by("-joined_at", "-id")[:SNAPSHOT_MEMBERS]
     )
     return {
         "generated_at": now.isoformat(),

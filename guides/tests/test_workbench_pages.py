@@ -325,3 +325,27 @@ def test_my_line_on_the_cached_board_moves_with_my_calls(client, store, guide, o
     board = {r.user_id: r.calls for r in response.context["board"]}
     assert board[guide.pk] == 1
     assert board[other_guide.pk] == 0  # theirs refreshes within BOARD_SECONDS
+
+
+def test_members_are_listed_by_join_time_and_pages_never_repeat_or_skip(client, store, guide):
+    # given members whose ids do not follow their join times, some joined at the same moment
+    now = timezone.now()
+    joined = [now - dt.timedelta(days=d) for d in (3, 0, 5, 0, 1, 9, 0)]
+    made = []
+    for i, when in enumerate(joined):
+        member = Member(brand=store.brand, store=store, guide=guide, member_no=f"JT{i:06d}", joined_at=when)
+        member.set_phone(f"1360000{i:04d}")
+        member.save()
+        made.append(member)
+    expected = [m.pk for m in sorted(made, key=lambda m: (m.joined_at, m.pk), reverse=True)]
+    from guides.selectors.workbench import member_page
+    from retail.tenancy import principal_for_role
+
+    principal = principal_for_role(guide.staff_roles.get())
+    seen, after = [], None
+    while True:
+        rows, after = member_page(principal, after=after, limit=2)
+        seen += [m.pk for m in rows]
+        if after is None:
+            break
+    assert seen == expected
