@@ -156,21 +156,9 @@ def complete_task(task: Task, *, interaction: Interaction | None = None) -> bool
     return bool(done)
 
 
-def snooze_task(task: Task, *, until: dt.datetime) -> bool:
-    """Put an open task aside until `until` (it shows again then). True if it was open;
-    a done or cancelled task is left alone. `task` must come from a scoped lookup."""
-    if until <= timezone.now():
-        raise DomainError("snooze_past", _("Snooze until a later time."))
-    return bool(
-        Task.objects.filter(pk=task.pk, status__in=[TaskStatus.OPEN, TaskStatus.SNOOZED]).update(
-            status=TaskStatus.SNOOZED, snoozed_until=until, updated_at=timezone.now()
-        )
-    )
-
-
 def _withdraw_consent(member: Member) -> None:
-    """ "Asked not to be contacted": every channel's consent is withdrawn (as evidence and on
-    the member), so the workbench and broadcasts skip them from now on."""
+    """The member asked not to be contacted: every channel's consent is withdrawn (as evidence
+    and on the member), so the workbench and broadcasts skip them from now on."""
     from members.choices import ConsentChannel, ConsentSource
     from members.services import record_consent
 

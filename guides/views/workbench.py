@@ -39,6 +39,7 @@ from ..choices import InteractionSource, NextStep, Outcome, TaskKind
 from ..forms.workbench import MemberSearchForm, QuickNoteForm
 from ..selectors import workbench as selectors
 from ..services import interactions, offline
+from ..services import tasks as task_services
 from ..services.common import member_for
 
 MAX_JSON_BYTES = 512 * 1024
@@ -354,16 +355,10 @@ def task_snooze(request, task_id: int):
         raise Http404 from None
     tomorrow = timezone.localtime() + dt.timedelta(days=1)
     until = tomorrow.replace(hour=SNOOZE_HOUR, minute=0, second=0, microsecond=0)
-    try:  # helper A's task service, once it exists, is the one way to snooze
-        from ..services.tasks import snooze_task
-    except ImportError:
-        interactions.snooze_task(task, until=until)
-    else:
-        try:
-            snooze_task(request.principal, task, until=until)
-        except DomainError:
-            pass  # done or cancelled meanwhile: the list shows it
-
+    try:
+        task_services.snooze_task(request.principal, task, until=until)
+    except DomainError:
+        pass  # done or cancelled meanwhile: the list shows it as it is
     return _task_answer(request)
 
 
