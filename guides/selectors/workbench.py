@@ -23,6 +23,9 @@ from retail.tenancy import Principal
 
 from ..choices import InteractionKind, TaskStatus
 from ..models import AssignmentChange, Conversion, Interaction, Task
+from . import assignments as assignment_selectors
+from . import conversions as conversion_selectors
+from . import tasks as task_selectors
 
 MEMBERS_PER_PAGE = 30
 SNAPSHOT_MEMBERS = 200
@@ -30,13 +33,6 @@ TODAY_TASKS = 50
 
 
 # --- time ---------------------------------------------------------------------------------
-
-
-def day_bounds(now: dt.datetime) -> tuple[dt.datetime, dt.datetime]:
-    """The local (Asia/Shanghai) day around `now`, as aware datetimes."""
-    local = timezone.localtime(now)
-    start = local.replace(hour=0, minute=0, second=0, microsecond=0)
-    return start, start + dt.timedelta(days=1)
 
 
 def month_bounds(now: dt.datetime) -> tuple[dt.datetime, dt.datetime]:
@@ -53,30 +49,9 @@ def month_bounds(now: dt.datetime) -> tuple[dt.datetime, dt.datetime]:
 def today_tasks(
     principal: Principal, *, now: dt.datetime | None = None, limit: int = TODAY_TASKS
 ) -> list[Task]:
-    """The visible tasks to work today: open (or snoozed until before now) and due by the end
-    of the local day, overdue first. One query, the member joined."""
-    try:  # helper A's selector, once it exists, is the one source of "today's tasks"
-        from . import tasks as task_selectors
-
-        shared = getattr(task_selectors, "today_tasks", None)
-    except ImportError:
-        shared = None
-    if shared is not None:
-        return list(shared(principal, now=now, limit=limit))
-    now = now or timezone.now()
-    _start, end = day_bounds(now)
-    workable = Q(status=TaskStatus.OPEN, due_at__lt=end) | Q(
-        status=TaskStatus.SNOOZED, snoozed_until__lte=now
-    )
-    rows = list(
-        Task.objects.for_principal(principal)
-        .filter(workable)
-        .select_related("member", "member__tier")
-        .order_by("due_at", "id")[:limit]
-    )
-    for task in rows:
-        task.is_overdue = task.due_at < now
-    return rows
+    """The visible tasks to work today, overdue first, each with `is_overdue` (helper A's
+    selector: one source of "today's tasks" for the workbench and the board)."""
+    return task_selectors.today_tasks(principal, now=now, limit=limit)
 
 
 # --- my members ---------------------------------------------------------------------------
@@ -162,20 +137,15 @@ class MonthNumbers:
 def month_numbers(principal: Principal, *, now: dt.datetime | None = None) -> MonthNumbers:
     """The principal's month: calls, answered calls, conversions and attributed sales (for a
     guide their own; a manager their stores). Two aggregate queries."""
-    if principal.guide_user_id is not None:
-        try:  # helper C's figures, once they exist, are the one source of a guide's month
-            from .conversions import guide_month
-        except ImportError:
-            guide_month = None
-        if guide_month is not None:
-            month = timezone.localdate(now) if now else None
-            figures = guide_month(principal, principal.guide_user_id, month)
-            return MonthNumbers(
-                calls=figures["calls"] or 0,
-                answered=figures["answered"] or 0,
-                conversions=figures["conversions"] or 0,
-                sales=figures["sales"] or Decimal("0.00"),
-            )
+    if principal.guide_user_id is not None:  # helper C's figures: one source of a guide's month
+        month = timezone.localdate(now) if now else None
+        figures = conversion_selectors.guide_month(principal, principal.guide_user_id, month)
+        return MonthNumbers(
+            calls=figures["calls"] or 0,
+            answered=figures["answered"] or 0,
+            conversions=figures["conversions"] or 0,
+            sales=figures["sales"] or Decimal("0.00"),
+        )
     start, end = month_bounds(now or timezone.now())
     calls = (
         Interaction.objects.for_principal(principal)
@@ -328,20 +298,9 @@ def open_tasks(principal: Principal, *, member: Member, limit: int = 10) -> list
 
 
 def assignment_history(principal: Principal, *, member: Member, limit: int = 20) -> list[AssignmentChange]:
-    """The member's guide history, newest first (helper A's selector when it exists)."""
-    try:
-        from . import assignments as assignment_selectors
-
-        shared = getattr(assignment_selectors, "assignment_history", None)
-    except ImportError:
-        shared = None
-    if shared is not None:
-        return list(shared(member, limit=limit))
-    return list(
-        AssignmentChange.objects.filter(brand_id=member.brand_id, member_id=member.pk)
-        .select_related("from_guide", "to_guide")
-        .order_by("-created_at", "-id")[:limit]
-    )
+    """The member's guide history, newest first (helper A's selector). `member` comes from a
+    scoped lookup."""
+    return assignment_selectors.assignment_history(member, limit=limit)
 
 
 def task_for(principal: Principal, task_id: int) -> Task:
