@@ -397,6 +397,8 @@
     showOffline();
   }
   window.setInterval(sync, (config.syncSeconds || 30) * 1000);
+  // a tablet left open all day keeps a fresh copy for when the network drops
+  window.setInterval(refreshSnapshot, 5 * 60 * 1000);
 
   if ("serviceWorker" in navigator && config.serviceWorker) {
     navigator.serviceWorker.register(config.serviceWorker, { scope: config.scope }).catch(function () {});
