@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import ObjectDoesNotExist, PermissionDenied
+from django.core.exceptions import ObjectDoesNotExist
 from django.http import Http404
 from django.shortcuts import redirect, render
 from django.urls import path
@@ -25,18 +25,10 @@ from retail.forms import add_domain_errors
 from ..forms.assignments import ReassignForm
 from ..selectors import assignments as selectors
 from ..services import assignments as services
+from .access import manager_principal
 
 NAV = {"nav_section": "guides"}
 PER_PAGE = 50
-
-
-def _manager(request):
-    principal = request.principal
-    if principal.brand_id is None and not principal.is_superuser:
-        raise Http404
-    if not services.may_reassign(principal):
-        raise PermissionDenied
-    return principal
 
 
 @never_cache
@@ -44,7 +36,7 @@ def _manager(request):
 @require_http_methods(["GET", "POST"])
 def assignment_list(request):
     """The bulk reassignment form and the history of batches."""
-    principal = _manager(request)
+    principal = manager_principal(request)
     form = ReassignForm(request.POST or None, principal=principal)
     if request.method == "POST" and form.is_valid():
         try:
@@ -70,7 +62,7 @@ def assignment_list(request):
 @require_GET
 def assignment_guides(request):
     """The chosen store's guides for the form (htmx, when the store changes): `?store=`."""
-    principal = _manager(request)
+    principal = manager_principal(request)
     form = ReassignForm(principal=principal, store_id=request.GET.get("store"))
     return render(request, "guides/assignments/_guides.html", {"form": form})
 
@@ -80,7 +72,7 @@ def assignment_guides(request):
 @require_GET
 def batch_detail(request, batch_id: int):
     """One reassignment: who moved it, why, and each member from → to."""
-    principal = _manager(request)
+    principal = manager_principal(request)
     try:
         batch = selectors.batch_for(principal, batch_id)
     except ObjectDoesNotExist:

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import ObjectDoesNotExist, PermissionDenied
+from django.core.exceptions import ObjectDoesNotExist
 from django.http import Http404
 from django.shortcuts import redirect, render
 from django.urls import path, reverse
@@ -29,23 +29,14 @@ from ..choices import PlanStatus
 from ..forms.plans import PlanForm
 from ..selectors import plans as selectors
 from ..services import plans as services
-from ..services.assignments import may_reassign
+from .access import manager_principal
 
 NAV = {"nav_section": "guides"}
 PER_PAGE = 30
 
 
-def _manager(request):
-    principal = request.principal
-    if principal.brand_id is None and not principal.is_superuser:
-        raise Http404
-    if not may_reassign(principal):
-        raise PermissionDenied
-    return principal
-
-
 def _plan(request, plan_id: int):
-    principal = _manager(request)
+    principal = manager_principal(request)
     try:
         return principal, selectors.plan_for(principal, plan_id)
     except ObjectDoesNotExist:
@@ -57,7 +48,7 @@ def _plan(request, plan_id: int):
 @require_http_methods(["GET", "POST"])
 def plan_list(request):
     """The plans, newest first, and the form to make a draft."""
-    principal = _manager(request)
+    principal = manager_principal(request)
     form = PlanForm(request.POST or None, principal=principal)
     if request.method == "POST" and form.is_valid():
         try:
