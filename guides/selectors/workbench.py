@@ -7,10 +7,14 @@ queries whatever the guide's member or task count (the home page asserts it)."""
 from __future__ import annotations
 
 import datetime as dt
+import logging
+import uuid
+from collections.abc import Iterable
 from dataclasses import dataclass
 from decimal import Decimal
 
 from django.core.cache import cache
+from django.db import transaction
 from django.db.models import Count, DecimalField, IntegerField, OuterRef, Q, QuerySet, Subquery, Sum, Value
 from django.db.models.functions import Coalesce
 from django.utils import timezone
@@ -26,6 +30,8 @@ from ..models import AssignmentChange, Conversion, Interaction, Task
 from . import assignments as assignment_selectors
 from . import conversions as conversion_selectors
 from . import tasks as task_selectors
+
+logger = logging.getLogger(__name__)
 
 MEMBERS_PER_PAGE = 30
 SNAPSHOT_MEMBERS = 200
@@ -350,3 +356,55 @@ def _member_json(member: Member) -> dict:
         "consent_sms": member.consent_sms,
         "consent_chat": member.consent_chat,
     }
+
+
+# --- the home page's cached sections ------------------------------------------------------
+#
+# The workbench's sections (today's tasks, the first page of my members, my month and the
+# store's board) are cached as rendered HTML per guide, under the guide's version and their
+# brand's version: every write that changes what a guide's sections show calls `bump()`
+# (guides.services.*), which gives the guide (or the whole brand) a new version, so the next
+# GET reads fresh. SECTION_SECONDS bounds what no write announces: a task becoming due or
+# overdue with the clock, the other guides' lines of the store board (cached BOARD_SECONDS
+# anyway), a member's name, tier or consent edited outside guides/.
+
+SECTION_SECONDS = 30
+
+
+def _version_key(kind: str, pk: int) -> str:
+    return f"guides:wb:v:{kind}:{pk}"
+
+
+def bump(*, guide_ids: Iterable[int | None] = (), brand_id: int | None = None) -> None:
+    """New cache versions for these guides' workbench sections (or a whole brand's): now, and
+    again after the current transaction commits — a reader that read the database before the
+    commit may have cached the old rows under the first new version."""
+    keys = [_version_key("guide", pk) for pk in {g for g in guide_ids if g}]
+    if brand_id:
+        keys.append(_version_key("brand", brand_id))
+    if not keys:
+        return
+
+    def _bump() -> None:
+        try:
+            cache.set_many({key: uuid.uuid4().hex for key in keys}, VERSION_SECONDS)
+        except Exception:  # cache down: the sections expire after SECTION_SECONDS anyway
+            logger.exception("could not bump the workbench cache versions")
+
+    _bump()
+    transaction.on_commit(_bump)
+
+
+VERSION_SECONDS = 24 * 3600  # longer than any section lives; a lost version just reads fresh
+
+
+def section_versions(principal: Principal) -> str:
+    """The guide's and their brand's current versions, as one key part (one cache read)."""
+    keys = [_version_key("guide", principal.guide_user_id), _version_key("brand", principal.brand_id)]
+    found = cache.get_many(keys)
+    missing = {key: uuid.uuid4().hex for key in keys if key not in found}
+    if missing:
+        for key, value in missing.items():
+            # another reader may have set it meanwhile: keep theirs
+            found[key] = value if cache.add(key, value, VERSION_SECONDS) else cache.get(key, value)
+    return ".".join(found[key] for key in keys)

@@ -22,6 +22,7 @@ from retail.tenancy import Principal
 
 from ..choices import AssignmentReason, TaskStatus
 from ..models import AssignmentChange, ReassignmentBatch, Task
+from ..selectors.workbench import bump as bump_workbench
 from .common import NotAllowed
 
 CHUNK = 5000
@@ -56,6 +57,7 @@ def record_recruitment(
         ).first()
         if existing is not None:
             return existing
+        bump_workbench(guide_ids=[guide_id])  # a new member on the guide's list
         return AssignmentChange.objects.create(
             brand_id=brand_id,
             store_id=store_id,
@@ -198,6 +200,8 @@ def reassign_members(
                 for member_id, current in pairs
             )
         AssignmentChange.objects.bulk_create(history, batch_size=2000)
+        # the members leave one list and join another (and their open tasks with them)
+        bump_workbench(guide_ids=[*targets, *(g for pairs in plan.values() for _m, g in pairs)])
         audit.record(
             AuditAction.UPDATE,
             batch,

@@ -29,6 +29,7 @@ from retail.tenancy import Principal
 from ..choices import FINAL_CALL_STATUSES, CallStatus, InteractionKind, NextStep, Outcome
 from ..models import CallEvent, Interaction, Task
 from ..providers import signing, telephony
+from ..selectors.workbench import bump as bump_workbench
 from .common import acting_guide, profile_of, settings_for
 from .interactions import record_interaction, record_outcome
 
@@ -225,6 +226,7 @@ def _locked_call(provider_name: str, update: telephony.CallUpdate) -> Interactio
 
 
 def _publish(row: Interaction) -> None:
+    bump_workbench(guide_ids=[row.guide_id])  # answered or not: the guide's month moves
     events.publish(
         "guide.call_updated",
         brand=row.brand_id,

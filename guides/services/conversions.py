@@ -29,6 +29,7 @@ from retail.models import Order
 
 from ..models import Conversion, Interaction
 from ..selectors.conversions import reached_q
+from ..selectors.workbench import bump as bump_workbench
 from .common import settings_for
 
 logger = logging.getLogger(__name__)
@@ -115,6 +116,7 @@ def _create(order: Order, interaction: Interaction) -> Conversion | None:
 
 
 def _publish(conversion: Conversion) -> None:
+    bump_workbench(guide_ids=[conversion.guide_id])
     events.publish(
         "guide.conversion",
         brand=conversion.brand_id,
@@ -159,6 +161,7 @@ def reattribute(*, brand_id: int, since: dt.datetime, until: dt.datetime | None 
             if best is None:
                 if current is not None:
                     Conversion.objects.filter(pk=current.pk).delete()
+                    bump_workbench(guide_ids=[current.guide_id])
                     counts["removed"] += 1
                 continue
             if current is None:
@@ -171,6 +174,7 @@ def reattribute(*, brand_id: int, since: dt.datetime, until: dt.datetime | None 
                     plan_id=best.plan_id,
                     amount=order.total,
                 )
+                bump_workbench(guide_ids=[current.guide_id, best.guide_id])
                 counts["moved"] += 1
             else:
                 counts["unchanged"] += 1

@@ -22,6 +22,7 @@ from retail.tenancy import Principal
 
 from ..choices import InteractionKind, InteractionSource, NextStep, Outcome, TaskKind, TaskStatus
 from ..models import Interaction, Task
+from ..selectors.workbench import bump as bump_workbench
 from .common import acting_guide
 
 FOLLOW_UP_DAYS = 3
@@ -90,6 +91,7 @@ def record_interaction(
                 source=row.source,
                 outcome=row.outcome,
             )
+            bump_workbench(guide_ids=[row.guide_id, task.guide_id if task else None])
             if outcome and task is not None:
                 complete_task(task, interaction=row)
             if outcome:
@@ -124,6 +126,7 @@ def record_outcome(
         if note:
             row.note = f"{row.note}\n{note}".strip() if row.note else note
         row.save(update_fields=["outcome", "next_step", "note", "updated_at"])
+        bump_workbench(guide_ids=[row.guide_id])
         if row.task_id:
             complete_task(Task.objects.get(pk=row.task_id), interaction=row)
         if first_time:
@@ -143,6 +146,7 @@ def complete_task(task: Task, *, interaction: Interaction | None = None) -> bool
         )
     )
     if done:
+        bump_workbench(guide_ids=[task.guide_id])
         events.publish(
             "guide.task_done",
             brand=task.brand_id,

@@ -31,6 +31,7 @@ from retail.tenancy import Principal
 
 from ..choices import PlanStatus, TaskKind, TaskStatus
 from ..models import CallPlan, Task
+from ..selectors.workbench import bump as bump_workbench
 from .assignments import may_reassign
 from .common import NotAllowed
 
@@ -152,6 +153,7 @@ def cancel_plan(principal: Principal, plan: CallPlan) -> int:
     cancelled = Task.objects.filter(plan_id=plan.pk, status__in=[TaskStatus.OPEN, TaskStatus.SNOOZED]).update(
         status=TaskStatus.CANCELLED, updated_at=now
     )
+    bump_workbench(brand_id=plan.brand_id)  # the plan's tasks leave its guides' lists
     audit.record(
         AuditAction.UPDATE, plan, actor_id=principal.user_id, message=f"call plan cancelled ({cancelled})"
     )
@@ -290,6 +292,7 @@ def generate_plan_tasks(*, plan_id: int) -> int | None:
         def flush() -> None:
             Task.objects.bulk_create(buffer, batch_size=CHUNK, ignore_conflicts=True)
             buffer.clear()
+            bump_workbench(brand_id=plan.brand_id)  # new tasks on the plan's guides' lists
             CallPlan.objects.filter(pk=plan.pk).update(
                 progress=min(99, seen * 100 // total), updated_at=timezone.now()
             )

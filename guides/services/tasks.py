@@ -14,6 +14,7 @@ from retail.tenancy import Principal
 
 from ..choices import TaskStatus
 from ..models import Task
+from ..selectors.workbench import bump as bump_workbench
 from .assignments import may_reassign
 from .common import NotAllowed
 
@@ -55,6 +56,7 @@ def snooze_task(
         )
         if not changed:
             raise TaskClosed("task_closed", _("This task is already done or cancelled."))
+        bump_workbench(guide_ids=[task.guide_id])
     task.refresh_from_db()
     return task
 
@@ -68,6 +70,7 @@ def cancel_task(principal: Principal, task: Task) -> Task:
     )
     if not changed:
         raise TaskClosed("task_closed", _("This task is already done or cancelled."))
+    bump_workbench(guide_ids=[task.guide_id])
     task.refresh_from_db()
     return task
 
@@ -79,5 +82,6 @@ def reopen_snoozed(principal: Principal, task: Task) -> Task:
     )
     if not changed:
         raise TaskClosed("task_closed", _("Only a snoozed task can be brought back."))
+    bump_workbench(guide_ids=[task.guide_id])
     task.refresh_from_db()
     return task

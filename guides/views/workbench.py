@@ -19,15 +19,18 @@ import json
 
 from django.contrib.auth.decorators import login_required
 from django.contrib.staticfiles import finders
+from django.core.cache import cache
 from django.core.exceptions import ObjectDoesNotExist, PermissionDenied
 from django.http import Http404, HttpResponse, JsonResponse
 from django.middleware.csrf import get_token
 from django.shortcuts import redirect, render
+from django.template.loader import render_to_string
 from django.templatetags.static import static
 from django.urls import NoReverseMatch, path, reverse
 from django.utils import timezone
 from django.utils.html import escape
 from django.utils.safestring import mark_safe
+from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy as _lazy
 from django.views.decorators.cache import never_cache
@@ -273,6 +276,61 @@ def _tasks_context(request, principal) -> dict:
 
 # --- the page -----------------------------------------------------------------------------
 
+# The home page's sections come from the cache (guides.selectors.workbench: per guide, under
+# versions that every write through guides.services bumps, for SECTION_SECONDS at most). The
+# rows carry the CSRF token of whoever rendered them: cached with this mark in its place, and
+# the reader's own token put back on the way out. The htmx partials always read fresh.
+CSRF_MARK = "__wb_csrf__"
+SECTIONS = ("tasks", "members", "numbers", "board")
+
+
+def _section_key(principal, versions: str) -> str:
+    return ":".join(
+        str(part)
+        for part in (
+            "guides:wb:s",
+            principal.guide_user_id,
+            principal.role_id,
+            selectors.workbench_store_id(principal),
+            versions,
+            get_language(),
+            timezone.get_current_timezone_name(),
+        )
+    )
+
+
+def _render_sections(request, principal) -> dict[str, str]:
+    """The four sections, rendered fresh (the CSRF token as CSRF_MARK)."""
+    now = timezone.now()
+    tasks = selectors.today_tasks(principal, now=now)
+    members, next_after = selectors.member_page(principal)
+    numbers = _numbers_context(principal)
+    return {
+        "tasks": render_to_string(
+            "guides/workbench/_tasks.html", {"tasks": tasks, "task_rows": task_rows(tasks, csrf=CSRF_MARK)}
+        ),
+        "members": render_to_string(
+            "guides/workbench/_members.html",
+            {
+                "members": members,
+                "member_rows": member_rows(members, csrf=CSRF_MARK),
+                "next_after": next_after,
+            },
+        ),
+        "numbers": render_to_string("guides/workbench/_numbers.html", numbers),
+        "board": render_to_string("guides/workbench/_leaderboard.html", numbers),
+    }
+
+
+def _sections(request, principal) -> dict[str, str]:
+    key = _section_key(principal, selectors.section_versions(principal))
+    sections = cache.get(key)
+    if sections is None:
+        sections = _render_sections(request, principal)
+        cache.set(key, sections, selectors.SECTION_SECONDS)
+    csrf = escape(get_token(request))
+    return {name: mark_safe(html.replace(CSRF_MARK, csrf)) for name, html in sections.items()}  # noqa: S308
+
 
 @login_required
 @require_GET
@@ -281,6 +339,18 @@ def workbench(request):
     principal = request.principal
     if not _is_guide(principal):
         return redirect(_elsewhere())
+    form = MemberSearchForm(request.GET or None)
+    q = form.cleaned_data["q"] if form.is_valid() else ""
+    after = _parse_after(request)
+    if q or after:  # a search or a later page (no script): read fresh
+        sections = {
+            **_sections(request, principal),
+            "members": render_to_string(
+                "guides/workbench/_members.html", _member_page_context(request, principal), request
+            ),
+        }
+    else:
+        sections = _sections(request, principal)
     context = {
         "section": "workbench",
         "nav_section": "guides",
@@ -288,9 +358,9 @@ def workbench(request):
         "strings": _strings(),
         "outcomes": Outcome.choices,
         "next_steps": NextStep.choices,
-        **_tasks_context(request, principal),
-        **_member_page_context(request, principal),
-        **_numbers_context(principal),
+        "search_form": form,
+        "q": q,
+        **{f"{name}_html": html for name, html in sections.items()},
     }
     return render(request, "guides/workbench/home.html", context)
 
