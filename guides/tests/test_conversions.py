@@ -236,7 +236,7 @@ def test_the_reattribute_task_runs_the_recompute(guide, member, brand):
 
     order = _order(member, at=NOW)
     _call(guide, member, at=NOW - dt.timedelta(days=1))
-    reattribute_task.apply(args=(brand.pk, (NOW - dt.timedelta(days=2)).isoformat())).get()
+    reattribute_task.apply(args=(brand.pk, (NOW - dt.timedelta(days=2)).isoformat()), throw=True)
     assert Conversion.objects.get().order_id == order.pk
 
 

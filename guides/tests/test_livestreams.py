@@ -195,7 +195,7 @@ def test_the_task_runs_the_reminders(store, host, member, no_quiet_hours):
     from guides.tasks.livestreams import send_livestream_reminders_task
 
     _due_livestream(store, host, [(member, "sms")])
-    send_livestream_reminders_task.apply().get()
+    send_livestream_reminders_task.apply(throw=True)
     assert Message.objects.filter(member=member).count() == 1
 
 
