@@ -12,7 +12,7 @@ pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 HOMES = [
     ("hq", "/hq/", "Brand overview"),
     ("manager", "/store/", "My stores today"),
-    ("guide", "/guide/", "My workbench"),
+    ("guide", "/guides/", "Today"),  # the tablet workbench
 ]
 
 
@@ -97,8 +97,8 @@ def test_product_search_updates_the_rows_in_place(page, live_server, shop):
 
 TABLET_PAGES = {
     "hq": ["/hq/", "/stores/", "/products/", "/orders/", "/audit/"],
-    "manager": ["/store/", "/stores/", "/orders/"],
-    "guide": ["/guide/", "/products/", "/orders/"],
+    "manager": ["/store/", "/stores/", "/orders/", "/guides/tasks/"],
+    "guide": ["/guides/", "/guide/", "/products/", "/orders/"],
 }
 
 
