@@ -398,13 +398,23 @@ def bump(*, guide_ids: Iterable[int | None] = (), brand_id: int | None = None) -
 VERSION_SECONDS = 24 * 3600  # longer than any section lives; a lost version just reads fresh
 
 
+def version_keys(principal: Principal) -> list[str]:
+    """The cache keys of the guide's and their brand's versions."""
+    return [_version_key("guide", principal.guide_user_id), _version_key("brand", principal.brand_id)]
+
+
+def versions_of(principal: Principal, found: dict) -> str:
+    """The current versions as one string, from a get_many of `version_keys` (a version not
+    in the cache yet is made, unless another reader made it meanwhile)."""
+    keys = version_keys(principal)
+    values = dict(found)
+    for key in keys:
+        if key not in values:
+            value = uuid.uuid4().hex
+            values[key] = value if cache.add(key, value, VERSION_SECONDS) else cache.get(key, value)
+    return ".".join(values[key] for key in keys)
+
+
 def section_versions(principal: Principal) -> str:
     """The guide's and their brand's current versions, as one key part (one cache read)."""
-    keys = [_version_key("guide", principal.guide_user_id), _version_key("brand", principal.brand_id)]
-    found = cache.get_many(keys)
-    missing = {key: uuid.uuid4().hex for key in keys if key not in found}
-    if missing:
-        for key, value in missing.items():
-            # another reader may have set it meanwhile: keep theirs
-            found[key] = value if cache.add(key, value, VERSION_SECONDS) else cache.get(key, value)
-    return ".".join(found[key] for key in keys)
+    return versions_of(principal, cache.get_many(version_keys(principal)))

@@ -276,15 +276,17 @@ def _tasks_context(request, principal) -> dict:
 
 # --- the page -----------------------------------------------------------------------------
 
-# The home page's sections come from the cache (guides.selectors.workbench: per guide, under
-# versions that every write through guides.services bumps, for SECTION_SECONDS at most). The
-# rows carry the CSRF token of whoever rendered them: cached with this mark in its place, and
-# the reader's own token put back on the way out. The htmx partials always read fresh.
+# The home page's content (today's tasks, my members' first page, my month, the store's
+# board, and the search, note dialog and sub-navigation around them) comes from the cache:
+# rendered per guide, role, language and time zone, kept under the guide's and their brand's
+# versions (guides.selectors.workbench: every write through guides.services bumps them) for
+# SECTION_SECONDS at most. The rows and forms carry the CSRF token of whoever rendered them:
+# cached with CSRF_MARK in its place, and the reader's own token put back on the way out. A
+# search or a later page (no script) and the htmx partials always read fresh.
 CSRF_MARK = "__wb_csrf__"
-SECTIONS = ("tasks", "members", "numbers", "board")
 
 
-def _section_key(principal, versions: str) -> str:
+def _section_key(principal) -> str:
     return ":".join(
         str(part)
         for part in (
@@ -292,7 +294,6 @@ def _section_key(principal, versions: str) -> str:
             principal.guide_user_id,
             principal.role_id,
             selectors.workbench_store_id(principal),
-            versions,
             get_language(),
             timezone.get_current_timezone_name(),
         )
@@ -322,14 +323,36 @@ def _render_sections(request, principal) -> dict[str, str]:
     }
 
 
-def _sections(request, principal) -> dict[str, str]:
-    key = _section_key(principal, selectors.section_versions(principal))
-    sections = cache.get(key)
-    if sections is None:
-        sections = _render_sections(request, principal)
-        cache.set(key, sections, selectors.SECTION_SECONDS)
-    csrf = escape(get_token(request))
-    return {name: mark_safe(html.replace(CSRF_MARK, csrf)) for name, html in sections.items()}  # noqa: S308
+def _render_content(request, principal, form, *, members_html: str | None = None) -> str:
+    """The page's content with its sections, rendered fresh (the CSRF token as CSRF_MARK)."""
+    sections = _render_sections(request, principal)
+    if members_html is not None:
+        sections["members"] = members_html
+    context = {
+        "section": "workbench",
+        "search_form": form,
+        "outcomes": Outcome.choices,
+        "next_steps": NextStep.choices,
+        "csrf_token": CSRF_MARK,
+        **{f"{name}_html": mark_safe(html) for name, html in sections.items()},  # noqa: S308 — rendered
+    }
+    return render_to_string("guides/workbench/_home_content.html", context, request)
+
+
+def _content(request, principal, form) -> str:
+    """The content from the cache if it was rendered under the current versions (versions and
+    content in one cache round trip), else rendered and cached; the reader's CSRF token in."""
+    key = _section_key(principal)
+    version_keys = selectors.version_keys(principal)
+    found = cache.get_many([*version_keys, key])
+    versions = selectors.versions_of(principal, {k: v for k, v in found.items() if k in version_keys})
+    cached = found.get(key)
+    if cached is not None and cached[0] == versions:
+        html = cached[1]
+    else:
+        html = _render_content(request, principal, form)
+        cache.set(key, (versions, html), selectors.SECTION_SECONDS)
+    return html
 
 
 @login_required
@@ -341,26 +364,20 @@ def workbench(request):
         return redirect(_elsewhere())
     form = MemberSearchForm(request.GET or None)
     q = form.cleaned_data["q"] if form.is_valid() else ""
-    after = _parse_after(request)
-    if q or after:  # a search or a later page (no script): read fresh
-        sections = {
-            **_sections(request, principal),
-            "members": render_to_string(
-                "guides/workbench/_members.html", _member_page_context(request, principal), request
-            ),
-        }
+    if q or _parse_after(request):  # a search or a later page (no script): read fresh
+        members = render_to_string(
+            "guides/workbench/_members.html", _member_page_context(request, principal), request
+        )
+        html = _render_content(request, principal, form, members_html=members)
     else:
-        sections = _sections(request, principal)
+        html = _content(request, principal, MemberSearchForm())
+    csrf = escape(get_token(request))
     context = {
         "section": "workbench",
         "nav_section": "guides",
         "config": _config(request),
         "strings": _strings(),
-        "outcomes": Outcome.choices,
-        "next_steps": NextStep.choices,
-        "search_form": form,
-        "q": q,
-        **{f"{name}_html": html for name, html in sections.items()},
+        "content_html": mark_safe(html.replace(CSRF_MARK, csrf)),  # noqa: S308 — rendered above
     }
     return render(request, "guides/workbench/home.html", context)
 
