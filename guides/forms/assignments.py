@@ -97,7 +97,13 @@ class ReassignForm(forms.Form):
         self.store_id = chosen_store_id(self, stores, wanted=store_id)
         choices = guide_choices(principal, store_id=self.store_id) if self.store_id else []
         self.fields["from_guide"].choices = [("", _("Nobody: I list members below")), *choices]
-        self.fields["to_guides"].choices = choices
+        # targets: the store's guides first, then the other stores' (a store that closes
+        # hands its members to guides elsewhere)
+        own = {user_id for user_id, _label in choices}
+        self.fields["to_guides"].choices = [
+            *choices,
+            *((user_id, label) for user_id, label in guide_choices(principal) if user_id not in own),
+        ]
 
     def clean(self):
         data = super().clean()

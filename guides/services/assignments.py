@@ -84,6 +84,20 @@ def guides_of_store(*, store: Store) -> list[int]:
     )
 
 
+def _target_stores(principal: Principal, *, store: Store, targets: list[int]) -> dict[int, int]:
+    """{guide user id: the store they take members into}: this store where they are one of
+    its guides, else the first other store of the brand (that the principal may see) where
+    they are a guide."""
+    stores = Store.objects.for_principal(principal).filter(brand_id=store.brand_id)
+    found: dict[int, int] = {}
+    roles = StaffRole.objects.filter(
+        brand_id=store.brand_id, role=Role.GUIDE, user_id__in=targets, store__in=stores
+    ).values_list("user_id", "store_id")
+    for user_id, store_id in sorted(roles, key=lambda row: (row[1] != store.pk, row[1])):
+        found.setdefault(user_id, store_id)
+    return found
+
+
 def _ids(values: Iterable) -> list[int]:
     out = []
     for value in values:
@@ -117,12 +131,14 @@ def reassign_members(
             _("Choose at least one guide."),
             fields={"to_guides": [_("Choose at least one guide.")]},
         )
-    store_guides = set(guides_of_store(store=store))
-    if not set(targets) <= store_guides:
+    # a target is a guide of this store, or — when a store closes — of another store of the
+    # brand the principal may see; members who go to another store's guide move to that store
+    target_store = _target_stores(principal, store=store, targets=targets)
+    if set(targets) - set(target_store):
         raise InvalidInput(
             "not_a_guide_of_store",
-            _("Every target must be a guide of this store."),
-            fields={"to_guides": [_("Every target must be a guide of this store.")]},
+            _("Every target must be a guide of one of your stores."),
+            fields={"to_guides": [_("Every target must be a guide of one of your stores.")]},
         )
     from_id = int(getattr(from_guide, "pk", from_guide)) if from_guide is not None else None
     if (from_id is None) == (member_ids is None):
@@ -182,9 +198,9 @@ def reassign_members(
         for target, pairs in plan.items():
             for start in range(0, len(pairs), CHUNK):
                 chunk = [m for m, _g in pairs[start : start + CHUNK]]
-                Member.objects.filter(pk__in=chunk).update(guide_id=target)
+                Member.objects.filter(pk__in=chunk).update(guide_id=target, store_id=target_store[target])
                 Task.objects.filter(member_id__in=chunk, status__in=OPEN_TASK_STATUSES).update(
-                    guide_id=target, updated_at=now
+                    guide_id=target, store_id=target_store[target], updated_at=now
                 )
             history.extend(
                 AssignmentChange(

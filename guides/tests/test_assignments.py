@@ -231,3 +231,31 @@ def test_an_empty_selection_or_moving_to_the_same_guide_is_refused(store, manage
             as_user(manager_user), store=store, from_guide=guide, to_guides=[guide], reason="rebalance"
         )
     assert not ReassignmentBatch.objects.exists()
+
+
+def test_when_a_store_closes_its_members_go_to_a_guide_of_another_store_with_their_tasks(
+    store, hq_user, leaving
+):
+    # given a store that closes, with a guide's 10 members (3 with open tasks)
+    guide, members, open_tasks, done = leaving
+    other_store = StoreFactory(brand=store.brand)
+    there = guide_in(other_store)
+    # when HQ moves them to a guide of another store
+    batch = services.reassign_members(
+        as_user(hq_user),
+        store=store,
+        from_guide=guide,
+        to_guides=[there],
+        reason=AssignmentReason.STORE_CLOSED,
+    )
+    # then they (and their open tasks) belong to that guide and that store; history kept
+    assert batch.members_moved == 10
+    assert set(Member.objects.filter(pk__in=[m.pk for m in members]).values_list("guide_id", "store_id")) == {
+        (there.pk, other_store.pk)
+    }
+    for task in open_tasks:
+        task.refresh_from_db()
+        assert (task.guide_id, task.store_id) == (there.pk, other_store.pk)
+    done.refresh_from_db()
+    assert (done.guide_id, done.store_id) == (guide.pk, store.pk)
+    assert AssignmentChange.objects.filter(batch=batch, from_guide=guide, to_guide=there).count() == 10
