@@ -18,7 +18,6 @@ import datetime as dt
 import json
 
 from django.contrib.auth.decorators import login_required
-from django.contrib.staticfiles import finders
 from django.core.cache import cache
 from django.core.exceptions import ObjectDoesNotExist, PermissionDenied
 from django.http import Http404, HttpResponse, JsonResponse
@@ -36,6 +35,7 @@ from django.utils.translation import gettext_lazy as _lazy
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_POST
 
+from retail import serviceworker
 from retail.errors import DomainError
 
 from ..choices import InteractionSource, NextStep, Outcome, TaskKind
@@ -546,17 +546,6 @@ def offline_sync(request):
     return JsonResponse({"results": results})
 
 
-def _sw_source() -> str:
-    found = finders.find("js/guides-workbench-sw.js")
-    if found:
-        with open(found, "rb") as fh:
-            return fh.read().decode()
-    from django.contrib.staticfiles.storage import staticfiles_storage  # production: collected
-
-    with staticfiles_storage.open("js/guides-workbench-sw.js") as fh:
-        return fh.read().decode()
-
-
 @login_required
 @require_GET
 def service_worker(request):
@@ -569,10 +558,9 @@ def service_worker(request):
         "snapshot": reverse("guides:offline_snapshot"),
         "static": [static(name) for name in SHELL_STATIC],
     }
-    response = HttpResponse(
-        f"self.WORKBENCH_SHELL = {json.dumps(shell)};\n{_sw_source()}", content_type="application/javascript"
+    response = serviceworker.worker_response(
+        "WORKBENCH_SHELL", shell, "js/sw-common.js", "js/guides-workbench-sw.js"
     )
-    response["Cache-Control"] = "no-cache"
     response["Service-Worker-Allowed"] = reverse("guides:workbench")
     return response
 

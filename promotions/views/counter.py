@@ -20,10 +20,9 @@ import json
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.contrib.staticfiles import finders
 from django.core import signing
 from django.core.exceptions import PermissionDenied
-from django.http import Http404, HttpResponse, JsonResponse
+from django.http import Http404, JsonResponse
 from django.shortcuts import redirect, render
 from django.templatetags.static import static
 from django.urls import path, reverse
@@ -34,6 +33,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_POST
 
 from members import selectors as member_selectors
+from retail import serviceworker
 from retail.errors import DomainError
 from retail.forms import add_domain_errors
 
@@ -407,17 +407,6 @@ def sync_block(request, block_id: int):
     )
 
 
-def _sw_source() -> str:
-    found = finders.find("js/promotions-counter-sw.js")
-    if found:
-        with open(found, "rb") as fh:
-            return fh.read().decode()
-    from django.contrib.staticfiles.storage import staticfiles_storage  # production: collected
-
-    with staticfiles_storage.open("js/promotions-counter-sw.js") as fh:
-        return fh.read().decode()
-
-
 @login_required
 @require_GET
 def service_worker(request):
@@ -430,10 +419,9 @@ def service_worker(request):
         "pack": reverse("promotions:counter_pack"),
         "static": [static(name) for name in SHELL_STATIC],
     }
-    response = HttpResponse(
-        f"self.COUNTER_SHELL = {json.dumps(shell)};\n{_sw_source()}", content_type="application/javascript"
+    response = serviceworker.worker_response(
+        "COUNTER_SHELL", shell, "js/sw-common.js", "js/promotions-counter-sw.js"
     )
-    response["Cache-Control"] = "no-cache"
     return response
 
 

@@ -18,7 +18,6 @@ import json
 
 from django.conf import settings
 from django.contrib.auth.views import redirect_to_login
-from django.contrib.staticfiles import finders
 from django.http import Http404, HttpResponse, JsonResponse
 from django.shortcuts import render
 from django.templatetags.static import static
@@ -30,6 +29,8 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.clickjacking import xframe_options_sameorigin
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_POST
+
+from retail import serviceworker
 
 from ..choices import Slot
 from ..selectors import kiosk as selectors
@@ -218,25 +219,13 @@ def service_worker(request, token: str):
     screen = _screen(token)
     if screen.retired:
         raise Http404
-    found = finders.find("js/shelves-kiosk-sw.js")
-    if found:
-        with open(found, "rb") as fh:
-            source = fh.read().decode()
-    else:  # production: collected
-        from django.contrib.staticfiles.storage import staticfiles_storage
-
-        with staticfiles_storage.open("js/shelves-kiosk-sw.js") as fh:
-            source = fh.read().decode()
     shell = {
         "version": "kiosk-v1",
         "page": reverse("kiosk:page", kwargs={"token": token}),
         "payload": reverse("kiosk:payload", kwargs={"token": token}),
         "static": [static(name) for name in SHELL_STATIC],
     }
-    response = HttpResponse(
-        f"self.KIOSK_SHELL = {json.dumps(shell)};\n{source}", content_type="application/javascript"
-    )
-    response["Cache-Control"] = "no-cache"
+    response = serviceworker.worker_response("KIOSK_SHELL", shell, "js/shelves-kiosk-sw.js")
     # the worker fetches product images from their own hosts
     response["Content-Security-Policy"] = (
         "default-src 'self'; connect-src 'self' https:; img-src 'self' https: data:"

@@ -1,5 +1,6 @@
 /* The coupon counter's service worker, served at /promotions/counter/sw.js
- * (promotions.views.counter prepends self.COUNTER_SHELL = {version, page, pack, static}),
+ * (promotions.views.counter prepends self.COUNTER_SHELL = {version, page, pack, static} and
+ * js/sw-common.js),
  * so its scope is the counter page. With the store's network down the counter still opens:
  * - the page (any ?store=) and the pack: network first, the cached copy when it fails;
  * - the page's static files: cache first.
@@ -11,41 +12,21 @@
 var SHELL = self.COUNTER_SHELL || { version: "counter-v1", page: "./", pack: "pack.json", static: [] };
 var CACHE = "tiandi-counter-" + SHELL.version;
 
+var SW = self.TiandiSW;
+
 self.addEventListener("install", function (event) {
   event.waitUntil(
-    caches
-      .open(CACHE)
-      .then(function (cache) {
-        return Promise.all(
-          SHELL.static.map(function (url) {
-            return cache.add(url).catch(function () {}); // best effort: runtime caching fills gaps
-          })
-        );
-      })
-      .then(function () {
-        return self.skipWaiting();
-      })
+    SW.precache(CACHE, SHELL.static).then(function () {
+      return self.skipWaiting();
+    })
   );
 });
 
 self.addEventListener("activate", function (event) {
   event.waitUntil(
-    caches
-      .keys()
-      .then(function (names) {
-        return Promise.all(
-          names
-            .filter(function (name) {
-              return name.indexOf("tiandi-counter-") === 0 && name !== CACHE;
-            })
-            .map(function (name) {
-              return caches.delete(name);
-            })
-        );
-      })
-      .then(function () {
-        return self.clients.claim();
-      })
+    SW.dropOtherCaches("tiandi-counter-", CACHE).then(function () {
+      return self.clients.claim();
+    })
   );
 });
 
@@ -66,45 +47,6 @@ self.addEventListener("message", function (event) {
   );
 });
 
-function networkFirst(request) {
-  return fetch(request)
-    .then(function (response) {
-      // only real pages: a redirect to the login page is not the counter
-      if (response.ok && !response.redirected) {
-        var copy = response.clone();
-        caches.open(CACHE).then(function (cache) {
-          cache.put(request, copy);
-        });
-      }
-      return response;
-    })
-    .catch(function (error) {
-      return caches.open(CACHE).then(function (cache) {
-        return cache
-          .match(request, { ignoreVary: true })
-          .then(function (exact) {
-            return exact || cache.match(request, { ignoreVary: true, ignoreSearch: true });
-          })
-          .then(function (hit) {
-            if (!hit) throw error;
-            return hit;
-          });
-      });
-    });
-}
-
-function cacheFirst(request) {
-  return caches.open(CACHE).then(function (cache) {
-    return cache.match(request, { ignoreVary: true }).then(function (hit) {
-      if (hit) return hit;
-      return fetch(request).then(function (response) {
-        if (response.ok) cache.put(request, response.clone());
-        return response;
-      });
-    });
-  });
-}
-
 self.addEventListener("fetch", function (event) {
   var request = event.request;
   if (request.method !== "GET") return;
@@ -113,8 +55,8 @@ self.addEventListener("fetch", function (event) {
   var page = new URL(SHELL.page, self.location).pathname;
   var pack = new URL(SHELL.pack, self.location).pathname;
   if (url.pathname === pack || (request.mode === "navigate" && url.pathname === page)) {
-    event.respondWith(networkFirst(request));
+    event.respondWith(SW.networkFirst(CACHE, request));
   } else if (url.pathname.indexOf("/static/") === 0) {
-    event.respondWith(cacheFirst(request));
+    event.respondWith(SW.cacheFirst(CACHE, request));
   }
 });
