@@ -10,6 +10,7 @@ from __future__ import annotations
 from types import SimpleNamespace
 
 import pytest
+from playwright.sync_api import TimeoutError as PlaywrightTimeout
 from playwright.sync_api import expect
 
 from .conftest import PASSWORD, log_in, no_horizontal_overflow, screenshot
@@ -108,7 +109,7 @@ def test_a_guide_calls_a_member_records_the_outcome_and_syncs_an_offline_note(
 
         # the network goes (the service worker took charge of the page meanwhile): a note is
         # kept on the tablet and shown as waiting
-        page.wait_for_function("() => !!navigator.serviceWorker.controller", timeout=30000)
+        _until_the_worker_controls(page)
         context.set_offline(True)
         expect(page.locator("[data-wb-offline]")).to_be_visible()
         page.locator(f"[data-wb-member='{member.pk}'] [data-wb-note-open]").click()
@@ -182,3 +183,16 @@ def test_a_guide_writes_a_visit_on_the_member_card(browser, asgi_server, workben
         screenshot(page, f"workbench-card-{viewport}")
     finally:
         context.close()
+
+
+def _until_the_worker_controls(page) -> None:
+    """Wait until the service worker controls the page. A worker that activated after the
+    page loaded controls it once it claims its clients; on a busy machine that can lag, and
+    a reload (the worker active) always gives the page its controller."""
+    active = page.evaluate("async () => { await navigator.serviceWorker.ready; return true; }")
+    assert active
+    try:
+        page.wait_for_function("() => !!navigator.serviceWorker.controller", timeout=15000)
+    except PlaywrightTimeout:
+        page.reload()
+        page.wait_for_function("() => !!navigator.serviceWorker.controller", timeout=30000)
