@@ -120,7 +120,7 @@ class HttpMessaging(MessagingProvider):
     name = "http"
 
     def send_batch(self, messages: list[Outgoing]) -> dict[str, str]:
-        url = getattr(settings, "MESSAGING_HTTP_URL", "")
+        url = settings.MESSAGING_HTTP_URL
         if not url:
             raise ProviderError("MESSAGING_HTTP_URL is not set")
         body = {
@@ -138,8 +138,8 @@ class HttpMessaging(MessagingProvider):
             response = httpx.post(
                 url,
                 json=body,
-                headers={"Authorization": f"Bearer {getattr(settings, 'MESSAGING_HTTP_API_KEY', '')}"},
-                timeout=float(getattr(settings, "MESSAGING_HTTP_TIMEOUT_SECONDS", 10.0)),
+                headers={"Authorization": f"Bearer {settings.MESSAGING_HTTP_API_KEY}"},
+                timeout=settings.MESSAGING_HTTP_TIMEOUT_SECONDS,
             )
         except httpx.HTTPError as exc:
             raise ProviderError(type(exc).__name__) from None
@@ -174,7 +174,7 @@ class SimulatedMessaging(MessagingProvider):
 
 
 def outcome_for(message: Outgoing) -> str:
-    forced = getattr(settings, "MESSAGING_SIMULATOR_OUTCOME", "")
+    forced = settings.MESSAGING_SIMULATOR_OUTCOME
     if forced in ("delivered", "failed"):
         return forced
     return "failed" if (message.to_phone or message.to_member_ref).endswith("0505") else "delivered"

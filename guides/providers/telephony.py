@@ -104,7 +104,7 @@ class HttpTelephony(TelephonyProvider):
     def place_call(
         self, *, call_ref: str, guide_phone: str, member_phone: str, caller_name: str, callback_url: str
     ) -> str:
-        url = getattr(settings, "TELEPHONY_HTTP_URL", "")
+        url = settings.TELEPHONY_HTTP_URL
         if not url:
             raise ProviderError("TELEPHONY_HTTP_URL is not set")
         body = {
@@ -114,12 +114,12 @@ class HttpTelephony(TelephonyProvider):
             "display_name": caller_name,
             "status_callback": callback_url,
         }
-        timeout = float(getattr(settings, "TELEPHONY_HTTP_TIMEOUT_SECONDS", 5.0))
+        timeout = settings.TELEPHONY_HTTP_TIMEOUT_SECONDS
         try:
             response = httpx.post(
                 url,
                 json=body,
-                headers={"Authorization": f"Bearer {getattr(settings, 'TELEPHONY_HTTP_API_KEY', '')}"},
+                headers={"Authorization": f"Bearer {settings.TELEPHONY_HTTP_API_KEY}"},
                 timeout=timeout,
             )
         except httpx.HTTPError as exc:
@@ -157,7 +157,7 @@ class SimulatedTelephony(TelephonyProvider):
 
 
 def scenario_for(member_phone: str) -> str:
-    forced = getattr(settings, "TELEPHONY_SIMULATOR_SCENARIO", "")
+    forced = settings.TELEPHONY_SIMULATOR_SCENARIO
     if forced in SCENARIOS:
         return forced
     if member_phone.endswith("0404"):

@@ -109,7 +109,7 @@ def callback_url(provider_name: str) -> str:
         path = reverse(f"guides_hooks:telephony_{provider_name}")
     except NoReverseMatch:
         path = f"/hooks/telephony/{provider_name}/"
-    return getattr(settings, "TELEPHONY_CALLBACK_BASE_URL", "").rstrip("/") + path
+    return settings.TELEPHONY_CALLBACK_BASE_URL.rstrip("/") + path
 
 
 def place_call(*, interaction_id: int) -> str | None:

@@ -63,7 +63,7 @@ from .interactions import record_interaction
 logger = logging.getLogger(__name__)
 
 LOCK_NAMESPACE = 0x6775  # "gu": the guide workbench's advisory locks
-CHUNK = int(getattr(settings, "GUIDES_BROADCAST_CHUNK", 5000))
+CHUNK = settings.GUIDES_BROADCAST_CHUNK
 DELIVERY_BATCH = 1000
 COUNTED = (MessageStatus.QUEUED, MessageStatus.SENT, MessageStatus.DELIVERED)
 CONSENT_FIELD = {MessageChannel.SMS: "consent_sms", MessageChannel.CHAT: "consent_chat"}
@@ -606,7 +606,3 @@ def deliver_stuck_messages(*, older_than_minutes: int = 10) -> int:
         .values_list("pk", flat=True)[:DELIVERY_BATCH]
     )
     return deliver_messages(message_ids=ids) if ids else 0
-
-
-def connect() -> None:
-    """Nothing to subscribe to yet (kept for guides.hooks)."""

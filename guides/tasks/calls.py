@@ -19,8 +19,8 @@ def simulate_call_task(provider_ref: str, call_ref: str, scenario: str) -> None:
     from ..providers import signing, telephony
     from ..services import calls
 
-    step = float(getattr(settings, "TELEPHONY_SIMULATOR_STEP_SECONDS", 1.0))
-    post_url = getattr(settings, "TELEPHONY_SIMULATOR_POST_URL", "")
+    step = settings.TELEPHONY_SIMULATOR_STEP_SECONDS
+    post_url = settings.TELEPHONY_SIMULATOR_POST_URL
     secret = signing.secret_for("telephony")
     for event in telephony.simulated_events(provider_ref, call_ref, scenario):
         if step:

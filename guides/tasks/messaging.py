@@ -35,8 +35,8 @@ def simulate_delivery_task(outcomes: list[list[str]]) -> None:
     from ..providers import signing
     from ..services import messaging
 
-    step = float(getattr(settings, "MESSAGING_SIMULATOR_STEP_SECONDS", 0.5))
-    post_url = getattr(settings, "MESSAGING_SIMULATOR_POST_URL", "")
+    step = settings.MESSAGING_SIMULATOR_STEP_SECONDS
+    post_url = settings.MESSAGING_SIMULATOR_POST_URL
     secret = signing.secret_for("messaging")
     if step:
         time.sleep(step)

@@ -17,6 +17,7 @@ def test_seed_gives_guides_a_workbench_and_wipe_removes_it():
     brand = Brand.objects.order_by("pk").first()
     profiles = m.GuideProfile.objects.filter(brand=brand)
     assert profiles.exists()
+    assert all(p.phone_encrypted for p in profiles)  # the call bridge has a phone to ring
     assert m.Task.objects.filter(brand=brand).exists()
     assert m.Interaction.objects.filter(brand=brand, kind="call", answered=True).exists()
     assert m.AssignmentChange.objects.filter(brand=brand, reason="recruited").exists()
