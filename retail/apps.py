@@ -7,11 +7,12 @@ class RetailConfig(AppConfig):
     verbose_name = _("Retail core")
 
     def ready(self) -> None:
-        from . import checks, events  # noqa: F401  (checks registers deploy checks)
+        from . import checks, events, signals  # noqa: F401  (checks registers deploy checks)
         from .api import schema  # noqa: F401  (registers the OpenAPI auth extension)
         from .broadcast import broadcast_event
         from .webhooks import on_event as queue_webhook_deliveries
 
+        signals.connect()  # the per-user role cache's invalidation
         events.subscribe("*", broadcast_event)
         events.subscribe("*", queue_webhook_deliveries)
         from .dashboards.tasks import fold_event as fold_into_dashboards

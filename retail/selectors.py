@@ -48,11 +48,27 @@ def _figures_cached(fn):
     return cached
 
 
+ROLES_CACHE_SECONDS = 600
+
+
+def roles_cache_key(user_id: int) -> str:
+    return f"retail:roles:u:{user_id}"
+
+
 def roles_for_user(*, user) -> list[StaffRole]:
-    """Every role a user holds, brand and store joined, HQ first."""
-    order = {Role.HQ_ADMIN: 0, Role.STORE_MANAGER: 1, Role.GUIDE: 2}
-    roles = list(StaffRole.objects.filter(user=user).select_related("brand", "store", "user"))
-    return sorted(roles, key=lambda r: (order.get(r.role, 9), r.brand_id, r.store_id or 0))
+    """Every role a user holds, brand and store joined, HQ first. Read on every request (the
+    principal), so kept in the cache per user; retail.signals drops the entry whenever one of
+    the user's roles, their user row, or a store or brand they hold a role in changes."""
+    key = roles_cache_key(user.pk)
+    roles = cache.get(key)
+    if roles is None:
+        order = {Role.HQ_ADMIN: 0, Role.STORE_MANAGER: 1, Role.GUIDE: 2}
+        roles = sorted(
+            StaffRole.objects.filter(user=user).select_related("brand", "store", "user"),
+            key=lambda r: (order.get(r.role, 9), r.brand_id, r.store_id or 0),
+        )
+        cache.set(key, roles, ROLES_CACHE_SECONDS)
+    return roles
 
 
 def principal_for_user(

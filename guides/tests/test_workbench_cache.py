@@ -196,3 +196,45 @@ def test_a_reassignment_moves_the_member_between_cached_lists(store, guide, othe
     )
     assert f'data-wb-member="{member.pk}"' not in _home(me)
     assert f'data-wb-member="{member.pk}"' in _home(them)
+
+
+def test_the_whole_page_is_cached_with_the_readers_token_in_every_form(store, guide):
+    tablet, phone = Client(enforce_csrf_checks=True), Client(enforce_csrf_checks=True)
+    tablet.force_login(guide)
+    phone.force_login(guide)
+    _home(tablet)  # renders the page (chrome included) into the cache
+    with CaptureQueriesContext(connection) as cached:
+        html = _home(phone)
+    assert CSRF_MARK not in html
+    assert "guide_profile" not in _tables(cached.captured_queries)  # no section query ran
+    logout = re.search(
+        rf'action="{re.escape(reverse("logout"))}".*?name="csrfmiddlewaretoken" value="([^"]+)"', html, re.S
+    ).group(1)
+    assert phone.post(reverse("logout"), {"csrfmiddlewaretoken": logout}).status_code == 302
+    assert phone.get(reverse(HOME)).status_code == 302  # logged out: the cached token was valid
+
+
+def test_a_flash_message_shows_on_the_cached_page(client, store, guide):
+    from django.contrib.messages import constants
+    from django.contrib.messages.storage.base import Message
+    from django.contrib.messages.storage.cookie import CookieStorage
+    from django.http import HttpRequest
+
+    client.force_login(guide)
+    _home(client)  # the page is cached now
+    storage = CookieStorage(HttpRequest())  # a message left by a redirecting view
+    client.cookies[storage.cookie_name] = storage._encode([Message(constants.SUCCESS, "Flash for the guide")])
+    assert "Flash for the guide" in _home(client)
+    assert "Flash for the guide" not in _home(client)  # shown once; the cached page again
+
+
+def test_a_new_role_shows_the_role_switch_on_the_cached_page(client, store, guide):
+    from retail import services as retail_services
+    from retail.choices import Role
+    from retail.tests.factories import StoreFactory
+
+    client.force_login(guide)
+    assert 'action="{}"'.format(reverse("retail:role_switch")) not in _home(client)
+    other = StoreFactory(brand=store.brand)
+    retail_services.grant_role(user=guide, brand=store.brand, role=Role.GUIDE, store=other)
+    assert 'action="{}"'.format(reverse("retail:role_switch")) in _home(client)
