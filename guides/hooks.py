@@ -7,7 +7,7 @@ from __future__ import annotations
 
 def connect() -> None:
     from . import demo
-    from .services import assignments, conversions, plans, sharing
+    from .services import assignments, conversions, plans, profiles, sharing
 
-    for area in (assignments, plans, conversions, sharing, demo):
+    for area in (assignments, plans, conversions, sharing, profiles, demo):
         area.connect()

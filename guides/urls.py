@@ -4,6 +4,8 @@ status callback are wired in retail/urls.py."""
 
 from django.urls import include, path
 
+from .views.profiles import me_urlpatterns
+
 app_name = "guides"
 
 urlpatterns = [
@@ -17,4 +19,6 @@ urlpatterns = [
     path("performance/", include("guides.views.performance")),
     path("links/", include("guides.views.sharing")),
     path("livestreams/", include("guides.views.livestreams")),
+    path("team/", include("guides.views.profiles")),
+    path("me/", include(me_urlpatterns)),
 ]

@@ -28,6 +28,8 @@ CATALOGUE: dict[str, str] = {
     "store.went_live": "A store finished onboarding and went live (with the minutes it took).",
     "product.created": "A product (SKU) was added to the catalog.",
     "product.updated": "A product's price, stock or details changed.",
+    "staff.role_granted": "A user was given a role (HQ admin, store manager, guide) in a brand or store.",
+    "staff.role_revoked": "A user's role in a brand or store was taken away.",
     "member.joined": "A new member joined the brand.",
     "member.updated": "A member's identity or consent changed.",
     "order.created": "An order was recorded in the sales ledger.",

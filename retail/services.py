@@ -69,7 +69,8 @@ def update_store(*, store: Store, **fields: Any) -> Store:
 
 
 def grant_role(*, user, brand: Brand | int, role: str, store: Store | None = None) -> StaffRole:
-    """Give a user a role in a brand (a permission change: audited)."""
+    """Give a user a role in a brand (a permission change: audited; a new role publishes
+    `staff.role_granted`)."""
     brand_id = _id(brand)
     if store is not None and store.brand_id != brand_id:
         raise InvalidInput("store_other_brand", _("The store belongs to another brand."))
@@ -86,15 +87,29 @@ def grant_role(*, user, brand: Brand | int, role: str, store: Store | None = Non
                 after=audit.snapshot(staff_role),
                 message=f"granted {role}",
             )
+            events.publish(
+                "staff.role_granted",
+                brand=brand_id,
+                store=staff_role.store_id,
+                user=staff_role.user_id,
+                role=role,
+            )
     return staff_role
 
 
 def revoke_role(*, staff_role: StaffRole) -> None:
-    """Take a role away (audited)."""
+    """Take a role away (audited; publishes `staff.role_revoked`)."""
     with transaction.atomic():
         before = audit.snapshot(staff_role)
         audit.record(AuditAction.PERMISSION, staff_role, before=before, message="revoked")
+        brand_id, store_id, user_id, role = (
+            staff_role.brand_id,
+            staff_role.store_id,
+            staff_role.user_id,
+            staff_role.role,
+        )
         staff_role.delete()
+        events.publish("staff.role_revoked", brand=brand_id, store=store_id, user=user_id, role=role)
 
 
 # --- catalog --------------------------------------------------------------------------------

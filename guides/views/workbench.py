@@ -41,6 +41,7 @@ from retail.errors import DomainError
 
 from ..choices import InteractionSource, NextStep, Outcome, TaskKind
 from ..forms.workbench import MemberSearchForm, QuickNoteForm
+from ..selectors import profiles as profile_selectors
 from ..selectors import workbench as selectors
 from ..services import interactions, offline
 from ..services import tasks as task_services
@@ -335,6 +336,7 @@ def _render_content(request, principal, form, *, members_html: str | None = None
         "outcomes": Outcome.choices,
         "next_steps": NextStep.choices,
         "csrf_token": CSRF_MARK,
+        "has_phone": profile_selectors.guide_has_phone(principal),  # the "add your phone" banner
         **{f"{name}_html": mark_safe(html) for name, html in sections.items()},  # noqa: S308 — rendered
     }
     return render_to_string("guides/workbench/_home_content.html", context, request)
