@@ -83,6 +83,18 @@ class DashboardConsumer(AsyncJsonWebsocketConsumer):
         if self.group:
             await self.channel_layer.group_discard(self.group, self.channel_name)
 
+    async def dispatch(self, message):
+        # A delta touches no database: skip Channels' close_old_connections before it, which
+        # is a hop to the one sync thread per message — with 1,000 sockets, 1,000 hops in a
+        # row per event, the bulk of the fan-out time (docs/benchmarks.md, ws_fanout).
+        # Everything else (websocket.connect/receive/disconnect) goes the usual way; the
+        # database reads in connect and resync run in database_sync_to_async, which closes
+        # old connections itself.
+        if message.get("type") == "dashboard.delta":
+            await self.dashboard_delta(message)
+            return
+        await super().dispatch(message)
+
     @classmethod
     async def encode_json(cls, content):
         return orjson.dumps(content, option=orjson.OPT_NON_STR_KEYS).decode()

@@ -250,3 +250,38 @@ def test_the_live_link_takes_hq_and_managers_to_their_dashboard(
     assert client.get(url)["Location"] == reverse("retail:dashboards:store", kwargs={"store_id": store.pk})
     client.force_login(guide_user)
     assert client.get(url).status_code == 403
+
+
+@_socket_test
+def test_a_delta_goes_out_without_a_hop_to_the_sync_thread(client, brand, store, manager_user, monkeypatch):
+    # Channels closes old database connections (a hop to the one sync thread) before every
+    # message it dispatches; a delta touches no database, and 1,000 sockets × one hop each
+    # was most of the fan-out time. Connect and resync still go the usual way.
+    import channels.consumer
+
+    hops = []
+    original = channels.consumer.aclose_old_connections
+
+    async def counted():
+        hops.append(1)
+        await original()
+
+    monkeypatch.setattr(channels.consumer, "aclose_old_connections", counted)
+    cookie = _cookie(client, manager_user)
+
+    async def scenario():
+        communicator, connected, _ = await _connect(cookie, str(store.pk))
+        assert connected
+        await communicator.receive_json_from(timeout=5)
+        before = len(hops)
+        assert before >= 1  # the connect went through Channels' dispatch
+        await database_sync_to_async(_order)(brand, store, 1, "3.00")
+        frame = await communicator.receive_json_from(timeout=5)
+        assert frame["type"] == "deltas" and frame["items"][0]["inc"]["gmv"] == "3.00"
+        assert len(hops) == before
+        await communicator.send_json_to({"type": "resync"})
+        assert (await communicator.receive_json_from(timeout=5))["type"] == "snapshot"
+        assert len(hops) == before + 1
+        await communicator.disconnect()
+
+    async_to_sync(scenario)()
