@@ -54,6 +54,7 @@ for model in (
     m.Conversion,
     m.ShareContent,
     m.ShareClick,
+    m.ShareLinkOrder,
     m.Livestream,
     m.LivestreamSignup,
 ):

@@ -604,6 +604,35 @@ class ShareClick(models.Model):
         return f"{self.link_id} @ {self.clicked_at:%Y-%m-%d %H:%M}"
 
 
+class ShareLinkOrder(models.Model):
+    """An order counted on a share link's orders and GMV. The order is unique here, which is
+    what counts an order exactly once; guides keep this row instead of marking retail's
+    order."""
+
+    TENANT_BRAND_FIELD = "brand"
+    TENANT_STORE_FIELD = "store"
+
+    id = models.BigAutoField(primary_key=True)
+    brand = models.ForeignKey(Brand, on_delete=models.CASCADE, related_name="+", db_index=False)
+    store = models.ForeignKey(Store, on_delete=models.CASCADE, related_name="+", db_index=False)
+    link = models.ForeignKey(
+        ShareLink, verbose_name=_("share link"), on_delete=models.CASCADE, related_name="counted_orders"
+    )
+    order = models.OneToOneField(Order, verbose_name=_("order"), on_delete=models.CASCADE, related_name="+")
+    amount = models.DecimalField(_("amount"), **MONEY)
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+
+    objects = TenantQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        verbose_name = _("share link order")
+        verbose_name_plural = _("share link orders")
+
+    def __str__(self) -> str:
+        return f"{self.order_id} → {self.link_id}"
+
+
 class Livestream(models.Model):
     """A livestream session hosted by a guide, with the products it shows. Members who
     signed up get a reminder before it starts (consent per channel applies)."""

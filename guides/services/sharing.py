@@ -8,11 +8,11 @@ platform, counted clicks, and online orders attributed back to the guide and sto
   LINK_DAYS is EXPIRED.
 - Clicks: a conditional UPDATE (clicks = clicks + 1 WHERE active) and a ShareClick row.
 - Orders: `count_link_order` adds an attributed paid order to the link's orders and GMV
-  exactly once. The marker is the order's own attribution record: one conditional UPDATE
-  sets `share_link_counted` on the order only where it is not set yet, and only the call
-  whose UPDATE changed the row adds to the link, in the same transaction. A redelivered
-  `order.created`, or two workers at once (PostgreSQL re-checks the WHERE on the locked
-  row), adds nothing twice.
+  exactly once. The record of it is guides' own `ShareLinkOrder` row, unique per order
+  (retail's order is only read, never marked): only the call whose insert made the row adds
+  to the link, in the same transaction. A redelivered `order.created`, or two workers at once
+  (the second insert waits on the unique index, then finds the first one's row), adds nothing
+  twice.
 """
 
 from __future__ import annotations
@@ -34,7 +34,7 @@ from retail.models import Order, Product
 from retail.tenancy import Principal
 
 from ..choices import Platform
-from ..models import ShareClick, ShareContent, ShareLink
+from ..models import ShareClick, ShareContent, ShareLink, ShareLinkOrder
 from .common import NotAllowed, profile_of
 
 TOKEN_PREFIX = "gl"
@@ -214,23 +214,36 @@ def resolve_token(brand_id: int, token: str, at: dt.datetime) -> Attribution:
 
 def count_link_order(*, order_id: int) -> bool:
     """Add an order attributed through a share link to the link's orders and GMV, once.
-    True if this call counted it (see the module's docstring for the exactly-once marker)."""
-    order = Order.objects.filter(pk=order_id).values("id", "status", "total", "attribution").first()
+    True if this call counted it (the order's ShareLinkOrder row is the exactly-once record)."""
+    order = (
+        Order.objects.filter(pk=order_id).values("id", "brand_id", "status", "total", "attribution").first()
+    )
     if order is None or order["status"] != OrderStatus.PAID:
         return False
     record = order["attribution"] or {}
     link_id = record.get("share_link")
     if record.get("source") != "share_link" or record.get("status") != Status.ATTRIBUTED or not link_id:
         return False
-    if record.get("share_link_counted"):
+    link = (
+        ShareLink.objects.filter(pk=link_id, brand_id=order["brand_id"])
+        .values("brand_id", "store_id")
+        .first()
+    )
+    if link is None:
         return False
     with transaction.atomic():
-        marked = (
-            Order.objects.filter(pk=order_id, status=OrderStatus.PAID, attribution__share_link=link_id)
-            .exclude(attribution__has_key="share_link_counted")
-            .update(attribution={**record, "share_link_counted": True})
+        # get_or_create inserts in a savepoint; a concurrent insert of the same order blocks
+        # on the unique index until the other commits, then fails and is read back as theirs
+        _row, created = ShareLinkOrder.objects.get_or_create(
+            order_id=order_id,
+            defaults={
+                "brand_id": link["brand_id"],
+                "store_id": link["store_id"],
+                "link_id": link_id,
+                "amount": order["total"],
+            },
         )
-        if not marked:
+        if not created:
             return False
         ShareLink.objects.filter(pk=link_id).update(orders=F("orders") + 1, gmv=F("gmv") + order["total"])
     return True

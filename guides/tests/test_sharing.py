@@ -11,7 +11,7 @@ from django.urls import reverse
 
 from conftest import make_partner
 from guides.choices import Platform
-from guides.models import ShareClick, ShareContent, ShareLink
+from guides.models import ShareClick, ShareContent, ShareLink, ShareLinkOrder
 from guides.services import sharing as services
 from guides.tests.factories import ShareContentFactory, ShareLinkFactory, guide_in
 from retail.choices import Role
@@ -141,6 +141,8 @@ def test_the_token_attributes_an_online_order_to_the_guide_and_store_and_the_lin
     assert services.count_link_order(order_id=order.pk) is False
     link.refresh_from_db()
     assert (link.orders, link.gmv) == (1, Decimal("199.00"))
+    counted = ShareLinkOrder.objects.get()
+    assert (counted.order_id, counted.link_id, counted.amount) == (order.pk, link.pk, Decimal("199.00"))
     # a second order counts
     _post_order(brand, _order_body(product, token, "WEB-2"), django_capture_on_commit_callbacks, key="k2")
     link.refresh_from_db()
@@ -197,6 +199,7 @@ def test_a_refunded_order_is_not_counted_for_the_link(
     assert services.count_link_order(order_id=order.pk) is False
     link.refresh_from_db()
     assert link.orders == 0
+    assert not ShareLinkOrder.objects.exists()
 
 
 # --- pages ----------------------------------------------------------------------------------
