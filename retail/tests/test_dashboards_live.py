@@ -77,6 +77,25 @@ def test_hq_opens_the_command_centre_and_the_wall(client, brand, store, manager_
     assert b'class="topbar"' not in wall.content and b"dash-wall" in wall.content
 
 
+@pytest.mark.django_db
+def test_the_store_table_rows_carry_each_stores_figures_escaped(
+    client, brand, store, hq_user, django_capture_on_commit_callbacks
+):
+    odd = StoreFactory(brand=brand, name='<b>Odd</b> & "quoted"', city="<i>City</i>")
+    with django_capture_on_commit_callbacks(execute=True):  # the event folds into the rollups
+        _order(brand, odd, 1, "1234.50")
+    client.force_login(hq_user)
+    html = client.get(reverse("retail:dashboards:hq")).content.decode()
+    row = html[html.index(f'<tr data-store-id="{odd.pk}">') :]
+    row = row[: row.index("</tr>")]
+    assert "&lt;b&gt;Odd&lt;/b&gt; &amp; &quot;quoted&quot;" in row and "<b>Odd" not in row
+    assert "&lt;i&gt;City&lt;/i&gt;" in row
+    assert reverse("retail:dashboards:store", kwargs={"store_id": odd.pk}) in row
+    assert '<td class="num" data-col="gmv">¥1,234.50</td>' in row
+    assert '<td class="num" data-col="orders">1</td>' in row
+    assert f'<tr data-store-id="{store.pk}">' in html  # the store without orders has its row too
+
+
 # --- the socket ----------------------------------------------------------------------------
 
 
