@@ -42,6 +42,23 @@ def add_domain_errors(form: forms.Form, exc) -> None:
         form.add_error(None, exc.message)
 
 
+class StoreFilterForm(forms.Form):
+    """A list's "which store" filter: the principal's stores, or all of them (empty)."""
+
+    store = ListedModelChoiceField(
+        label=_("Store"), queryset=None, required=False, empty_label=_("All stores")
+    )
+
+    def __init__(self, *args, principal: Principal, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["store"].queryset = selectors.stores_for(principal=principal).order_by("code")
+
+    def store_id(self) -> int | None:
+        if self.is_bound and self.is_valid() and self.cleaned_data.get("store"):
+            return self.cleaned_data["store"].pk
+        return None
+
+
 class StoreStatusFilterForm(forms.Form):
     """A list's filters by one of the principal's stores and one status (devices, screens):
     subclasses name their `status_choices`."""

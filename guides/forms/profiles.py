@@ -8,7 +8,7 @@ from django import forms
 from django.utils.translation import gettext_lazy as _
 
 from retail import selectors as retail_selectors
-from retail.forms import ListedModelChoiceField
+from retail.forms import ListedModelChoiceField, StoreFilterForm
 from retail.tenancy import Principal
 
 PHONE_ATTRS = {"type": "tel", "inputmode": "tel", "autocomplete": "tel", "placeholder": "138 0000 0000"}
@@ -59,16 +59,5 @@ class ProfileEditForm(forms.Form):
         return values
 
 
-class TeamFilterForm(forms.Form):
-    store = ListedModelChoiceField(
-        label=_("Store"), queryset=None, required=False, empty_label=_("All stores")
-    )
-
-    def __init__(self, *args, principal: Principal, **kwargs):
-        super().__init__(*args, **kwargs)
-        self.fields["store"].queryset = retail_selectors.stores_for(principal=principal).order_by("code")
-
-    def store_id(self) -> int | None:
-        if self.is_valid() and self.cleaned_data["store"] is not None:
-            return self.cleaned_data["store"].pk
-        return None
+class TeamFilterForm(StoreFilterForm):
+    """The team page's store filter."""

@@ -9,24 +9,13 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from .. import selectors as retail_selectors
-from ..forms import ListedModelChoiceField
+from ..forms import ListedModelChoiceField, StoreFilterForm
 from ..tenancy import Principal
 from .models import SpaceKind
 
 
-class SpaceFilterForm(forms.Form):
-    store = ListedModelChoiceField(
-        label=_("Store"), queryset=None, required=False, empty_label=_("All stores")
-    )
-
-    def __init__(self, *args, principal: Principal, **kwargs):
-        super().__init__(*args, **kwargs)
-        self.fields["store"].queryset = retail_selectors.stores_for(principal=principal).order_by("code")
-
-    def store_id(self) -> int | None:
-        if self.is_bound and self.is_valid() and self.cleaned_data.get("store"):
-            return self.cleaned_data["store"].pk
-        return None
+class SpaceFilterForm(StoreFilterForm):
+    """The spaces list's store filter."""
 
 
 class SpaceForm(forms.Form):
