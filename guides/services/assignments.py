@@ -30,8 +30,44 @@ OPEN_TASK_STATUSES = (TaskStatus.OPEN, TaskStatus.SNOOZED)
 
 
 def connect() -> None:
-    """Recruitment: a member who joins with a guide is assigned to that guide."""
+    """Recruitment: a member who joins with a guide is assigned to that guide; a member whose
+    guide is changed by an edit (members' update_member) gets that change in the history."""
     events.subscribe("member.joined", _on_member_joined)
+    events.subscribe("member.updated", _on_member_updated)
+
+
+def _on_member_updated(event) -> None:
+    member_id = event.payload.get("member")
+    if member_id:
+        record_edited_guide(member_id=member_id)
+
+
+def record_edited_guide(*, member_id: int) -> AssignmentChange | None:
+    """After a member was edited: if their guide is not the one the history ends with, add
+    the change (reason "other"). Nothing when the guide did not change — so a redelivered
+    or a consent-only `member.updated` adds nothing."""
+    with transaction.atomic():
+        member = (
+            Member.objects.select_for_update()
+            .filter(pk=member_id)
+            .values("brand_id", "store_id", "guide_id")
+            .first()
+        )
+        if member is None:
+            return None
+        last = AssignmentChange.objects.filter(member_id=member_id).order_by("-id").first()
+        last_guide = last.to_guide_id if last is not None else None
+        if last_guide == member["guide_id"]:
+            return None
+        bump_workbench(guide_ids=[last_guide, member["guide_id"]])  # off one list, onto another
+        return AssignmentChange.objects.create(
+            brand_id=member["brand_id"],
+            store_id=member["store_id"],
+            member_id=member_id,
+            from_guide_id=last_guide,
+            to_guide_id=member["guide_id"],
+            reason=AssignmentReason.OTHER,
+        )
 
 
 def _on_member_joined(event) -> None:

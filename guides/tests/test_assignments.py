@@ -34,6 +34,33 @@ def test_a_member_who_joins_with_a_guide_is_assigned_to_them(store, django_captu
     assert changes[0].store_id == store.pk
 
 
+def test_a_guide_changed_by_a_member_edit_goes_into_the_history_once(
+    store, django_capture_on_commit_callbacks
+):
+    from members.services import update_member
+
+    first, second = guide_in(store), guide_in(store, username="edit-second")
+    with django_capture_on_commit_callbacks(execute=True):
+        member = join_member(brand_id=store.brand_id, phone="13812345679", store=store, guide=first)
+    with django_capture_on_commit_callbacks(execute=True):
+        update_member(member=member, guide=second)
+    changes = list(AssignmentChange.objects.filter(member=member).order_by("id"))
+    assert [(c.reason, c.from_guide_id, c.to_guide_id) for c in changes] == [
+        (AssignmentReason.RECRUITED, None, first.pk),
+        (AssignmentReason.OTHER, first.pk, second.pk),
+    ]
+    # an edit that leaves the guide alone (consent), or the event delivered again: nothing new
+    with django_capture_on_commit_callbacks(execute=True):
+        update_member(member=member, consent_sms=not member.consent_sms)
+    assert services.record_edited_guide(member_id=member.pk) is None
+    assert AssignmentChange.objects.filter(member=member).count() == 2
+    # the guide taken away by an edit is a change too
+    with django_capture_on_commit_callbacks(execute=True):
+        update_member(member=member, guide=None)
+    last = AssignmentChange.objects.filter(member=member).order_by("-id").first()
+    assert (last.from_guide_id, last.to_guide_id) == (second.pk, None)
+
+
 def test_recruitment_is_recorded_once_when_the_event_is_redelivered(store):
     guide = guide_in(store)
     member = MemberFactory(brand=store.brand, store=store, guide=guide)
