@@ -38,6 +38,7 @@ from django.views.decorators.http import require_GET, require_POST
 
 from retail import serviceworker
 from retail.errors import DomainError
+from retail.rows import row_url, url_pattern
 
 from ..choices import InteractionSource, NextStep, Outcome, TaskKind
 from ..forms.workbench import MemberSearchForm, QuickNoteForm
@@ -124,19 +125,6 @@ def _config(request) -> dict:
     }
 
 
-def _url_pattern(name: str, kwarg: str) -> str:
-    """A page's URL with a 0 where the id goes, reversed once per request; rows fill in
-    their own id."""
-    try:
-        return reverse(name, kwargs={kwarg: 0})
-    except NoReverseMatch:
-        return ""
-
-
-def _row_url(pattern: str, pk: int) -> str:
-    return pattern.replace("/0/", f"/{pk}/", 1) if pattern else ""
-
-
 # The task and member rows are written here rather than in a template: with 50 tasks and 30
 # members the template engine spent more time on the rows (variable lookups, localisation,
 # URL reversing) than the rest of the request together (bench/workbench_home.py). The markup
@@ -179,11 +167,11 @@ def _member_line(member, card_url: str, *, number: bool = False) -> str:
 def task_rows(tasks: list, *, csrf: str) -> str:
     """The rows of today's tasks (HTML)."""
     csrf = escape(csrf)
-    card = escape(_url_pattern("guides:member_card", "member_id"))
-    call = escape(_url_pattern("guides:call_start", "member_id"))
-    message = escape(_url_pattern("guides:message_send", "member_id"))
-    done = escape(_url_pattern("guides:workbench_task_done", "task_id"))
-    snooze = escape(_url_pattern("guides:workbench_task_snooze", "task_id"))
+    card = escape(url_pattern("guides:member_card", "member_id"))
+    call = escape(url_pattern("guides:call_start", "member_id"))
+    message = escape(url_pattern("guides:message_send", "member_id"))
+    done = escape(url_pattern("guides:workbench_task_done", "task_id"))
+    snooze = escape(url_pattern("guides:workbench_task_snooze", "task_id"))
     t = _labels(call=_("Call"), message=_("Message"), note=_("Note"), done=_("Done"), snooze=_("Tomorrow"))
     overdue_badge = f' <span class="badge badge-no">{escape(_("Overdue"))}</span>'
     kinds = {value: str(label) for value, label in TaskKind.choices}
@@ -196,9 +184,9 @@ def task_rows(tasks: list, *, csrf: str) -> str:
             for x in (kinds.get(task.kind, task.kind), task.title, f"{timezone.localtime(task.due_at):%H:%M}")
             if x
         )
-        message_url = _row_url(message, member.pk)
+        message_url = row_url(message, member.pk)
         buttons = [
-            _call_form(_row_url(call, member.pk), csrf, task.pk, t["call"])
+            _call_form(row_url(call, member.pk), csrf, task.pk, t["call"])
             if call and member.consent_call
             else "",
             f'<a class="button wb-button" href="{message_url}?task={task.pk}">{t["message"]}</a>'
@@ -206,12 +194,12 @@ def task_rows(tasks: list, *, csrf: str) -> str:
             else "",
             f'<button type="button" class="button wb-button" data-wb-note-open data-member="{member.pk}" '
             f'data-task="{task.pk}" data-label="{escape(member.display_name)}">{t["note"]}</button>',
-            _task_form(_row_url(done, task.pk), csrf, "", "data-wb-done", t["done"]),
-            _task_form(_row_url(snooze, task.pk), csrf, "button-quiet", "data-wb-snooze", t["snooze"]),
+            _task_form(row_url(done, task.pk), csrf, "", "data-wb-done", t["done"]),
+            _task_form(row_url(snooze, task.pk), csrf, "button-quiet", "data-wb-snooze", t["snooze"]),
         ]
         rows.append(
             f'<li class="wb-item wb-task{" wb-overdue" if overdue else ""}" data-wb-task="{task.pk}">'
-            f'<div class="wb-item-main">{_member_line(member, _row_url(card, member.pk))}'
+            f'<div class="wb-item-main">{_member_line(member, row_url(card, member.pk))}'
             f'<span class="wb-task-what">{escape(what)}{overdue_badge if overdue else ""}</span></div>'
             f'<div class="wb-item-actions">{"".join(buttons)}</div></li>'
         )
@@ -221,12 +209,12 @@ def task_rows(tasks: list, *, csrf: str) -> str:
 def member_rows(members: list, *, csrf: str) -> str:
     """The rows of my members (HTML)."""
     csrf = escape(csrf)
-    card = escape(_url_pattern("guides:member_card", "member_id"))
-    call = escape(_url_pattern("guides:call_start", "member_id"))
+    card = escape(url_pattern("guides:member_card", "member_id"))
+    call = escape(url_pattern("guides:call_start", "member_id"))
     t = _labels(call=_("Call"), open=_("Open"), note=_("Note"), last=_("Last contact"))
     rows = []
     for member in members:
-        card_url = _row_url(card, member.pk)
+        card_url = row_url(card, member.pk)
         last = getattr(member, "last_contact_at", None)
         last_html = (
             f'<span class="muted wb-small">{t["last"]} {timezone.localtime(last):%m-%d %H:%M}</span>'
@@ -234,7 +222,7 @@ def member_rows(members: list, *, csrf: str) -> str:
             else ""
         )
         call_html = (
-            _call_form(_row_url(call, member.pk), csrf, getattr(member, "open_task_id", None), t["call"])
+            _call_form(row_url(call, member.pk), csrf, getattr(member, "open_task_id", None), t["call"])
             if call and member.consent_call
             else ""
         )
@@ -342,20 +330,23 @@ def _render_content(request, principal, form, *, members_html: str | None = None
     return render_to_string("guides/workbench/_home_content.html", context, request)
 
 
-def _content(request, principal, form) -> str:
-    """The content from the cache if it was rendered under the current versions (versions and
-    content in one cache round trip), else rendered and cached; the reader's CSRF token in."""
-    key = _section_key(principal)
+def _cached(principal, key: str, render) -> str:
+    """HTML kept under `key` if it was rendered under the guide's and brand's current
+    versions (versions and HTML in one cache round trip), else `render()`ed and kept."""
     version_keys = selectors.version_keys(principal)
     found = cache.get_many([*version_keys, key])
     versions = selectors.versions_of(principal, {k: v for k, v in found.items() if k in version_keys})
     cached = found.get(key)
     if cached is not None and cached[0] == versions:
-        html = cached[1]
-    else:
-        html = _render_content(request, principal, form)
-        cache.set(key, (versions, html), selectors.SECTION_SECONDS)
+        return cached[1]
+    html = render()
+    cache.set(key, (versions, html), selectors.SECTION_SECONDS)
     return html
+
+
+def _content(request, principal, form) -> str:
+    """The page's content (CSRF_MARK for the tokens), from the cache or rendered."""
+    return _cached(principal, _section_key(principal), lambda: _render_content(request, principal, form))
 
 
 @login_required
@@ -404,22 +395,17 @@ def _page(request, principal) -> str:
     token, from the cache under the same versions as the sections; a tablet opening its
     workbench then costs what the bare view does plus one cache round trip. Only the plain
     GET /guides/ with no pending flash messages comes here (those show on the page)."""
-    key = _page_key(request, principal)
-    version_keys = selectors.version_keys(principal)
-    found = cache.get_many([*version_keys, key])
-    versions = selectors.versions_of(principal, {k: v for k, v in found.items() if k in version_keys})
-    cached = found.get(key)
-    if cached is not None and cached[0] == versions:
-        return cached[1]
+    return _cached(principal, _page_key(request, principal), lambda: _render_page(request, principal))
+
+
+def _render_page(request, principal) -> str:
     content = _content(request, principal, MemberSearchForm())
     context = {
         **_page_context(request),
         "csrf_token": CSRF_MARK,  # above the context processors': every form gets the mark
         "content_html": mark_safe(content),  # noqa: S308 — rendered by _content
     }
-    html = render_to_string("guides/workbench/home.html", context, request)
-    cache.set(key, (versions, html), selectors.SECTION_SECONDS)
-    return html
+    return render_to_string("guides/workbench/home.html", context, request)
 
 
 @login_required
