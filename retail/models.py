@@ -587,3 +587,75 @@ from .dashboards.models import *  # noqa: E402,F401,F403  (StoreMinute, StoreDay
 # --- store onboarding (retail/onboarding/) and store spaces (retail/spaces/) -----------------
 from .onboarding.models import *  # noqa: E402,F401,F403
 from .spaces.models import *  # noqa: E402,F401,F403
+
+# --- staff notifications (retail/notifications.py) ------------------------------------------
+
+
+class NotificationKind(models.TextChoices):
+    DEVICE_OFFLINE = "device_offline", _("Device offline")
+    DEVICE_LOW_STOCK = "device_low_stock", _("Low sample stock")
+    WEBHOOK_PAUSED = "webhook_paused", _("Webhook paused")
+    OTHER = "other", _("Other")
+
+
+class StaffNotification(models.Model):
+    """One message to one staff user (their inbox at /notifications/ and the header's bell).
+
+    Worded when read, in the reader's language: `message` names a registered wording
+    (retail.notifications.register_message) and `params` fills it. `dedupe_key` is unique
+    per recipient, so a redelivered event notifies nobody twice. Read by recipient only
+    (retail.notifications), never through a principal's scope."""
+
+    TENANT_BRAND_FIELD = "brand"
+
+    id = models.BigAutoField(primary_key=True)
+    brand = models.ForeignKey(Brand, on_delete=models.CASCADE, related_name="+", db_index=False)
+    store = models.ForeignKey(
+        Store, verbose_name=_("store"), on_delete=models.CASCADE, null=True, blank=True, related_name="+"
+    )
+    # indexed by the (recipient, dedupe_key) unique constraint
+    recipient = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("recipient"),
+        on_delete=models.CASCADE,
+        related_name="+",
+        db_index=False,
+    )
+    kind = models.CharField(_("kind"), max_length=32, choices=NotificationKind.choices)
+    message = models.CharField(_("message"), max_length=64)
+    params = models.JSONField(default=dict, blank=True)
+    subject = models.CharField(max_length=64, blank=True)  # what it is about ("device:42")
+    url = models.CharField(_("link"), max_length=300, blank=True)
+    dedupe_key = models.CharField(max_length=160)
+    created_at = models.DateTimeField(_("created"), auto_now_add=True)
+    read_at = models.DateTimeField(_("read"), null=True, blank=True)
+    resolved_at = models.DateTimeField(_("resolved"), null=True, blank=True)
+
+    objects = TenantQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        verbose_name = _("staff notification")
+        verbose_name_plural = _("staff notifications")
+        constraints = [
+            models.UniqueConstraint(fields=["recipient", "dedupe_key"], name="staffnotification_dedupe"),
+        ]
+        indexes = [
+            # the inbox: a user's notifications, newest first
+            models.Index(fields=["recipient", "created_at"], name="staffnotification_inbox"),
+            # the bell: a user's open (unread, unresolved) notifications
+            models.Index(
+                fields=["recipient"],
+                condition=Q(read_at__isnull=True, resolved_at__isnull=True),
+                name="staffnotification_open",
+            ),
+            # resolving: the open notifications about one thing (a device back online)
+            models.Index(
+                fields=["brand", "subject"],
+                condition=Q(resolved_at__isnull=True),
+                name="staffnotification_unresolved",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.kind} → {self.recipient_id}"
