@@ -134,6 +134,34 @@ class DeviceEvent(models.Model):
         return f"{self.device_id}#{self.seq} {self.event_type}"
 
 
+class DeviceRejectedEvent(models.Model):
+    """An event the schema rejected (unknown type, payload not an object or not valid), once
+    per (device, seq): a resent bad event is counted against accuracy once, and a seq later
+    stored valid (a corrected resend) is taken off its day's `invalid` counter again. Written
+    by ingestion in the same statement as the batch; purged with the raw events."""
+
+    TENANT_BRAND_FIELD = "brand"
+    TENANT_STORE_FIELD = "device__store"
+
+    id = models.BigAutoField(primary_key=True)
+    brand = models.ForeignKey(Brand, on_delete=models.CASCADE, related_name="+", db_index=False)
+    device = models.ForeignKey(Device, on_delete=models.CASCADE, related_name="+", db_index=False)
+    seq = models.BigIntegerField(_("sequence number"))
+    day = models.DateField(_("day"))  # the local day whose `invalid` counter it is in
+    rejected_at = models.DateTimeField(_("rejected at"))
+
+    objects = TenantQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("rejected device event")
+        verbose_name_plural = _("rejected device events")
+        constraints = [models.UniqueConstraint(fields=["device", "seq"], name="device_rejected_seq_unique")]
+        indexes = [models.Index(fields=["brand", "rejected_at"], name="device_rejected_at")]
+
+    def __str__(self) -> str:
+        return f"{self.device_id}#{self.seq} rejected"
+
+
 class DeviceDay(models.Model):
     """A device's day: counters kept while ingesting (events rejected by the schema count
     against accuracy) and the data-backflow scores computed for it (set-based SQL)."""

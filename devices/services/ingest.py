@@ -21,6 +21,14 @@
 - The device's day counters (DeviceDay: events received, seq_min, seq_max, events invalid
   against the schema) are upserted for every day the batch touches. The day is the local
   date of `occurred_at` in settings.TIME_ZONE.
+- An event rejected for its type or payload (COUNTS_AS_INVALID) counts against accuracy
+  once per (device, seq): it is recorded in DeviceRejectedEvent (INSERT ... ON CONFLICT DO
+  NOTHING, in the same statement) and only a newly recorded rejection adds to `invalid`, so
+  resending a batch with bad events any number of times counts each bad seq once. A seq
+  already stored valid counts nothing when a bad copy of it arrives. A seq rejected before
+  and stored valid now (a corrected resend) counts as received, and its rejection is taken
+  off the `invalid` counter of the day it was counted in (and its record deleted). A seq
+  rejected and accepted in the same batch counts as accepted only.
 - Payloads are checked with jsonschema; the usual simple schema also gets a quick check in
   plain Python that passes only what jsonschema passes (see _quick_check), so jsonschema
   runs for the payloads it does not pass and writes every rejection's message.
@@ -50,7 +58,7 @@ from retail import events as domain_events
 from retail.errors import DomainError, InvalidInput
 
 from ..choices import DeviceStatus
-from ..models import Device, DeviceType
+from ..models import Device, DeviceEvent, DeviceRejectedEvent, DeviceType
 
 MAX_EVENTS = 1000
 FUTURE_TOLERANCE = timedelta(minutes=5)
@@ -282,7 +290,7 @@ def ingest_events(*, device: Device, events: list[Any], now: datetime | None = N
 
     rows: list[tuple[int, int, str, datetime, Any]] = []  # (index, seq, type, occurred_at, payload)
     first_index: dict[int, int] = {}  # seq → index of its first acceptable event in the batch
-    invalid_days: dict[date, int] = defaultdict(int)
+    bad_seqs: dict[int, date] = {}  # seq → the local day of its first rejection in the batch
     rejected = result.rejected
 
     for index, event in enumerate(events):
@@ -338,19 +346,19 @@ def ingest_events(*, device: Device, events: list[Any], now: datetime | None = N
             rejected.append(
                 _reject(index, UNKNOWN_TYPE, f"The device type does not send events of type {event_type!r}.")
             )
-            invalid_days[occurred_at.astimezone(tz).date()] += 1
+            bad_seqs.setdefault(seq, occurred_at.astimezone(tz).date())
             continue
         payload = event.get("payload", {})
         if type(payload) is not dict:
             rejected.append(_reject(index, INVALID_PAYLOAD, "payload must be an object."))
-            invalid_days[occurred_at.astimezone(tz).date()] += 1
+            bad_seqs.setdefault(seq, occurred_at.astimezone(tz).date())
             continue
         checker = validators[event_type]
         if checker is not None:
             problem = checker.problem(payload)
             if problem is not None:
                 rejected.append(_reject(index, SCHEMA_INVALID, problem))
-                invalid_days[occurred_at.astimezone(tz).date()] += 1
+                bad_seqs.setdefault(seq, occurred_at.astimezone(tz).date())
                 continue
         if seq in first_index:
             result.duplicates.append(index)
@@ -362,11 +370,13 @@ def ingest_events(*, device: Device, events: list[Any], now: datetime | None = N
         rows.append((index, seq, event_type, occurred_at, payload))
 
     firmware = _latest_firmware(rows, device.firmware)
+    # a seq accepted in this batch is not a rejection, whatever else the batch said of it
+    bad = sorted((seq, day) for seq, day in bad_seqs.items() if seq not in first_index)
     with transaction.atomic(savepoint=False):
         if connection.vendor == "postgresql":
-            stored, seen = _store_pg(device, rows, invalid_days, now, firmware)
+            stored, seen = _store_pg(device, rows, bad, now, firmware)
         else:
-            stored, seen = _store_portable(device, rows, invalid_days, now, tz), False
+            stored, seen = _store_portable(device, rows, bad, now, tz), False
         if stored is None:  # every row was stored: the usual case
             result.accepted += [r[0] for r in rows]
         else:
@@ -410,7 +420,8 @@ _DEVICE_TABLE = "devices_device"
 _DAY_CONFLICT = f"""
 ON CONFLICT (device_id, day) DO UPDATE SET
     received = {_DAY_TABLE}.received + excluded.received,
-    invalid = {_DAY_TABLE}.invalid + excluded.invalid,
+    invalid = CASE WHEN {_DAY_TABLE}.invalid + excluded.invalid < 0 THEN 0
+                   ELSE {_DAY_TABLE}.invalid + excluded.invalid END,
     seq_min = CASE
         WHEN excluded.seq_min IS NULL THEN {_DAY_TABLE}.seq_min
         WHEN {_DAY_TABLE}.seq_min IS NULL OR excluded.seq_min < {_DAY_TABLE}.seq_min THEN excluded.seq_min
@@ -421,13 +432,19 @@ ON CONFLICT (device_id, day) DO UPDATE SET
         ELSE {_DAY_TABLE}.seq_max END
 """
 
+_REJECTED_TABLE = "devices_devicerejectedevent"
+
 # PostgreSQL: the whole write of a batch in one statement (one round trip; bound on the
 # server, so psycopg prepares it after a few runs). The rows travel as one JSON document,
 # [[index, seq, type, occurred_at, payload], ...] written by orjson in C: no per-value work
-# in Python, no quoting into the SQL text. The events not stored yet are inserted, the day
-# counters are added from what the INSERT returned (plus the invalid events per day, counted
-# in Python), and an online device is marked seen. The answer: whether the device was marked
-# seen, how many events were stored, and their seqs unless all of them were.
+# in Python, no quoting into the SQL text. The events not stored yet are inserted; the bad
+# seqs not rejected before (nor stored) are recorded as rejected; the rejections of seqs
+# stored now are cleared; the day counters are added from what those returned (+1 received
+# per stored event, +1 invalid per new rejection, -1 invalid per cleared one); an online
+# device is marked seen. The answer: whether the device was marked seen, how many events
+# were stored, and their seqs unless all of them were.
+# (All CTEs see the same snapshot: a seq both stored and rejected in one batch never reaches
+# here, ingest_events drops it from the bad seqs.)
 _STORE_PG = f"""
 WITH stored AS (
     INSERT INTO {_EVENT_TABLE} (brand_id, device_id, seq, event_type, occurred_at, received_at, payload)
@@ -437,6 +454,24 @@ WITH stored AS (
     ON CONFLICT (device_id, seq) DO NOTHING
     RETURNING seq, occurred_at
 ),
+rejected AS (
+    INSERT INTO {_REJECTED_TABLE} (brand_id, device_id, seq, day, rejected_at)
+    SELECT %(brand)s, %(device)s, b.seq, b.day, %(now)s
+    FROM unnest(%(bad_seqs)s::bigint[], %(bad_days)s::date[]) AS b (seq, day)
+    WHERE NOT EXISTS (
+        SELECT 1 FROM {_EVENT_TABLE} e WHERE e.device_id = %(device)s AND e.seq = b.seq
+    )
+    ORDER BY b.seq
+    ON CONFLICT (device_id, seq) DO NOTHING
+    RETURNING day
+),
+cleared AS (
+    DELETE FROM {_REJECTED_TABLE} r
+    USING stored s
+    WHERE r.device_id = %(device)s AND r.seq = s.seq
+      AND EXISTS (SELECT 1 FROM {_REJECTED_TABLE} WHERE device_id = %(device)s)
+    RETURNING r.day
+),
 counted AS (
     SELECT day, sum(received)::integer AS received, sum(invalid)::integer AS invalid,
            min(seq) AS seq_min, max(seq) AS seq_max
@@ -444,8 +479,9 @@ counted AS (
         SELECT (occurred_at AT TIME ZONE %(tz)s)::date AS day, 1 AS received, 0 AS invalid, seq
         FROM stored
         UNION ALL
-        SELECT i.day, 0, i.invalid, NULL::bigint
-        FROM unnest(%(invalid_days)s::date[], %(invalid_counts)s::integer[]) AS i (day, invalid)
+        SELECT day, 0, 1, NULL::bigint FROM rejected
+        UNION ALL
+        SELECT day, 0, -1, NULL::bigint FROM cleared
     ) AS counts
     GROUP BY day
 ),
@@ -468,7 +504,7 @@ FROM stored
 """
 
 
-def _store_pg(device: Device, rows, invalid_days: dict[date, int], now: datetime, firmware):
+def _store_pg(device: Device, rows, bad: list[tuple[int, date]], now: datetime, firmware):
     """Store a batch in one statement (see _STORE_PG): (None when every row was stored, else
     the seqs stored; whether the device was online and is now marked seen)."""
     params = {
@@ -477,8 +513,8 @@ def _store_pg(device: Device, rows, invalid_days: dict[date, int], now: datetime
         "now": now,
         "rows": _dump_rows(rows),
         "tz": settings.TIME_ZONE,
-        "invalid_days": [day.isoformat() for day in invalid_days],
-        "invalid_counts": list(invalid_days.values()),
+        "bad_seqs": [seq for seq, _day in bad],
+        "bad_days": [day.isoformat() for _seq, day in bad],
         "firmware": firmware,
         "online": DeviceStatus.ONLINE.value,
         "was_online": device.status == DeviceStatus.ONLINE,
@@ -524,14 +560,49 @@ VALUES {{values}}
 {_DAY_CONFLICT}
 """
 
+_INSERT_REJECTED = f"""
+INSERT INTO {_REJECTED_TABLE} (brand_id, device_id, seq, day, rejected_at)
+VALUES {{values}}
+ON CONFLICT (device_id, seq) DO NOTHING
+RETURNING day
+"""
+
+
+def _as_date(value) -> date:
+    return value if isinstance(value, date) else date.fromisoformat(str(value))
+
+
 _dumps = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
 
 
-def _store_portable(device: Device, rows, invalid_days: dict[date, int], now: datetime, tz) -> set[int]:
+def _store_portable(device: Device, rows, bad: list[tuple[int, date]], now: datetime, tz) -> set[int]:
     """Other databases (SQLite in development): the same writes as separate statements; the
     device is marked seen by the caller."""
     stored: set[int] = set()
     ops = connection.ops
+    invalid_days: dict[date, int] = defaultdict(int)
+    if bad:  # new rejections (not rejected before, not stored) count +1 on their day
+        known = set(
+            DeviceEvent.objects.filter(device_id=device.pk, seq__in=[seq for seq, _day in bad]).values_list(
+                "seq", flat=True
+            )
+        )
+        fresh = [(seq, day) for seq, day in bad if seq not in known]
+        if fresh:
+            values = ", ".join(["(%s, %s, %s, %s, %s)"] * len(fresh))
+            params = []
+            for seq, day in fresh:
+                params += [
+                    device.brand_id,
+                    device.pk,
+                    seq,
+                    ops.adapt_datefield_value(day),
+                    ops.adapt_datetimefield_value(now),
+                ]
+            with connection.cursor() as cursor:
+                cursor.execute(_INSERT_REJECTED.format(values=values), params)
+                for (day,) in cursor.fetchall():
+                    invalid_days[_as_date(day)] += 1
     if rows:
         received = ops.adapt_datetimefield_value(now)
         params: list[Any] = []
@@ -549,6 +620,12 @@ def _store_portable(device: Device, rows, invalid_days: dict[date, int], now: da
         with connection.cursor() as cursor:
             cursor.execute(_INSERT_PORTABLE.format(values=values), params)
             stored = {row[0] for row in cursor.fetchall()}
+    if stored and DeviceRejectedEvent.objects.filter(device_id=device.pk).exists():
+        # a corrected resend: the seqs stored now no longer count as rejected
+        cleared = DeviceRejectedEvent.objects.filter(device_id=device.pk, seq__in=stored)
+        for day in list(cleared.values_list("day", flat=True)):
+            invalid_days[day] -= 1
+        cleared.delete()
     days: dict[date, list] = {}  # day → [received, invalid, seq_min, seq_max]
     for _index, seq, _event_type, occurred_at, _payload in rows:
         if seq not in stored:
@@ -562,7 +639,8 @@ def _store_portable(device: Device, rows, invalid_days: dict[date, int], now: da
             counters[2] = min(counters[2], seq)
             counters[3] = max(counters[3], seq)
     for day, count in invalid_days.items():
-        days.setdefault(day, [0, 0, None, None])[1] += count
+        if count:
+            days.setdefault(day, [0, 0, None, None])[1] += count
     if days:
         params = []
         for day in sorted(days):

@@ -15,7 +15,7 @@ from rest_framework.test import APIClient
 
 from conftest import make_partner
 from devices.choices import DeviceStatus
-from devices.models import Device, DeviceDay, DeviceEvent
+from devices.models import Device, DeviceDay, DeviceEvent, DeviceRejectedEvent
 from devices.services import ingest
 from devices.services.registry import rotate_device_credential
 from devices.tests.factories import DeviceFactory
@@ -467,6 +467,65 @@ def test_a_day_with_only_invalid_events_has_no_seq_range(device):
     post(device, [{"seq": 1, "occurred_at": at(-1), "type": "dispensed", "payload": {"count": "two"}}])
     day = DeviceDay.objects.get(device=device)
     assert (day.received, day.invalid, day.seq_min, day.seq_max) == (0, 1, None, None)
+
+
+def test_resending_a_batch_with_bad_events_counts_each_bad_seq_once_and_accuracy_holds(device):
+    from devices.services import backflow
+
+    # given a batch with good events and bad ones (schema, unknown type, payload not an object)
+    noon = datetime(2026, 11, 20, 4, 0, tzinfo=UTC)  # 12:00 on the 20th in Shanghai
+    when = noon.isoformat()
+    events = [
+        {"seq": 1, "occurred_at": when, "type": "heartbeat", "payload": {}},
+        {"seq": 2, "occurred_at": when, "type": "dispensed", "payload": {"count": 0}},
+        {"seq": 3, "occurred_at": when, "type": "teleport", "payload": {}},
+        {"seq": 4, "occurred_at": when, "type": "dispensed", "payload": []},
+        {"seq": 5, "occurred_at": when, "type": "heartbeat", "payload": {}},
+        {"seq": 3, "occurred_at": when, "type": "teleport", "payload": {"again": True}},  # same bad seq
+    ]
+    post(device, events)
+    backflow.compute_device_days(brand_id=device.brand_id, day=date(2026, 11, 20))
+    first = DeviceDay.objects.get(device=device)
+    # when the device resends the batch three times (each answered the same way)
+    for _ in range(3):
+        response = post(device, events)
+        assert response.json()["counts"] == {"accepted": 0, "duplicates": 2, "rejected": 4}
+    backflow.compute_device_days(brand_id=device.brand_id, day=date(2026, 11, 20))
+    # then each bad seq counted once and the accuracy did not move
+    day = DeviceDay.objects.get(device=device)
+    assert (first.received, first.invalid) == (2, 3)
+    assert (day.received, day.invalid) == (2, 3)
+    assert day.accuracy == first.accuracy == pytest.approx(100 * 2 / 5)
+
+
+def test_a_corrected_resend_counts_as_received_and_its_rejection_no_longer_counts(device):
+    # given a bad event (seq 2) counted on the 20th
+    on_20th = datetime(2026, 11, 20, 4, 0, tzinfo=UTC).isoformat()
+    on_21st = datetime(2026, 11, 21, 4, 0, tzinfo=UTC).isoformat()
+    bad = {"seq": 2, "occurred_at": on_20th, "type": "dispensed", "payload": {"count": 0}}
+    post(device, [{"seq": 1, "occurred_at": on_20th, "type": "heartbeat", "payload": {}}, bad])
+    assert DeviceDay.objects.get(device=device, day=date(2026, 11, 20)).invalid == 1
+    # when the device sends seq 2 again, corrected (and now dated the 21st)
+    fixed = {"seq": 2, "occurred_at": on_21st, "type": "dispensed", "payload": {"count": 1}}
+    response = post(device, [fixed])
+    # then it is stored and received on the 21st, and the 20th's rejection is gone
+    assert response.json()["accepted"] == [0]
+    days = {d.day: (d.received, d.invalid) for d in DeviceDay.objects.filter(device=device)}
+    assert days == {date(2026, 11, 20): (1, 0), date(2026, 11, 21): (1, 0)}
+    assert not DeviceRejectedEvent.objects.filter(device=device).exists()
+    # and a bad copy of a seq already stored counts nothing
+    post(device, [{**bad, "seq": 1}, bad])
+    days = {d.day: (d.received, d.invalid) for d in DeviceDay.objects.filter(device=device)}
+    assert days == {date(2026, 11, 20): (1, 0), date(2026, 11, 21): (1, 0)}
+
+
+def test_a_seq_rejected_and_accepted_in_one_batch_counts_as_accepted_only(device):
+    bad = {"seq": 4, "occurred_at": at(-1), "type": "dispensed", "payload": {"count": 0}}
+    response = post(device, [bad, heartbeat(4)])
+    assert response.json()["accepted"] == [1]
+    day = DeviceDay.objects.get(device=device)
+    assert (day.received, day.invalid) == (1, 0)
+    assert not DeviceRejectedEvent.objects.filter(device=device).exists()
 
 
 # --- the service directly ---------------------------------------------------------------------------
