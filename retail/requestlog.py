@@ -12,6 +12,13 @@ partner request (the time check runs only when a request comes). A failed bulk I
 drops its batch (logged; rows of a partner deleted meanwhile are left out beforehand), and while flushes cannot happen at all the buffer keeps the newest MAX_BUFFER rows. A request whose transaction rolls back is still recorded (the
 row is buffered, not written in that transaction).
 
+What is recorded: every /api/ request whose Authorization carries a partner token
+(`Bearer tdk_<prefix>_...`), whatever the answer: the view's answer (finalize_response), a 401
+of a revoked, expired or wrong token (the row names the partner the prefix belongs to; a
+prefix that names no token is left out: no partner to show it to), an unhandled error as 500
+(PartnerAPIMixin.dispatch, before re-raising) and an unknown /api/ route (the JSON handler404).
+Only the prefix is kept, never the secret. A valid token costs no query here (its principal
+names the partner); a refused one costs one indexed lookup of its prefix.
 Device credentials (telemetry batches) are not partner tokens: they are not recorded.
 Retention: `purge_request_log()` deletes rows older than API_REQUEST_LOG_DAYS (default 7),
 run daily by the beat schedule.
@@ -30,7 +37,7 @@ from django.conf import settings
 from django.db import connection, transaction
 from django.utils import timezone
 
-from .models import ApiClient, ApiRequestLog
+from .models import ApiClient, ApiRequestLog, ApiToken
 
 logger = logging.getLogger(__name__)
 
@@ -75,31 +82,78 @@ def start(request) -> None:
     request._requestlog_started = time.perf_counter()
 
 
-def record(request, response) -> None:
-    """Buffer one row if the request was made with a partner token; flush when due."""
+def _raw(request):
+    """The Django request under a DRF one (rows and the clock are kept on it)."""
+    return getattr(request, "_request", request)
+
+
+def token_prefix_of(request) -> str | None:
+    """The prefix of a partner token in the Authorization header (`Bearer tdk_<prefix>_...`),
+    or None: no header, another scheme, a device credential."""
+    from .services import TOKEN_PREFIX
+
+    header = _raw(request).META.get("HTTP_AUTHORIZATION", "")
+    kind, _, raw = header.partition(" ")
+    parts = raw.strip().split("_", 2)
+    if kind != "Bearer" or len(parts) != 3 or parts[0] != TOKEN_PREFIX or not parts[1]:
+        return None
+    return parts[1][:16]
+
+
+def _partner_of(request) -> tuple[int, int, str] | None:
+    """(brand id, client id, token prefix) of the request's partner token, if it has one."""
     principal = getattr(request, "principal", None)
     client_id = getattr(principal, "api_client_id", None)
-    if client_id is None or getattr(principal, "kind", None) != "partner":
-        return
-    started = getattr(request, "_requestlog_started", None)
-    if started is None:
-        started = getattr(getattr(request, "_request", None), "_requestlog_started", None)
+    if client_id is not None and getattr(principal, "kind", None) == "partner":
+        token = getattr(request, "auth", None)
+        return principal.brand_id, client_id, str(getattr(token, "prefix", "") or "")[:16]
+    prefix = token_prefix_of(request)
+    if prefix is None:
+        return None
+    # a refused token (revoked, expired, wrong secret, disabled client): whose prefix is it?
+    found = ApiToken.objects.filter(prefix=prefix).values_list("client__brand_id", "client_id").first()
+    return (found[0], found[1], prefix) if found else None
+
+
+def record(request, response) -> ApiRequestLog | None:
+    """Buffer one row if the request was made with a partner token; flush when due."""
+    return record_status(request, response.status_code)
+
+
+def record_status(request, status_code: int) -> ApiRequestLog | None:
+    """Buffer the request's row with this status. A request is one row: a second call (an
+    unhandled error after the view answered, e.g. at commit) updates its status."""
+    raw = _raw(request)
+    row = getattr(raw, "_requestlog_row", None)
+    if row is not None:
+        row.status_code = status_code
+        return row
+    try:
+        who = _partner_of(request)
+    except Exception:  # a diagnostics log never breaks a request (nor hides its error)
+        logger.exception("API request log: could not tell the partner")
+        return None
+    if who is None:
+        return None
+    brand_id, client_id, prefix = who
+    started = getattr(raw, "_requestlog_started", None)
     duration = int((time.perf_counter() - started) * 1000) if started is not None else 0
-    match = getattr(request, "resolver_match", None)
-    token = getattr(request, "auth", None)
+    match = getattr(raw, "resolver_match", None)
     row = ApiRequestLog(
-        brand_id=principal.brand_id,
+        brand_id=brand_id,
         client_id=client_id,
-        token_prefix=str(getattr(token, "prefix", "") or "")[:16],
-        method=request.method[:8],
+        token_prefix=prefix,
+        method=raw.method[:8],
         route=route_template(getattr(match, "route", ""))[:200],
-        path=request.path[:255],
-        status_code=response.status_code,
+        path=raw.path[:255],
+        status_code=status_code,
         duration_ms=max(0, duration),
         at=timezone.now(),
-        request_id=str(getattr(request, "request_id", "") or "")[:64],
+        request_id=str(getattr(raw, "request_id", "") or "")[:64],
     )
+    raw._requestlog_row = row
     add(row)
+    return row
 
 
 def add(row: ApiRequestLog) -> None:

@@ -35,10 +35,16 @@ class PartnerAPIMixin:
         # keep their own atomic blocks (savepoints), so a refused use case still stores
         # its 4xx; an unhandled error rolls everything back and frees the key.
         requestlog.start(request)
-        if request.method != "POST":
-            return super().dispatch(request, *args, **kwargs)
-        with transaction.atomic():
-            return super().dispatch(request, *args, **kwargs)
+        try:
+            if request.method != "POST":
+                return super().dispatch(request, *args, **kwargs)
+            with transaction.atomic():
+                return super().dispatch(request, *args, **kwargs)
+        except Exception:
+            # an unhandled error (the view's, or the commit's after the view answered) is
+            # the 500 Django answers: the request log records it too, then Django logs it
+            requestlog.record_status(getattr(self, "request", None) or request, 500)
+            raise
 
     def get_queryset(self):
         return scope(super().get_queryset(), self.principal)
@@ -73,7 +79,7 @@ class PartnerAPIMixin:
         if getattr(self, "_audit_token", None) is not None:
             audit.reset_context(self._audit_token)
             self._audit_token = None
-        requestlog.record(request, response)  # partner tokens only; buffered, not a write
+        requestlog.record(request, response)  # partner tokens (also refused ones); buffered
         return response
 
 

@@ -8,10 +8,13 @@ from datetime import timedelta
 from decimal import Decimal
 
 import pytest
+from django.urls import include, path
 from django.utils import timezone
+from rest_framework.test import APIClient
 
 from conftest import make_partner
 from retail import requestlog, services
+from retail.api.base import PartnerAPIView
 from retail.models import ApiClient, ApiRequestLog
 from retail.tests.factories import ProductFactory
 
@@ -61,17 +64,101 @@ def test_partner_requests_are_recorded_with_route_template_status_and_token(bran
 
 
 @pytest.mark.django_db
-def test_pages_anonymous_and_refused_tokens_are_not_recorded(client, brand, hq_user):
-    # given HQ on a page, an anonymous API call and a revoked token
+def test_pages_anonymous_calls_and_unknown_tokens_are_not_recorded(client, brand, hq_user):
+    # given HQ on a page, an anonymous API call and a token whose prefix names no token
     client.force_login(hq_user)
     assert client.get("/orders/").status_code == 200
     assert client.get("/api/v1/orders/").status_code in (401, 403)
-    partner = make_partner(brand, scopes=["orders:read"])
-    services.revoke_api_token(token=ApiClient.objects.get(brand=brand).tokens.get())
-    assert partner.get("/api/v1/orders/").status_code == 401
-    # then nothing was buffered
+    stranger = APIClient()
+    stranger.credentials(HTTP_AUTHORIZATION="Bearer tdk_nosuchprefix_secret")
+    assert stranger.get("/api/v1/orders/").status_code == 401
+    # then nothing was buffered: no partner to show these to
     assert requestlog.pending() == 0
     assert requestlog.flush() == 0
+
+
+# A refused token used to be left out (the view's principal was anonymous), so a partner
+# whose integration broke on a revoked or expired token saw nothing in its console. Now the
+# prefix tells whose it was, and the 401 is in that partner's log (the secret never is).
+@pytest.mark.django_db
+def test_a_revoked_tokens_401_is_recorded_with_its_prefix(brand):
+    partner = make_partner(brand, scopes=["orders:read"])
+    api_client = ApiClient.objects.get(brand=brand)
+    token = api_client.tokens.get()
+    services.revoke_api_token(token=token)
+    assert partner.get("/api/v1/orders/", HTTP_X_REQUEST_ID="req-revoked").status_code == 401
+    assert requestlog.flush() == 1
+    row = ApiRequestLog.objects.get()
+    assert (row.client_id, row.brand_id, row.token_prefix) == (api_client.pk, brand.pk, token.prefix)
+    assert (row.method, row.route, row.status_code, row.request_id) == (
+        "GET",
+        "/api/v1/orders/",
+        401,
+        "req-revoked",
+    )
+
+
+@pytest.mark.django_db
+def test_a_wrong_secret_for_a_known_prefix_is_recorded_but_never_the_secret(brand):
+    make_partner(brand, scopes=["orders:read"])
+    token = ApiClient.objects.get(brand=brand).tokens.get()
+    guesser = APIClient()
+    guesser.credentials(HTTP_AUTHORIZATION=f"Bearer tdk_{token.prefix}_notthesecret")
+    assert guesser.get("/api/v1/orders/").status_code == 401
+    requestlog.flush()
+    row = ApiRequestLog.objects.get()
+    assert row.status_code == 401 and row.token_prefix == token.prefix
+    assert not any("notthesecret" in str(value) for value in vars(row).values())
+
+
+@pytest.mark.django_db
+def test_an_unknown_api_route_with_a_partner_token_is_recorded(brand):
+    partner = make_partner(brand, scopes=["orders:read"])
+    response = partner.get("/api/v1/no-such-thing/")
+    assert response.status_code == 404 and response.json()["error"]["code"] == "not_found"
+    requestlog.flush()
+    row = ApiRequestLog.objects.get()
+    assert (row.path, row.route, row.status_code) == ("/api/v1/no-such-thing/", "", 404)
+
+
+# --- a 500: a test-only view under a test-only URLconf -------------------------------------------
+
+
+class _BoomView(PartnerAPIView):
+    """Fails the way a bug does: an exception the API's handler does not know."""
+
+    scope_resource = "orders"
+
+    def get(self, request):
+        raise RuntimeError("boom (a test-only bug)")
+
+    def post(self, request):
+        raise RuntimeError("boom (a test-only bug)")
+
+
+urlpatterns = [
+    path("api/v1/boom/", _BoomView.as_view()),
+    path("", include("retail.urls")),
+]
+
+
+@pytest.mark.urls(__name__)
+@pytest.mark.django_db
+@pytest.mark.parametrize("method", ["get", "post"])
+def test_an_unhandled_error_is_recorded_as_a_500(brand, method):
+    partner = make_partner(brand, scopes=["orders:read", "orders:write"])
+    partner.raise_request_exception = False  # answer the 500 as a server would
+    token = ApiClient.objects.get(brand=brand).tokens.get()
+    response = getattr(partner, method)("/api/v1/boom/")
+    assert response.status_code == 500
+    assert requestlog.flush() == 1
+    row = ApiRequestLog.objects.get()
+    assert (row.method, row.route, row.status_code, row.token_prefix) == (
+        method.upper(),
+        "/api/v1/boom/",
+        500,
+        token.prefix,
+    )
 
 
 @pytest.mark.django_db
