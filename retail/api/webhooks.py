@@ -101,10 +101,13 @@ class WebhookDeliveryDetailSerializer(WebhookDeliverySerializer):
 class DeliveryFilter(django_filters.FilterSet):
     status = django_filters.ChoiceFilter(choices=DeliveryStatus.choices)
     event_name = django_filters.CharFilter()
+    subscription = django_filters.NumberFilter(
+        field_name="subscription_id", help_text="One subscription's delivery log (its id)."
+    )
 
     class Meta:
         model = WebhookDelivery
-        fields = ["status", "event_name"]
+        fields = ["status", "event_name", "subscription"]
 
 
 class OwnSubscriptionsMixin:
@@ -186,8 +189,8 @@ class WebhookSubscriptionViewSet(
 class WebhookDeliveryViewSet(
     OwnSubscriptionsMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin, PartnerViewSet
 ):
-    """The delivery log: newest first; filter by `status` (e.g. `dead`: the dead-letter list)
-    or `event_name`. A delivery shows each attempt's status code and response time."""
+    """The delivery log: newest first; filter by `subscription` (one subscription's log),
+    `status` (e.g. `dead`: the dead-letter list) or `event_name`. A delivery shows each attempt's status code and response time."""
 
     scope_resource = "webhooks"
     queryset = WebhookDelivery.objects.all()

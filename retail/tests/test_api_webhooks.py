@@ -106,3 +106,26 @@ def test_scopes_are_per_operation(brand, receiver):
     assert response.status_code == 403
     assert make_partner(brand, scopes=["orders:read"]).get("/api/v1/webhook-deliveries/").status_code == 403
     assert not DomainEvent.objects.filter(name="webhook.paused").exists()
+
+
+def test_the_delivery_log_filters_by_subscription(brand, receiver):
+    # given a partner with two subscriptions, each with its own deliveries
+    partner = make_partner(brand)
+    orders = partner.post(
+        "/api/v1/webhooks/", {"url": receiver.url, "event_types": ["order.created"]}, format="json"
+    ).json()
+    everything = partner.post(
+        "/api/v1/webhooks/", {"url": receiver.url, "event_types": ["*"]}, format="json"
+    ).json()
+    _order(brand, 1)
+    _order(brand, 2)
+    mine = WebhookDelivery.objects.filter(subscription_id=orders["id"])
+    assert mine.count() == 2 and WebhookDelivery.objects.filter(subscription_id=everything["id"]).count() == 2
+    # when it asks for one subscription's log, then it gets that subscription's deliveries only
+    listed = partner.get(f"/api/v1/webhook-deliveries/?subscription={orders['id']}").json()["results"]
+    assert sorted(d["id"] for d in listed) == sorted(mine.values_list("id", flat=True))
+    assert {d["subscription"] for d in listed} == {orders["id"]}
+    # another partner's subscription id shows nothing, a bad id is a 400
+    other = make_partner(brand)
+    assert other.get(f"/api/v1/webhook-deliveries/?subscription={orders['id']}").json()["results"] == []
+    assert partner.get("/api/v1/webhook-deliveries/?subscription=abc").status_code == 400
