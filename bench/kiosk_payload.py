@@ -26,7 +26,8 @@ COLD = 10
 
 def _seed():
     from retail.models import Brand, Product, Store, StoreStock
-    from shelves.models import Catalog, CatalogItem, Screen
+    from shelves.models import Screen
+    from shelves.services import catalogs
 
     run_id = secrets.token_hex(3)
     brand = Brand.objects.create(slug=f"bench-kiosk-{run_id}", name=f"Bench kiosk {run_id}")
@@ -42,10 +43,13 @@ def _seed():
         )
         for i in range(PRODUCTS)
     )
-    catalog = Catalog.objects.create(brand=brand, name="Bench catalog", headline="Double-11 双十一")
-    CatalogItem.objects.bulk_create(
-        CatalogItem(brand=brand, catalog=catalog, product=p, position=i, featured=i % 25 == 0)
-        for i, p in enumerate(products)
+    # through the real catalog service, so the bench's catalog passes the same validation
+    # (and the same MAX_ITEMS cap) as HQ's and the partner API's
+    catalog = catalogs.create_catalog(
+        brand_id=brand.pk,
+        name="Bench catalog",
+        headline="Double-11 双十一",
+        items=[{"product": p, "featured": i % 25 == 0} for i, p in enumerate(products)],
     )
     StoreStock.objects.bulk_create(
         StoreStock(brand=brand, store=store, product=p, quantity=i % 9)

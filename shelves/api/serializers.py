@@ -5,12 +5,14 @@ the caller's brand's rows. A screen's kiosk token is never serialized except onc
 
 from __future__ import annotations
 
+from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from retail.api.base import ScopedPrimaryKeyRelatedField, ScopedSlugRelatedField, StrictSerializer
+from retail.api.base import MAX_ID, ScopedPrimaryKeyRelatedField, StrictSerializer
 from retail.models import Product, Store
+from retail.tenancy import ANONYMOUS, scope
 
 from ..models import Catalog, CatalogItem, Screen
 from ..services.catalogs import MAX_ITEMS
@@ -47,31 +49,56 @@ class CatalogSerializer(serializers.ModelSerializer):
 
 
 class CatalogItemInSerializer(StrictSerializer):
-    """A product by `product` (id) or by `sku` (one of them), and whether it is featured."""
+    """A product by `product` (id) or by `sku` (one of them), and whether it is featured.
+    The references are resolved for the whole list at once (`resolve_items`): one query for
+    a catalog of any size, not one per item."""
 
-    product = ScopedPrimaryKeyRelatedField(queryset=Product.objects.filter(is_active=True), required=False)
-    sku = ScopedSlugRelatedField(
-        slug_field="sku", queryset=Product.objects.filter(is_active=True), required=False
-    )
+    product = serializers.IntegerField(required=False, min_value=1, max_value=MAX_ID)
+    sku = serializers.CharField(required=False, max_length=64)
     featured = serializers.BooleanField(default=False)
 
     def validate(self, attrs):
-        by_id, by_sku = attrs.pop("product", None), attrs.pop("sku", None)
-        if (by_id is None) == (by_sku is None):
+        if ("product" in attrs) == ("sku" in attrs):
             raise serializers.ValidationError(_("Give either product (id) or sku."))
-        if by_id is not None and by_sku is not None and by_id != by_sku:  # pragma: no cover
-            raise serializers.ValidationError(_("Give either product (id) or sku."))
-        attrs["product"] = by_id or by_sku
         return attrs
 
 
-class CatalogInSerializer(StrictSerializer):
+def resolve_items(items: list[dict], principal) -> list[dict]:
+    """Replace each item's product id / SKU by the Product (active, of the caller's brand),
+    in one query; an unknown reference is an error on its item."""
+    ids = {item["product"] for item in items if "product" in item}
+    skus = {item["sku"] for item in items if "sku" in item}
+    found = scope(Product.objects.filter(is_active=True).filter(Q(pk__in=ids) | Q(sku__in=skus)), principal)
+    by_id, by_sku = {}, {}
+    for product in found:
+        by_id[product.pk] = product
+        by_sku[product.sku] = product
+    errors, missing, resolved = [], False, []
+    for item in items:
+        if "product" in item:
+            product, field = by_id.get(item["product"]), "product"
+        else:
+            product, field = by_sku.get(item["sku"]), "sku"
+        errors.append({} if product else {field: [_("Unknown or inactive product.")]})
+        missing = missing or product is None
+        resolved.append({"product": product, "featured": item.get("featured", False)})
+    if missing:
+        raise serializers.ValidationError(errors)
+    return resolved
+
+
+class _ItemsMixin:
+    def validate_items(self, items):
+        return resolve_items(items, getattr(self.context.get("request"), "principal", ANONYMOUS))
+
+
+class CatalogInSerializer(_ItemsMixin, StrictSerializer):
     name = serializers.CharField(max_length=120)
     headline = serializers.CharField(max_length=200, required=False, allow_blank=True, default="")
     items = CatalogItemInSerializer(many=True, required=False, default=list, max_length=MAX_ITEMS)
 
 
-class CatalogUpdateSerializer(StrictSerializer):
+class CatalogUpdateSerializer(_ItemsMixin, StrictSerializer):
     """Any of name, headline; `items` replaces the whole list (in the order given)."""
 
     name = serializers.CharField(max_length=120, required=False)

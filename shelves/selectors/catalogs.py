@@ -12,6 +12,7 @@ from retail.tenancy import Principal
 from ..models import Catalog, CatalogItem
 
 PRODUCTS_PER_PAGE = 20
+ITEMS_PER_PAGE = 100  # the catalog page lists a 500-product catalog in pages
 
 
 def catalogs_for(*, principal: Principal) -> QuerySet[Catalog]:
@@ -50,6 +51,41 @@ def catalogs_with_items(*, principal: Principal) -> QuerySet[Catalog]:
 def catalog_with_items(*, principal: Principal, catalog_id: int) -> Catalog | None:
     """One catalog with `ordered_items` (product joined), or None when not visible."""
     return catalogs_with_items(principal=principal).filter(pk=catalog_id).first()
+
+
+def catalog_for(*, principal: Principal, catalog_id: int) -> Catalog | None:
+    """One catalog the principal may see, with `item_count` (its items are read page by
+    page with `catalog_items_page`), or None."""
+    return catalogs_for(principal=principal).annotate(item_count=Count("items")).filter(pk=catalog_id).first()
+
+
+def catalog_items_page(*, catalog: Catalog, page: int | str = 1) -> retail_selectors.PageOf:
+    """One page of the catalog's items in screen order, each with its product (one query);
+    a page past the end reads as the last one."""
+    total = getattr(catalog, "item_count", None)
+    if total is None:
+        total = CatalogItem.objects.filter(catalog=catalog).count()
+    last = max(1, -(-total // ITEMS_PER_PAGE))
+    try:
+        number = min(max(1, int(page)), last)
+    except (TypeError, ValueError):
+        number = 1
+    qs = (
+        CatalogItem.objects.filter(catalog=catalog, brand_id=catalog.brand_id)
+        .select_related("product")
+        .order_by("position", "id")
+    )
+    return retail_selectors.page_of(qs, page=number, per_page=ITEMS_PER_PAGE)
+
+
+def item_page_of(*, catalog: Catalog, item_id: int | None) -> int:
+    """The page of the catalog's item list an item is on (1 when it is gone)."""
+    position = (
+        CatalogItem.objects.filter(catalog=catalog, pk=item_id).values_list("position", flat=True).first()
+        if item_id
+        else None
+    )
+    return 1 if position is None else position // ITEMS_PER_PAGE + 1
 
 
 def catalog_items(*, catalog: Catalog) -> list[CatalogItem]:

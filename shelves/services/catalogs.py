@@ -27,7 +27,7 @@ from .. import push
 from ..choices import ScreenStatus
 from ..models import Catalog, CatalogItem, Screen, ShelfSettings
 
-MAX_ITEMS = 200
+MAX_ITEMS = 1000  # a flagship catalog is ~500 products; the payload is cached (selectors.kiosk)
 MAX_ATTRIBUTION_DAYS = 90
 URL_FIELDS = frozenset({"sku", "token"})
 

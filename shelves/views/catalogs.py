@@ -13,7 +13,7 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.http import Http404
 from django.shortcuts import redirect, render
-from django.urls import path
+from django.urls import path, reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
@@ -30,7 +30,7 @@ NAV = {"nav_section": "shelves"}
 
 
 def _catalog(request, catalog_id: int):
-    catalog = selectors.catalog_with_items(principal=request.principal, catalog_id=catalog_id)
+    catalog = selectors.catalog_for(principal=request.principal, catalog_id=catalog_id)
     if catalog is None:
         raise Http404
     return catalog
@@ -121,7 +121,7 @@ def catalog_detail(request, catalog_id: int):
         {
             **NAV,
             "catalog": catalog,
-            "items": catalog.ordered_items,
+            "items_page": selectors.catalog_items_page(catalog=catalog, page=request.GET.get("page") or 1),
             "form": form,
             "search_form": forms.ProductSearchForm(),
             "may_manage": may_manage,
@@ -149,23 +149,50 @@ def catalog_products(request, catalog_id: int):
     )
 
 
-def _items_answer(request, catalog_id: int, *, error: str = ""):
+def _items_answer(request, catalog_id: int, *, error: str = "", page: int | str = 1):
     # htmx swaps 2xx answers only, so a refused change answers 200 with its error shown
     if not _is_htmx(request):
         if error:
             messages.error(request, error)
-        return redirect("shelves:catalog_detail", catalog_id=catalog_id)
+        url = reverse("shelves:catalog_detail", kwargs={"catalog_id": catalog_id})
+        return redirect(f"{url}?page={page}" if str(page) != "1" else url)
     catalog = _catalog(request, catalog_id)
     response = render(
         request,
         "shelves/catalogs/_items.html",
-        {"catalog": catalog, "items": catalog.ordered_items, "may_manage": True, "error": error},
+        {
+            "catalog": catalog,
+            "items_page": selectors.catalog_items_page(catalog=catalog, page=page),
+            "may_manage": services.may_manage_catalogs(request.principal) and not catalog.is_archived,
+            "error": error,
+        },
     )
     # the product search drops what was added; after-swap, because the clicked "Add" row may
     # already have been replaced by a search refresh, and htmx then raises the event on body
     # (a plain HX-Trigger would fire on the detached row and never reach the listener)
     response["HX-Trigger-After-Swap"] = "shelves-items-changed"
     return response
+
+
+@login_required
+@require_GET
+def catalog_items(request, catalog_id: int):
+    """One page of the catalog's items (htmx partial; without htmx, the catalog page)."""
+    catalog = _catalog(request, catalog_id)
+    page = request.GET.get("page") or 1
+    if not _is_htmx(request):
+        return redirect(
+            reverse("shelves:catalog_detail", kwargs={"catalog_id": catalog.pk}) + f"?page={page}"
+        )
+    return render(
+        request,
+        "shelves/catalogs/_items.html",
+        {
+            "catalog": catalog,
+            "items_page": selectors.catalog_items_page(catalog=catalog, page=page),
+            "may_manage": services.may_manage_catalogs(request.principal) and not catalog.is_archived,
+        },
+    )
 
 
 def _item_id(request) -> int | None:
@@ -175,14 +202,22 @@ def _item_id(request) -> int | None:
         return None
 
 
-def _item_change(request, catalog_id: int, change) -> object:
+def _item_change(request, catalog_id: int, change, *, follow: str = "page") -> object:
+    """Apply a change and answer with the item list's page: the page the form was on
+    (`follow="page"`), the moved item's page ("item") or the last page, where an added
+    product lands ("end")."""
     catalog = _catalog(request, catalog_id)
     _require_hq(request)
+    page: int | str = request.POST.get("page") or 1
     try:
         change(catalog)
     except DomainError as exc:
-        return _items_answer(request, catalog.pk, error=exc.message)
-    return _items_answer(request, catalog.pk)
+        return _items_answer(request, catalog.pk, error=exc.message, page=page)
+    if follow == "item":
+        page = selectors.item_page_of(catalog=catalog, item_id=_item_id(request))
+    elif follow == "end":
+        page = 10**6  # clamped to the last page
+    return _items_answer(request, catalog.pk, page=page)
 
 
 @login_required
@@ -204,7 +239,7 @@ def item_add(request, catalog_id: int):
             raise DomainError("unknown_product", _("Choose a product of the brand."), status=400)
         services.add_item(catalog=catalog, product=product, featured=request.POST.get("featured") == "1")
 
-    return _item_change(request, catalog_id, change)
+    return _item_change(request, catalog_id, change, follow="end")
 
 
 @login_required
@@ -226,6 +261,7 @@ def item_move(request, catalog_id: int):
         lambda catalog: services.move_item(
             catalog=catalog, item_id=_item_id(request), direction=request.POST.get("direction", "")
         ),
+        follow="item",
     )
 
 
@@ -312,6 +348,7 @@ urlpatterns = [
     path("settings/double11/", settings_double11, name="settings_double11"),
     path("<int:catalog_id>/", catalog_detail, name="catalog_detail"),
     path("<int:catalog_id>/products/", catalog_products, name="catalog_products"),
+    path("<int:catalog_id>/items/", catalog_items, name="catalog_items"),
     path("<int:catalog_id>/items/add/", item_add, name="item_add"),
     path("<int:catalog_id>/items/remove/", item_remove, name="item_remove"),
     path("<int:catalog_id>/items/move/", item_move, name="item_move"),
