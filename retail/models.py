@@ -339,6 +339,8 @@ class ApiClient(models.Model):
     scopes = models.JSONField(_("scopes"), default=list, blank=True)
     rate_limit_per_minute = models.PositiveIntegerField(_("rate limit per minute"), null=True, blank=True)
     is_active = models.BooleanField(_("active"), default=True)
+    # the console's read-only share links carry it; "revoke links" bumps it (retail.console)
+    share_links_version = models.PositiveIntegerField(default=0, editable=False)
     created_at = models.DateTimeField(auto_now_add=True)
 
     objects = TenantQuerySet.as_manager()
@@ -360,6 +362,8 @@ class ApiToken(models.Model):
     client = models.ForeignKey(ApiClient, on_delete=models.CASCADE, related_name="tokens")
     prefix = models.CharField(max_length=16, unique=True)
     token_hash = models.CharField(max_length=64)
+    # None: every scope of the client; else a subset (the client's scopes still cap it)
+    scopes = models.JSONField(_("scopes"), null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     expires_at = models.DateTimeField(null=True, blank=True)
     revoked_at = models.DateTimeField(null=True, blank=True)
@@ -659,3 +663,32 @@ class StaffNotification(models.Model):
 
     def __str__(self) -> str:
         return f"{self.kind} → {self.recipient_id}"
+
+
+class PartnerUser(models.Model):
+    """A person of a partner (API client) with a login to that partner's console and nothing
+    else: admins manage its tokens and webhooks, viewers only look (retail.console)."""
+
+    TENANT_BRAND_FIELD = "brand"
+
+    class Access(models.TextChoices):
+        ADMIN = "admin", _("Partner admin")
+        VIEWER = "viewer", _("Partner viewer")
+
+    brand = models.ForeignKey(Brand, on_delete=models.CASCADE, related_name="+", db_index=False)
+    client = models.ForeignKey(
+        ApiClient, verbose_name=_("partner"), on_delete=models.CASCADE, related_name="partner_users"
+    )
+    user = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="partner_user")
+    access = models.CharField(_("access"), max_length=10, choices=Access.choices, default=Access.VIEWER)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    objects = TenantQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["client_id", "id"]
+        verbose_name = _("partner user")
+        verbose_name_plural = _("partner users")
+
+    def __str__(self) -> str:
+        return f"{self.user} · {self.client}"
