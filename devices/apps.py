@@ -17,6 +17,14 @@ class DevicesConfig(AppConfig):
         events.register("device.online", "A device sent a heartbeat or events after being offline (or new).")
         events.register("device.offline", "A device missed its heartbeats and is now offline.")
         events.register("device.low_stock", "A sample dispenser's stock fell to its low-stock threshold.")
+        from . import alerts
+
+        alerts.connect()  # managers and HQ are notified of offline devices and low stock
+        events.register("device.retired", "A device was taken out of service for good.")
+        events.register(
+            "backflow.notice_issued",
+            "A partner got its monthly data-backflow verdict (a reward or a penalty notice).",
+        )
         from retail.onboarding import steps as onboarding
 
         from . import console  # noqa: F401  (registers the partner console's devices panel)

@@ -21,7 +21,7 @@ from retail.errors import Conflict, InvalidInput
 from retail.services import hash_token
 
 from ..choices import DeviceStatus
-from ..models import BackflowPolicy, Device, DeviceEvent, DeviceType
+from ..models import BackflowPolicy, Device, DeviceEvent, DeviceRejectedEvent, DeviceType
 
 # A device is offline once it has missed this many heartbeats in a row.
 MISSED_HEARTBEATS = 3
@@ -130,17 +130,28 @@ def define_device_type(*, brand_id: int, code: str, **fields: Any) -> DeviceType
 
 def retire_device(*, device: Device) -> Device:
     """Take a device out of service for good: it keeps its history, never comes back online
-    (ingestion refuses it) and is left out of the heartbeat watch. Audited; a repeat is a no-op."""
+    (ingestion refuses it) and is left out of the heartbeat watch. Audited, and
+    `device.retired` is published (the store's live device counts drop it); a repeat is a
+    no-op."""
     with transaction.atomic():
         locked = Device.objects.select_for_update().get(pk=device.pk)
         if locked.status == DeviceStatus.RETIRED:
             return locked
         before = audit.snapshot(locked)
+        previous = locked.status
         locked.status = DeviceStatus.RETIRED
         locked.retired_at = timezone.now()
         locked.save(update_fields=["status", "retired_at", "updated_at"])
         audit.record(
             AuditAction.UPDATE, locked, before=before, after=audit.snapshot(locked), message="device retired"
+        )
+        events.publish(
+            "device.retired",
+            brand=locked.brand_id,
+            store=locked.store_id,
+            device=locked.pk,
+            serial=locked.serial,
+            previous_status=previous,
         )
     device.status, device.retired_at = locked.status, locked.retired_at
     return locked
@@ -209,9 +220,14 @@ def delete_expired_device_events(
 ) -> int:
     """Delete the brand's raw telemetry received before its retention window, a batch of
     ids at a time (one short DELETE per id range, so no long lock and no huge transaction);
-    daily aggregates (DeviceDay) stay. Idempotent. Returns how many rows went."""
+    daily aggregates (DeviceDay) stay; the records of rejected seqs older than the window go
+    too (a seq rejected that long ago counts again if it is rejected again). Idempotent.
+    Returns how many raw events went."""
     now = now or timezone.now()
     cutoff = now - timedelta(days=retention_days(brand_id=brand_id))
+    # the records of rejected seqs go with the raw events (few rows: one DELETE)
+    rejected = DeviceRejectedEvent.objects.filter(brand_id=brand_id, rejected_at__lt=cutoff)
+    rejected._raw_delete(rejected.db)
     expired = DeviceEvent.objects.filter(brand_id=brand_id, received_at__lt=cutoff)
     deleted = 0
     after = 0

@@ -11,7 +11,7 @@ from django.core.exceptions import ValidationError
 from django.utils import timezone
 
 from devices.choices import DeviceStatus
-from devices.models import BackflowPolicy, Device, DeviceDay, DeviceEvent
+from devices.models import BackflowPolicy, Device, DeviceDay, DeviceEvent, DeviceRejectedEvent
 from devices.schemas import parse_event_schemas
 from devices.services import registry as services
 from devices.tasks.registry import delete_expired_device_events_task, mark_offline_devices_task
@@ -209,12 +209,24 @@ def test_retention_deletes_old_raw_events_in_batches_and_keeps_device_days(brand
     DeviceDay.objects.create(
         brand=brand, device=ours, day=(timezone.now() - timedelta(days=8)).date(), received=12
     )
+    for device, seq, days_ago in ((ours, 50, 8), (ours, 150, 6), (theirs, 50, 8)):  # rejected seqs
+        DeviceRejectedEvent.objects.create(
+            brand_id=device.brand_id,
+            device=device,
+            seq=seq,
+            day=timezone.now().date(),
+            rejected_at=timezone.now() - timedelta(days=days_ago),
+        )
     # when brand A's expired events are deleted 5 at a time
     assert services.delete_expired_device_events(brand_id=brand.pk, batch_size=5) == 12
     # then only its recent events remain; its device day stays; brand B is untouched
     assert sorted(DeviceEvent.objects.filter(device=ours).values_list("seq", flat=True)) == [100, 101, 102]
     assert DeviceDay.objects.filter(device=ours).count() == 1
     assert DeviceEvent.objects.filter(device=theirs).count() == 6
+    # and its expired records of rejected seqs went with them
+    assert sorted(DeviceRejectedEvent.objects.values_list("device_id", "seq")) == sorted(
+        [(ours.pk, 150), (theirs.pk, 50)]
+    )
     # and the daily task applies each brand's own window (B: 30 days by default); a rerun deletes nothing
     delete_expired_device_events_task.delay()
     assert DeviceEvent.objects.filter(device=theirs).count() == 4

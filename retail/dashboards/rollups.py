@@ -69,7 +69,7 @@ ONE_EACH = {
     "coupon.redeemed": "coupons_redeemed",
     "incident.opened": "incidents_opened",
 }
-DEVICE_EVENTS = ("device.online", "device.offline")
+DEVICE_EVENTS = ("device.online", "device.offline", "device.retired")
 CAMPAIGN_EVENTS = ("campaign.published", "campaign.phase_changed")
 
 
@@ -222,12 +222,17 @@ def _portable_device(event: Event, device_id: int) -> tuple | None:
     if not _portable_fresh(event):
         return None
     current = DeviceLiveStatus.objects.filter(device_id=device_id).first()
-    if current is None or current.changed_at <= event.occurred_at:
+    retired = event.name == "device.retired"
+    if (
+        retired
+        or current is None
+        or (current.store_id is not None and current.changed_at <= event.occurred_at)
+    ):
         DeviceLiveStatus.objects.update_or_create(
             device_id=device_id,
             defaults={
                 "brand_id": event.brand_id,
-                "store_id": event.store_id,
+                "store_id": None if retired else event.store_id,
                 "online": event.name == "device.online",
                 "changed_at": event.occurred_at,
             },
@@ -305,24 +310,36 @@ RETURNING {columns}, {_store_seq_sql(event)}, (SELECT seq FROM hq_seq)"""
 
 def fold_device(event: Event) -> dict[str, Any] | None:
     """A device's state (online / offline) from its events; a late, older event does not
-    override a newer state. Returns the store's device counts and sequence numbers."""
+    override a newer state. `device.retired` leaves the device's row without a store (so no
+    store's or brand's counts include it) and no later-delivered event of the device brings
+    it back. Returns the store's device counts and sequence numbers."""
     device_id = (event.payload or {}).get("device")
     if device_id is None or event.id is None:
         return None
+    retired = event.name == "device.retired"
     ctes, params = _ctes(event)
+    # a retired device's row (store NULL) is final; other events apply in time order
+    guard = (
+        ""
+        if retired
+        else (
+            "WHERE retail_devicelivestatus.changed_at <= EXCLUDED.changed_at "
+            "AND retail_devicelivestatus.store_id IS NOT NULL"
+        )
+    )
     sql = f"""{ctes}, state AS (
     INSERT INTO retail_devicelivestatus (device_id, brand_id, store_id, online, changed_at)
     SELECT %s, %s, %s, %s, %s FROM fresh
     ON CONFLICT (device_id) DO UPDATE SET online = EXCLUDED.online, brand_id = EXCLUDED.brand_id,
         store_id = EXCLUDED.store_id, changed_at = EXCLUDED.changed_at
-    WHERE retail_devicelivestatus.changed_at <= EXCLUDED.changed_at
+    {guard}
     RETURNING device_id
 )
 SELECT {_store_seq_sql(event)}, (SELECT seq FROM hq_seq) FROM fresh"""
     params += [
         int(device_id),
         event.brand_id,
-        event.store_id,
+        None if retired else event.store_id,
         event.name == "device.online",
         event.occurred_at,
     ]
