@@ -8,18 +8,22 @@ Panels: the core never imports the apps above it, so an app registers a panel in
 AppConfig.ready() with `register_panel(key, title, provider)`; `provider(principal, client)`
 returns `(template_name, context)` or None (nothing to show), and the console renders it.
 
-Partner users have no login yet (the next step: a partner user model bound to an API
-client); until then HQ shares a signed, expiring, read-only link (`share_token`).
+Partner users (`PartnerUser`: a login bound to one API client, admin or viewer) see their
+own partner's console and nothing else; HQ adds and removes them on the console (audited).
+HQ can also share a signed, expiring, read-only link (`share_token`); "revoke links" bumps
+the client's `share_links_version`, which every link carries, so all links die at once.
 """
 
 from __future__ import annotations
 
+import secrets
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from django.contrib.auth import get_user_model
 from django.core import signing
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.db.models import Count, Max, Q, QuerySet
 from django.db.models.functions import TruncHour
 from django.utils import timezone
@@ -27,8 +31,16 @@ from django.utils.translation import gettext as _
 
 from . import audit
 from .choices import API_SCOPES, AuditAction, DeliveryStatus
-from .errors import InvalidInput
-from .models import ApiClient, ApiRequestLog, ApiToken, WebhookDelivery, WebhookSubscription
+from .errors import Conflict, InvalidInput
+from .models import (
+    ApiClient,
+    ApiRequestLog,
+    ApiToken,
+    PartnerUser,
+    WebhookDelivery,
+    WebhookSubscription,
+)
+from .services import issue_api_token
 from .tenancy import Principal
 
 REQUEST_LOG_DAYS = 3  # the console's request log and chart window
@@ -69,8 +81,8 @@ def partners_for(*, principal: Principal) -> QuerySet[ApiClient]:
 
 
 def partner_overview(*, principal: Principal, now: datetime | None = None) -> list[dict]:
-    """One row per partner: active tokens, active subscriptions, last request, and the
-    requests and error rate (4xx and 5xx) of the last 24 hours. Five queries in all."""
+    """One row per partner: active tokens, active and paused subscriptions, last request,
+    and the requests and error rate (4xx and 5xx) of the last 24 hours. Five queries in all."""
     now = now or timezone.now()
     clients = list(partners_for(principal=principal).order_by("name", "pk"))
     ids = [c.pk for c in clients]
@@ -81,12 +93,12 @@ def partner_overview(*, principal: Principal, now: datetime | None = None) -> li
         .annotate(n=Count("pk"))
         .values_list("client_id", "n")
     )
-    subscriptions = dict(
-        WebhookSubscription.objects.filter(client_id__in=ids, is_active=True)
+    subscriptions = {
+        r["client_id"]: r
+        for r in WebhookSubscription.objects.filter(client_id__in=ids, is_active=True)
         .values("client_id")
-        .annotate(n=Count("pk"))
-        .values_list("client_id", "n")
-    )
+        .annotate(n=Count("pk"), paused=Count("pk", filter=Q(paused_at__isnull=False)))
+    }
     last = dict(
         ApiRequestLog.objects.filter(client_id__in=ids)
         .values("client_id")
@@ -106,7 +118,9 @@ def partner_overview(*, principal: Principal, now: datetime | None = None) -> li
             {
                 "client": client,
                 "tokens": tokens.get(client.pk, 0),
-                "subscriptions": subscriptions.get(client.pk, 0),
+                "subscriptions": subscriptions.get(client.pk, {}).get("n", 0),
+                # paused by the circuit breaker (or by a person): nothing goes out until resumed
+                "paused": subscriptions.get(client.pk, {}).get("paused", 0),
                 "last_request": last.get(client.pk),
                 "requests_24h": day["total"],
                 "errors_24h": day["errors"],
@@ -266,9 +280,23 @@ def pause_subscription(*, subscription: WebhookSubscription, reason: str = "") -
 
 
 def share_token(*, client: ApiClient) -> str:
-    """A signed token naming the partner and its brand (valid SHARE_DAYS; dies with the
-    client's deactivation)."""
-    return signing.dumps({"b": client.brand_id, "p": client.pk}, salt=SHARE_SALT)
+    """A signed token naming the partner, its brand and the client's share-link version
+    (valid SHARE_DAYS; dies with the client's deactivation and with `revoke_share_links`)."""
+    return signing.dumps(
+        {"b": client.brand_id, "p": client.pk, "v": client.share_links_version}, salt=SHARE_SALT
+    )
+
+
+def revoke_share_links(*, client: ApiClient) -> ApiClient:
+    """Every share link handed out so far stops working at once (the version they carry is
+    no longer the client's); a link made afterwards works. Audited as a permission change."""
+    with transaction.atomic():
+        locked = ApiClient.objects.select_for_update().get(pk=client.pk)
+        locked.share_links_version += 1
+        locked.save(update_fields=["share_links_version"])
+        audit.record(AuditAction.PERMISSION, locked, message="console share links revoked")
+    client.share_links_version = locked.share_links_version
+    return locked
 
 
 def shared_partner(token: str) -> ApiClient | None:
@@ -282,11 +310,111 @@ def shared_partner(token: str) -> ApiClient | None:
         return None
     if not isinstance(data, dict):
         return None
-    brand_id, partner_id = data.get("b"), data.get("p")
-    if not isinstance(brand_id, int) or not isinstance(partner_id, int):
+    brand_id, partner_id, version = data.get("b"), data.get("p"), data.get("v", 0)
+    if not all(isinstance(v, int) for v in (brand_id, partner_id, version)):
         return None
     return (
-        ApiClient.objects.filter(pk=partner_id, brand_id=brand_id, is_active=True)
+        ApiClient.objects.filter(
+            pk=partner_id, brand_id=brand_id, is_active=True, share_links_version=version
+        )
         .select_related("brand")
         .first()
     )
+
+
+# --- partner users ------------------------------------------------------------------------------
+
+
+def partner_user_for(*, user) -> PartnerUser | None:
+    """The partner login of `user` (its client active), or None. Read on every request of a
+    user without a staff role, so removal stops access at once."""
+    if user is None or not user.is_authenticated or not user.is_active:
+        return None
+    return (
+        PartnerUser.objects.filter(user_id=user.pk, client__is_active=True)
+        .select_related("client", "client__brand", "user")
+        .first()
+    )
+
+
+def partner_users_of(*, client: ApiClient) -> list[PartnerUser]:
+    """The partner's logins, oldest first."""
+    return list(PartnerUser.objects.filter(client=client).select_related("user").order_by("pk"))
+
+
+def add_partner_user(
+    *, client: ApiClient, username: str, access: str = PartnerUser.Access.VIEWER, email: str = ""
+) -> tuple[PartnerUser, str]:
+    """A new login for the partner with a one-time password (returned once, never stored in
+    clear). Always a new account, never a staff member's: a partner user sees its console
+    and nothing else. A taken username is refused, nothing created. Audited."""
+    username = (username or "").strip()
+    if not username:
+        raise InvalidInput("invalid", _("A username is required."), fields={"username": [_("Required.")]})
+    if access not in PartnerUser.Access.values:
+        raise InvalidInput("invalid", _("Choose admin or viewer."), fields={"access": [_("Not allowed.")]})
+    user_model = get_user_model()
+    taken = _("This username is already taken.")
+    if user_model.objects.filter(username__iexact=username).exists():
+        raise Conflict("duplicate_username", taken, fields={"username": [taken]})
+    password = secrets.token_urlsafe(9)
+    try:
+        with transaction.atomic():
+            user = user_model.objects.create_user(
+                username=username, email=(email or "").strip(), password=password
+            )
+            partner_user = PartnerUser.objects.create(
+                brand_id=client.brand_id, client=client, user=user, access=access
+            )
+            audit.record(
+                AuditAction.PERMISSION,
+                partner_user,
+                after={"user": user.pk, "username": username, "client": client.pk, "access": access},
+                message="partner user added",
+            )
+    except IntegrityError as exc:
+        raise Conflict("duplicate_username", taken, fields={"username": [taken]}) from exc
+    return partner_user, password
+
+
+def remove_partner_user(*, partner_user: PartnerUser) -> None:
+    """Take the login away: the row goes and the account is disabled, so the very next
+    request of that user is refused (its session no longer authenticates). Audited."""
+    with transaction.atomic():
+        user = partner_user.user
+        audit.record(
+            AuditAction.PERMISSION,
+            partner_user,
+            before={"user": user.pk, "username": user.get_username(), "client": partner_user.client_id},
+            message="partner user removed",
+        )
+        partner_user.delete()
+        user.is_active = False
+        user.set_unusable_password()
+        user.save(update_fields=["is_active", "password"])
+
+
+def issue_token(*, client: ApiClient, scopes=None) -> tuple[ApiToken, str]:
+    """A token of the partner, shown once. `scopes`: a subset of the client's (empty: all of
+    them); the client's scopes still cap it at every request. Audited."""
+    wanted = clean_scopes(scopes) if scopes else []
+    beyond = [s for s in wanted if s not in client.scopes]
+    if beyond:
+        raise InvalidInput(
+            "scope_not_granted",
+            _("The partner does not hold these scopes: %(s)s") % {"s": ", ".join(beyond)},
+            fields={"scopes": [_("Not a scope of this partner.")]},
+        )
+    with transaction.atomic():
+        token, raw = issue_api_token(client=client)
+        if wanted:
+            token.scopes = wanted
+            token.save(update_fields=["scopes"])
+            audit.record(
+                AuditAction.PERMISSION,
+                token,
+                brand_id=client.brand_id,
+                after={"scopes": wanted},
+                message="token scopes narrowed",
+            )
+    return token, raw

@@ -109,6 +109,9 @@ class PrincipalMiddleware:
         request.principal = SimpleLazyObject(lambda: _principal(request))
         user = getattr(request, "user", None)
         if user is not None and user.is_authenticated:
+            from .views_console import partner_user_gate
+
+            partner_user_gate(request)  # a partner user reaches its own console only (403)
             ctx = audit.current_context()
             token = audit.set_context(
                 audit.RequestContext(

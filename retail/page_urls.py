@@ -22,11 +22,13 @@ urlpatterns = [
     path("dashboards/", include("retail.dashboards.urls")),
     path("onboarding/", include("retail.onboarding.urls")),
     path("spaces/", include("retail.spaces.urls")),
+    path("notifications/", include("retail.views_notifications")),
     path("audit/", views.audit_list, name="audit_list"),
     path("audit/users/<int:user_id>/", views.audit_user, name="audit_user"),
     # the partner console (retail/views_console.py)
     path("partners/", views_console.partner_list, name="partner_list"),
     path("partners/shared/", views_console.partner_shared, name="partner_shared"),
+    path("partner/", views_console.partner_home, name="partner_home"),
     path("partners/<int:client_id>/", views_console.partner_console, name="partner_console"),
     path("partners/<int:client_id>/scopes/", views_console.partner_scopes, name="partner_scopes"),
     path("partners/<int:client_id>/tokens/", views_console.token_issue, name="token_issue"),
@@ -49,4 +51,13 @@ urlpatterns = [
         name="delivery_redeliver",
     ),
     path("partners/<int:client_id>/requests/", views_console.partner_requests, name="partner_requests"),
+    path("partners/<int:client_id>/users/", views_console.partner_user_add, name="partner_user_add"),
+    path(
+        "partners/users/<int:partner_user_id>/remove/",
+        views_console.partner_user_remove,
+        name="partner_user_remove",
+    ),
+    path(
+        "partners/<int:client_id>/share/revoke/", views_console.share_links_revoke, name="share_links_revoke"
+    ),
 ]

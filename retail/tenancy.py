@@ -80,12 +80,16 @@ def principal_for_superuser(user) -> Principal:
     return Principal(kind="user", user_id=user.pk, is_superuser=True)
 
 
-def principal_for_api_client(client) -> Principal:
-    """A partner token: one brand, every store, the client's named scopes."""
+def principal_for_api_client(client, token=None) -> Principal:
+    """A partner token: one brand, every store, the client's named scopes (narrowed to the
+    token's own scopes when it was issued with a subset)."""
+    scopes = frozenset(client.scopes)
+    if token is not None and token.scopes is not None:
+        scopes &= frozenset(token.scopes)
     return Principal(
         kind="partner",
         brand_id=client.brand_id,
-        scopes=frozenset(client.scopes),
+        scopes=scopes,
         api_client_id=client.pk,
     )
 

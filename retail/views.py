@@ -77,6 +77,8 @@ def home(request):
         return redirect(HOME_BY_ROLE[principal.role])
     if principal.is_superuser:
         return redirect("admin:index")
+    if getattr(request, "_partner_user", None) is not None:  # set by the partner-user gate
+        return redirect("retail:partner_home")
     return render(request, "retail/no_role.html")
 
 

@@ -1,28 +1,40 @@
-"""The partner console (HQ): partners (API clients), their tokens and scopes, webhook
-subscriptions, delivery log, request log and the panels of the apps above the core.
+"""The partner console: partners (API clients), their tokens and scopes, webhook
+subscriptions, delivery log, request log, partner users and the panels of the apps above
+the core. One set of views and templates, three ways in (the scope switch is `Access`):
+
+- HQ (hq_admin of the brand, or a role-less superuser): every partner of the brand, every
+  button, plus scopes, partner users and the share link.
+- a partner user (retail.models.PartnerUser): its own partner's console only; admins issue
+  tokens (a subset of the partner's scopes) and manage its webhooks, viewers only look.
+  Every other page answers 403 (`partner_user_gate`, called by the principal middleware).
+- the signed share link: the same console, read-only, no login, no secrets.
 
 Routes (retail/page_urls.py, namespace "retail"):
-- `/partners/` — the brand's partners; POST creates one.
+- `/partners/` — the brand's partners (HQ); POST creates one.
+- `/partner/` — a partner user's way in: redirects to its own console.
 - `/partners/<client_id>/` — one partner's console, in sections. Every write is an htmx POST
   answered with its re-rendered section (without htmx: the whole page).
-- `/partners/shared/?t=<signed>` — the same console, read-only, for the partner (no login
-  yet): a signed link that expires after retail.console.SHARE_DAYS and dies with the client.
+- `/partners/shared/?t=<signed>` — the read-only console through HQ's link (expires after
+  retail.console.SHARE_DAYS, dies with the client and with "revoke links").
 
-Only HQ (hq_admin, or a superuser) manages partners: a store manager or guide gets 403,
-another brand's partner is a 404. Thin: forms validate, retail.console / retail.services /
+A store manager or guide gets 403; another brand's partner, or another partner for a
+partner user, is a 404. Thin: forms validate, retail.console / retail.services /
 retail.webhooks do the work (audited there).
 """
 
 from __future__ import annotations
+
+from dataclasses import dataclass
 
 from django import forms
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core import signing
 from django.core.exceptions import PermissionDenied
+from django.db.models import QuerySet
 from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
-from django.urls import reverse
+from django.urls import Resolver404, resolve, reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
@@ -32,9 +44,9 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from . import console, events, requestlog, services, webhooks
 from .choices import API_SCOPES, DeliveryStatus, Role
 from .errors import DomainError
-from .forms import ListedModelChoiceField
+from .forms import ListedModelChoiceField, add_domain_errors
 from .jobs import enqueue_job
-from .models import ApiClient, ApiToken, WebhookSubscription
+from .models import ApiClient, ApiToken, PartnerUser, WebhookDelivery, WebhookSubscription
 from .tenancy import Principal, principal_for_api_client
 
 # --- forms --------------------------------------------------------------------------------------
@@ -64,6 +76,36 @@ class PartnerForm(forms.Form):
 class ScopesForm(forms.Form):
     scopes = PartnerForm.base_fields["scopes"]
     rate_limit_per_minute = PartnerForm.base_fields["rate_limit_per_minute"]
+
+
+class TokenForm(forms.Form):
+    """A new token: a subset of the partner's scopes, or (none ticked) all of them."""
+
+    scopes = forms.MultipleChoiceField(
+        label=gettext_lazy("Scopes of the new token"),
+        widget=forms.CheckboxSelectMultiple,
+        required=False,
+        help_text=gettext_lazy("None ticked: every scope of the partner."),
+    )
+
+    def __init__(self, *args, client: ApiClient, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["scopes"].choices = [(s, f"{s} · {API_SCOPES.get(s, '')}") for s in client.scopes]
+
+
+class PartnerUserForm(forms.Form):
+    """A login for a person of the partner, with a one-time password shown once."""
+
+    username = forms.RegexField(
+        label=gettext_lazy("Username"),
+        max_length=150,
+        regex=r"^[\w.@+-]+\Z",
+        error_messages={"invalid": gettext_lazy("Letters, digits and @/./+/-/_ only.")},
+    )
+    email = forms.EmailField(label=gettext_lazy("Email"), required=False)
+    access = forms.ChoiceField(
+        label=gettext_lazy("Access"), choices=PartnerUser.Access.choices, initial=PartnerUser.Access.VIEWER
+    )
 
 
 def _event_choices():
@@ -109,31 +151,149 @@ class RequestFilterForm(forms.Form):
 # --- who may look -------------------------------------------------------------------------------
 
 
+@dataclass(frozen=True)
+class Access:
+    """Who looks at a partner's console and what they may do there."""
+
+    client: ApiClient
+    principal: Principal  # the panels' reads: HQ's own, or the partner's as the API sees it
+    hq: bool = False  # scopes, partner users, share links
+    manage: bool = False  # tokens, subscriptions, redeliveries
+    read_only: bool = False  # the share link: no buttons, no filters of the logged-in pages
+
+
+def _partner_user(request) -> PartnerUser | None:
+    """The request's partner login (read once per request), for a user without a staff role."""
+    if not hasattr(request, "_partner_user"):
+        principal = request.principal
+        found = None
+        if principal.role is None and not principal.is_superuser:
+            found = console.partner_user_for(user=getattr(request, "user", None))
+        request._partner_user = found
+    return request._partner_user
+
+
+def _is_hq(principal: Principal) -> bool:
+    return principal.role == Role.HQ_ADMIN or (principal.is_superuser and principal.role is None)
+
+
 def _hq(request) -> Principal:
     """HQ of a brand, or a superuser; anyone else is refused (403)."""
     principal = request.principal
-    if principal.role == Role.HQ_ADMIN or (principal.is_superuser and principal.role is None):
+    if _is_hq(principal):
         return principal
     raise PermissionDenied
 
 
-def _partner(principal: Principal, client_id: int) -> ApiClient:
-    return get_object_or_404(console.partners_for(principal=principal), pk=client_id)
+def _access(request, client_id: int) -> Access:
+    """HQ for one of its brand's partners, or a partner user for its own partner (another
+    is a 404); anyone else 403."""
+    principal = request.principal
+    if _is_hq(principal):
+        client = get_object_or_404(console.partners_for(principal=principal), pk=client_id)
+        return Access(client=client, principal=principal, hq=True, manage=True)
+    partner_user = _partner_user(request)
+    if partner_user is None:
+        raise PermissionDenied
+    if partner_user.client_id != client_id:
+        raise Http404
+    client = partner_user.client
+    return Access(
+        client=client,
+        principal=principal_for_api_client(client),
+        manage=partner_user.access == PartnerUser.Access.ADMIN,
+    )
+
+
+def _hq_access(request, client_id: int) -> Access:
+    access = _access(request, client_id)
+    if not access.hq:
+        raise PermissionDenied
+    return access
+
+
+def _manager_access(request, client_id: int) -> Access:
+    access = _access(request, client_id)
+    if not access.manage:
+        raise PermissionDenied
+    return access
+
+
+def _visible(request, queryset: QuerySet, client_field: str) -> QuerySet:
+    """`queryset` cut to what the asker may see: HQ's brand, or the partner user's client."""
+    principal = request.principal
+    if _is_hq(principal):
+        return queryset.for_principal(principal)
+    partner_user = _partner_user(request)
+    if partner_user is None:
+        raise PermissionDenied
+    return queryset.filter(**{client_field: partner_user.client_id})
+
+
+# Route names a partner user may open; everything else answers 403 for them.
+PARTNER_USER_ROUTES = frozenset(
+    {
+        "retail:home",
+        "retail:partner_home",
+        "retail:partner_console",
+        "retail:token_issue",
+        "retail:token_revoke",
+        "retail:subscription_create",
+        "retail:subscription_action",
+        "retail:partner_deliveries",
+        "retail:delivery_detail",
+        "retail:delivery_redeliver",
+        "retail:partner_requests",
+        "retail:partner_shared",
+        "login",
+        "logout",
+        "set_language",
+        "alive",
+        "health",
+    }
+)
+
+
+def partner_user_gate(request) -> None:
+    """Called for every logged-in request (retail.middleware.PrincipalMiddleware): a partner
+    user reaches its own console and nothing else (403), whatever a page itself checks.
+    The API is left alone: it authenticates bearer tokens, never the session."""
+    if request.path_info.startswith("/api/"):
+        return
+    if _partner_user(request) is None:
+        return
+    try:
+        match = resolve(request.path_info)
+    except Resolver404:
+        return  # Django answers 404
+    if match.view_name not in PARTNER_USER_ROUTES:
+        raise PermissionDenied
 
 
 # --- sections -----------------------------------------------------------------------------------
 
 
-def _section_context(request, client, section: str, read_only: bool = False, **extra) -> dict:
-    context = {"client": client, "read_only": read_only, "now": timezone.now(), **extra}
+def _section_context(request, access: Access, section: str, **extra) -> dict:
+    client = access.client
+    context = {
+        "client": client,
+        "read_only": access.read_only,
+        "can_manage": access.manage and not access.read_only,
+        "is_hq": access.hq,
+        "now": timezone.now(),
+        **extra,
+    }
     if section == "tokens":
         context["tokens"] = console.tokens_of(client=client)
-        context.setdefault(
-            "scopes_form",
-            ScopesForm(
-                initial={"scopes": client.scopes, "rate_limit_per_minute": client.rate_limit_per_minute}
-            ),
-        )
+        if access.hq:
+            context.setdefault(
+                "scopes_form",
+                ScopesForm(
+                    initial={"scopes": client.scopes, "rate_limit_per_minute": client.rate_limit_per_minute}
+                ),
+            )
+        if context["can_manage"]:
+            context.setdefault("token_form", TokenForm(client=client))
         context["scope_labels"] = [(s, API_SCOPES.get(s, "")) for s in client.scopes]
     elif section == "subscriptions":
         context["subscriptions"] = console.subscriptions_of(client=client)
@@ -158,22 +318,31 @@ def _section_context(request, client, section: str, read_only: bool = False, **e
         context["requests"] = console.requests_of(client=client, status_class=status_class)
         context["chart"] = console.requests_per_hour(client=client)
         context["log_days"] = console.REQUEST_LOG_DAYS
+    elif section == "users":
+        context["partner_users"] = console.partner_users_of(client=client)
+        context.setdefault("user_form", PartnerUserForm())
+        token = console.share_token(client=client)
+        context["share_url"] = request.build_absolute_uri(f"{reverse('retail:partner_shared')}?t={token}")
+        context["share_days"] = console.SHARE_DAYS
     return context
 
 
 SECTIONS = ["tokens", "subscriptions", "deliveries", "requests"]
 
 
-def _console_context(request, principal, client, read_only: bool = False, **extra) -> dict:
-    context = {"client": client, "read_only": read_only, "sections": SECTIONS, "now": timezone.now()}
-    for section in SECTIONS:
-        context.update(_section_context(request, client, section, read_only=read_only))
+def _console_context(request, access: Access, **extra) -> dict:
+    context = {
+        "client": access.client,
+        "read_only": access.read_only,
+        "can_manage": access.manage and not access.read_only,
+        "is_hq": access.hq,
+        "sections": SECTIONS,
+        "now": timezone.now(),
+    }
+    for section in [*SECTIONS, "users"] if access.hq else SECTIONS:
+        context.update(_section_context(request, access, section))
     context.update(extra)
-    context["panels"] = _panels(principal, client)
-    if not read_only:
-        token = console.share_token(client=client)
-        context["share_url"] = request.build_absolute_uri(f"{reverse('retail:partner_shared')}?t={token}")
-        context["share_days"] = console.SHARE_DAYS
+    context["panels"] = _panels(access.principal, access.client)
     return context
 
 
@@ -191,13 +360,13 @@ def _panels(principal, client) -> list[dict]:
     return shown
 
 
-def _answer(request, principal, client, section: str, status: int = 200, **extra):
+def _answer(request, access: Access, section: str, status: int = 200, **extra):
     """An htmx write gets its section back; a plain form post gets the whole page."""
     if request.htmx:
-        context = _section_context(request, client, section, **extra)
+        context = _section_context(request, access, section, **extra)
         return render(request, f"retail/console/_{section}.html", context, status=status)
-    context = _console_context(request, principal, client)
-    context.update(_section_context(request, client, section, **extra))
+    context = _console_context(request, access)
+    context.update(_section_context(request, access, section, **extra))
     return render(request, "retail/console/partner.html", context, status=status)
 
 
@@ -207,7 +376,7 @@ def _answer(request, principal, client, section: str, status: int = 200, **extra
 @login_required
 @require_http_methods(["GET", "POST"])
 def partner_list(request):
-    """The brand's partners with their figures; HQ creates one here."""
+    """The brand's partners with their figures and paused subscriptions; HQ creates one here."""
     principal = _hq(request)
     can_create = principal.brand_id is not None
     form = PartnerForm(request.POST or None) if can_create else None
@@ -228,20 +397,37 @@ def partner_list(request):
         status = 422
     requestlog.flush()
     rows = console.partner_overview(principal=principal)
+    paused = [row for row in rows if row["paused"]]
     return render(
         request,
         "retail/console/partner_list.html",
-        {"rows": rows, "form": form, "nav_section": "partners"},
+        {
+            "rows": rows,
+            "paused_rows": paused,
+            "paused_total": sum(row["paused"] for row in paused),
+            "form": form,
+            "nav_section": "partners",
+        },
         status=status,
     )
 
 
 @login_required
 @require_GET
+def partner_home(request):
+    """A partner user's way in (where the login lands them): their own console."""
+    partner_user = _partner_user(request)
+    if partner_user is not None:
+        return redirect("retail:partner_console", client_id=partner_user.client_id)
+    _hq(request)
+    return redirect("retail:partner_list")
+
+
+@login_required
+@require_GET
 def partner_console(request, client_id: int):
-    principal = _hq(request)
-    client = _partner(principal, client_id)
-    context = _console_context(request, principal, client)
+    access = _access(request, client_id)
+    context = _console_context(request, access)
     context["nav_section"] = "partners"
     return render(request, "retail/console/partner.html", context)
 
@@ -250,35 +436,39 @@ def partner_console(request, client_id: int):
 @login_required
 @require_POST
 def partner_scopes(request, client_id: int):
-    """Change the partner's scopes and rate limit (a permission change, audited)."""
-    principal = _hq(request)
-    client = _partner(principal, client_id)
+    """Change the partner's scopes and rate limit (HQ; a permission change, audited)."""
+    access = _hq_access(request, client_id)
     form = ScopesForm(request.POST)
     if form.is_valid():
         try:
             client = console.update_partner(
-                client=client,
+                client=access.client,
                 scopes=form.cleaned_data["scopes"],
                 rate_limit_per_minute=form.cleaned_data["rate_limit_per_minute"] or 0,
             )
         except DomainError as exc:
             form.add_error(None, str(exc))
         else:
-            return _answer(request, principal, client, "tokens", notice=_("Scopes saved."))
-    return _answer(
-        request, principal, client, "tokens", status=200 if request.htmx else 422, scopes_form=form
-    )
+            access = Access(client=client, principal=access.principal, hq=True, manage=True)
+            return _answer(request, access, "tokens", notice=_("Scopes saved."))
+    return _answer(request, access, "tokens", status=200 if request.htmx else 422, scopes_form=form)
 
 
 @never_cache
 @login_required
 @require_POST
 def token_issue(request, client_id: int):
-    """A new token, shown this once."""
-    principal = _hq(request)
-    client = _partner(principal, client_id)
-    token, raw = services.issue_api_token(client=client)
-    return _answer(request, principal, client, "tokens", new_token=raw, new_token_id=token.pk)
+    """A new token (all the partner's scopes, or a subset), shown this once."""
+    access = _manager_access(request, client_id)
+    form = TokenForm(request.POST, client=access.client)
+    if form.is_valid():
+        try:
+            token, raw = console.issue_token(client=access.client, scopes=form.cleaned_data["scopes"])
+        except DomainError as exc:
+            add_domain_errors(form, exc)
+        else:
+            return _answer(request, access, "tokens", new_token=raw, new_token_id=token.pk)
+    return _answer(request, access, "tokens", status=200 if request.htmx else 422, token_form=form)
 
 
 @never_cache
@@ -286,13 +476,13 @@ def token_issue(request, client_id: int):
 @require_POST
 def token_revoke(request, token_id: int):
     """Revoke a token: the API refuses it from the next request on."""
-    principal = _hq(request)
-    token = get_object_or_404(ApiToken.objects.for_principal(principal).select_related("client"), pk=token_id)
+    token = get_object_or_404(
+        _visible(request, ApiToken.objects.select_related("client"), "client_id"), pk=token_id
+    )
+    access = _manager_access(request, token.client_id)
     if token.revoked_at is None:
         services.revoke_api_token(token=token)
-    return _answer(
-        request, principal, token.client, "tokens", notice=_("Token %(p)s… revoked.") % {"p": token.prefix}
-    )
+    return _answer(request, access, "tokens", notice=_("Token %(p)s… revoked.") % {"p": token.prefix})
 
 
 @never_cache
@@ -300,8 +490,8 @@ def token_revoke(request, token_id: int):
 @require_POST
 def subscription_create(request, client_id: int):
     """Subscribe the partner's endpoint to event types; the signing secret is shown once."""
-    principal = _hq(request)
-    client = _partner(principal, client_id)
+    access = _manager_access(request, client_id)
+    client = access.client
     form = SubscriptionForm(request.POST)
     if form.is_valid():
         try:
@@ -316,15 +506,10 @@ def subscription_create(request, client_id: int):
                 form.add_error(None, str(exc))
         else:
             return _answer(
-                request, principal, client, "subscriptions", new_secret=secret, new_secret_for=subscription.pk
+                request, access, "subscriptions", new_secret=secret, new_secret_for=subscription.pk
             )
     return _answer(
-        request,
-        principal,
-        client,
-        "subscriptions",
-        status=200 if request.htmx else 422,
-        subscription_form=form,
+        request, access, "subscriptions", status=200 if request.htmx else 422, subscription_form=form
     )
 
 
@@ -337,17 +522,18 @@ SUBSCRIPTION_OPS = {"rotate", "pause", "resume", "replay", "deactivate", "activa
 def subscription_action(request, subscription_id: int):
     """One of: rotate the secret (shown once), pause, resume (closes the breaker), replay
     the dead letters, deactivate or activate."""
-    principal = _hq(request)
     subscription = get_object_or_404(
-        WebhookSubscription.objects.for_principal(principal)
-        .filter(client__isnull=False)
-        .select_related("client"),
+        _visible(
+            request,
+            WebhookSubscription.objects.filter(client__isnull=False).select_related("client"),
+            "client_id",
+        ),
         pk=subscription_id,
     )
-    client = subscription.client
+    access = _manager_access(request, subscription.client_id)
     op = request.POST.get("op", "")
     if op not in SUBSCRIPTION_OPS:
-        return _answer(request, principal, client, "subscriptions", status=400, notice=_("Unknown action."))
+        return _answer(request, access, "subscriptions", status=400, notice=_("Unknown action."))
     extra = {}
     if op == "rotate":
         extra = {
@@ -356,7 +542,8 @@ def subscription_action(request, subscription_id: int):
         }
         extra["notice"] = _("New secret issued; the old one keeps signing during the overlap.")
     elif op == "pause":
-        console.pause_subscription(subscription=subscription, reason=_("paused by HQ"))
+        reason = _("paused by HQ") if access.hq else _("paused by the partner")
+        console.pause_subscription(subscription=subscription, reason=reason)
         extra["notice"] = _("Paused: events are kept and sent on resume.")
     elif op == "resume":
         webhooks.resume_subscription(subscription=subscription)
@@ -367,30 +554,43 @@ def subscription_action(request, subscription_id: int):
     else:
         webhooks.update_subscription(subscription=subscription, is_active=op == "activate")
         extra["notice"] = _("Subscription activated.") if op == "activate" else _("Subscription deactivated.")
-    return _answer(request, principal, client, "subscriptions", **extra)
+    return _answer(request, access, "subscriptions", **extra)
 
 
 @login_required
 @require_GET
 def partner_deliveries(request, client_id: int):
     """The delivery log section (filtered by status or subscription)."""
-    principal = _hq(request)
-    client = _partner(principal, client_id)
-    return render(request, "retail/console/_deliveries.html", _section_context(request, client, "deliveries"))
+    access = _access(request, client_id)
+    return render(request, "retail/console/_deliveries.html", _section_context(request, access, "deliveries"))
+
+
+def _delivery(request, delivery_id: int) -> tuple[Access, WebhookDelivery]:
+    found = (
+        _visible(
+            request,
+            WebhookDelivery.objects.filter(subscription__client__isnull=False),
+            "subscription__client_id",
+        )
+        .select_related("subscription", "subscription__client")
+        .prefetch_related("attempt_log")
+        .filter(pk=delivery_id)
+        .first()
+    )
+    if found is None:
+        raise Http404
+    return _access(request, found.subscription.client_id), found
 
 
 @login_required
 @require_GET
 def delivery_detail(request, delivery_id: int):
     """One delivery's attempts: when, status code, response time, error."""
-    principal = _hq(request)
-    delivery = console.delivery_for(principal=principal, delivery_id=delivery_id)
-    if delivery is None:
-        raise Http404
+    access, delivery = _delivery(request, delivery_id)
     return render(
         request,
         "retail/console/_delivery.html",
-        {"delivery": delivery, "read_only": False, "show_attempts": True},
+        {"delivery": delivery, "read_only": False, "can_manage": access.manage, "show_attempts": True},
     )
 
 
@@ -401,15 +601,20 @@ def delivery_redeliver(request, delivery_id: int):
     """Send one delivery again (same event id), off the request path."""
     from .tasks import redeliver_webhook_task
 
-    principal = _hq(request)
-    delivery = console.delivery_for(principal=principal, delivery_id=delivery_id)
-    if delivery is None:
-        raise Http404
+    access, delivery = _delivery(request, delivery_id)
+    if not access.manage:
+        raise PermissionDenied
     enqueue_job(redeliver_webhook_task, delivery.pk)
     return render(
         request,
         "retail/console/_delivery.html",
-        {"delivery": delivery, "read_only": False, "show_attempts": True, "notice": _("Redelivery queued.")},
+        {
+            "delivery": delivery,
+            "read_only": False,
+            "can_manage": True,
+            "show_attempts": True,
+            "notice": _("Redelivery queued."),
+        },
     )
 
 
@@ -417,9 +622,57 @@ def delivery_redeliver(request, delivery_id: int):
 @require_GET
 def partner_requests(request, client_id: int):
     """The request log section (filtered by answer class)."""
+    access = _access(request, client_id)
+    return render(request, "retail/console/_requests.html", _section_context(request, access, "requests"))
+
+
+@never_cache
+@login_required
+@require_POST
+def partner_user_add(request, client_id: int):
+    """HQ gives a person of the partner a login (one-time password shown once; audited)."""
+    access = _hq_access(request, client_id)
+    form = PartnerUserForm(request.POST)
+    if form.is_valid():
+        try:
+            partner_user, password = console.add_partner_user(client=access.client, **form.cleaned_data)
+        except DomainError as exc:
+            add_domain_errors(form, exc)
+        else:
+            return _answer(
+                request,
+                access,
+                "users",
+                new_login={"username": partner_user.user.get_username(), "password": password},
+            )
+    return _answer(request, access, "users", status=200 if request.htmx else 422, user_form=form)
+
+
+@never_cache
+@login_required
+@require_POST
+def partner_user_remove(request, partner_user_id: int):
+    """HQ takes a partner user's login away; their next request is refused (audited)."""
     principal = _hq(request)
-    client = _partner(principal, client_id)
-    return render(request, "retail/console/_requests.html", _section_context(request, client, "requests"))
+    partner_user = get_object_or_404(
+        PartnerUser.objects.for_principal(principal).select_related("user", "client"), pk=partner_user_id
+    )
+    access = _hq_access(request, partner_user.client_id)
+    name = partner_user.user.get_username()
+    console.remove_partner_user(partner_user=partner_user)
+    return _answer(request, access, "users", notice=_("%(name)s can no longer log in.") % {"name": name})
+
+
+@never_cache
+@login_required
+@require_POST
+def share_links_revoke(request, client_id: int):
+    """HQ revokes every share link of the partner handed out so far (audited)."""
+    access = _hq_access(request, client_id)
+    console.revoke_share_links(client=access.client)
+    return _answer(
+        request, access, "users", notice=_("Every earlier share link is revoked. The link below is new.")
+    )
 
 
 @never_cache
@@ -432,10 +685,11 @@ def partner_shared(request):
         return render(request, "retail/console/shared_expired.html", status=410)
     if client is None:
         raise Http404
+    access = Access(client=client, principal=principal_for_api_client(client), read_only=True)
     token = request.GET.get("t", "")
     section = request.GET.get("section")
     if request.htmx and section in ("deliveries", "requests"):  # the read-only page's own filters
-        context = _section_context(request, client, section, read_only=True, share_token=token)
+        context = _section_context(request, access, section, share_token=token)
         return _shared_response(render(request, f"retail/console/_{section}.html", context))
     if request.htmx and section == "delivery":  # one delivery's attempts
         delivery = console.delivery_of(client=client, delivery_id=request.GET.get("delivery"))
@@ -443,7 +697,7 @@ def partner_shared(request):
             raise Http404
         context = {"delivery": delivery, "read_only": True, "show_attempts": True, "share_token": token}
         return _shared_response(render(request, "retail/console/_delivery.html", context))
-    context = _console_context(request, principal_for_api_client(client), client, read_only=True)
+    context = _console_context(request, access)
     context["share_token"] = token
     return _shared_response(render(request, "retail/console/partner.html", context))
 

@@ -52,7 +52,7 @@ class BearerTokenAuthentication(authentication.BaseAuthentication):
         if not token.client.is_active:
             raise exceptions.AuthenticationFailed("API client disabled.")
         services.note_token_use(token=token, now=now)
-        request.principal = principal_for_api_client(token.client)
+        request.principal = principal_for_api_client(token.client, token)
         return PartnerUser(token.client), token
 
     def authenticate_header(self, request):
