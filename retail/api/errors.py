@@ -6,6 +6,7 @@ from django.core.exceptions import PermissionDenied, RequestDataTooBig
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.http import Http404
 from rest_framework import exceptions, status
+from rest_framework.pagination import CursorPagination
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
@@ -41,8 +42,18 @@ def exception_handler(exc, context):
         exc = exceptions.ValidationError(
             exc.message_dict if hasattr(exc, "error_dict") else {"non_field_errors": exc.messages}
         )
-    if isinstance(exc, Http404):
+    request = context.get("request")
+    if isinstance(exc, Http404) and request is not None and not hasattr(request, "accepted_renderer"):
+        # content negotiation failed on `?format=` (DRF raises Http404 for an unknown format
+        # before anything else runs): the format is not available, not the object
+        exc = exceptions.NotAcceptable("Only JSON is available (`?format=json` or none).")
+    elif isinstance(exc, Http404):
         exc = exceptions.NotFound()
+    elif isinstance(exc, exceptions.NotFound) and str(exc.detail) == str(
+        CursorPagination.invalid_cursor_message
+    ):
+        # a cursor the list did not hand out is bad input (400), not a missing object
+        exc = exceptions.ValidationError({"cursor": ["Invalid cursor: use the `next` link of a page."]})
     elif isinstance(exc, PermissionDenied):
         exc = exceptions.PermissionDenied()
     response = drf_exception_handler(exc, context)
@@ -70,7 +81,11 @@ def page_not_found(request, exception=None):
     if request.path.startswith("/api/"):
         from django.http import JsonResponse
 
-        return JsonResponse(error_body("not_found", "No such API route."), status=404)
+        from .. import requestlog
+
+        response = JsonResponse(error_body("not_found", "No such API route."), status=404)
+        requestlog.record(request, response)  # with a partner token only, like every API call
+        return response
     from django.views.defaults import page_not_found as html_page_not_found
 
     return html_page_not_found(request, exception)
