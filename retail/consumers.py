@@ -5,6 +5,7 @@ from __future__ import annotations
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
 
+from .notifications import user_group
 from .tenancy import groups_for
 
 
@@ -23,6 +24,8 @@ class LiveEventsConsumer(AsyncJsonWebsocketConsumer):
             return
         for group in self.groups_joined:
             await self.channel_layer.group_add(group, self.channel_name)
+        self.user_group = user_group(user.pk)  # the user's own: their bell (retail.notifications)
+        await self.channel_layer.group_add(self.user_group, self.channel_name)
         await self.accept()
         await self.send_json({"type": "hello", "groups": self.groups_joined})
 
@@ -35,6 +38,12 @@ class LiveEventsConsumer(AsyncJsonWebsocketConsumer):
     async def disconnect(self, code):
         for group in getattr(self, "groups_joined", []):
             await self.channel_layer.group_discard(group, self.channel_name)
+        if getattr(self, "user_group", None):
+            await self.channel_layer.group_discard(self.user_group, self.channel_name)
 
     async def domain_event(self, message):
         await self.send_json({"type": "event", **message["event"]})
+
+    async def notifications_changed(self, message):
+        """The user's bell count changed: the page fetches the bell again."""
+        await self.send_json({"type": "notifications"})

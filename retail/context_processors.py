@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from django.utils.functional import SimpleLazyObject
+from django.utils.functional import SimpleLazyObject, cached_property
 from django.utils.translation import ngettext
 
 from .choices import Role
@@ -118,4 +118,31 @@ def principal(request):
         "principal": principal,
         "role_choices": lazy_choices,
         "active_role": SimpleLazyObject(active_role),
+        "notification_bell": NotificationBell(request),
     }
+
+
+class NotificationBell:
+    """The header's bell: the user's open notifications, counted only when a page shows it
+    (from the per-user cache; retail.notifications.unread_count)."""
+
+    def __init__(self, request):
+        self.request = request
+
+    @cached_property
+    def count(self) -> int:
+        user = getattr(self.request, "user", None)
+        if user is None or not user.is_authenticated:
+            return 0
+        from . import notifications
+        from .selectors import roles_for_user
+
+        roles = getattr(self.request, "staff_roles", None)
+        roles = roles_for_user(user=user) if roles is None else roles
+        return notifications.unread_count(user=user, brand_ids=notifications.brand_ids_of(roles))
+
+    @property
+    def label(self) -> str:
+        from .notifications import UNREAD_CAP
+
+        return f"{UNREAD_CAP - 1}+" if self.count >= UNREAD_CAP else str(self.count)

@@ -103,6 +103,7 @@ PAGE_KWARGS: dict[str, str] = {
     "link_id": "guides.sharelink",
     "content_id": "guides.sharecontent",
     "livestream_id": "guides.livestream",
+    "notification_id": "retail.staffnotification",
 }
 
 # Capability URLs: the secret in the path is the principal (a screen's kiosk token, the
@@ -188,6 +189,18 @@ def _webhook_delivery(brand):
     )
 
 
+def _notification(brand):
+    """A notification to the brand's first HQ admin (the walk's asking user in brand A)."""
+    from retail.models import StaffNotification, StaffRole
+
+    hq = StaffRole.objects.filter(brand=brand, role=Role.HQ_ADMIN).order_by("pk").first()
+    recipient = hq.user if hq else _user(brand)
+    n = StaffNotification.objects.count()
+    return StaffNotification.objects.create(
+        brand=brand, recipient=recipient, kind="other", message="webhook_paused", dedupe_key=f"walk-{n}"
+    )
+
+
 # Rows a partner owns within its brand (a partner sees only its own webhook subscriptions):
 # model label → how to hand one to the partner asking in the walk.
 PARTNER_OWNED: dict[str, Callable[[models.Model, object], None]] = {
@@ -258,6 +271,7 @@ FACTORIES: dict[str, Callable[[object], models.Model]] = {
     "guides.sharelink": lambda brand: ShareLinkFactory(brand=brand),
     "guides.sharecontent": lambda brand: ShareContentFactory(brand=brand),
     "guides.livestream": lambda brand: LivestreamFactory(brand=brand),
+    "retail.staffnotification": lambda brand: _notification(brand),
 }
 
 
