@@ -102,6 +102,14 @@ class Device(models.Model):
     def __str__(self) -> str:
         return self.name or self.serial
 
+    @property
+    def firmware_known(self) -> bool:
+        """False when the device runs a firmware its type does not list (a heartbeat may
+        report any firmware: it is stored as reported, and flagged "unknown firmware"). A
+        device without a firmware, or a type listing none, is not flagged."""
+        versions = self.device_type.firmware_versions
+        return not self.firmware or not versions or self.firmware in versions
+
 
 class DeviceEvent(models.Model):
     """One telemetry event as received. (device, seq) is unique: a resent event is stored once.

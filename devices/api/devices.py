@@ -30,6 +30,10 @@ class DeviceSerializer(serializers.ModelSerializer):
 
     store_code = serializers.CharField(source="store.code", read_only=True)
     device_type = DeviceTypeBriefSerializer(read_only=True)
+    firmware_known = serializers.BooleanField(
+        read_only=True,
+        help_text="False when the device reported a firmware its type does not list (stored as reported).",
+    )
 
     class Meta:
         model = Device
@@ -42,6 +46,7 @@ class DeviceSerializer(serializers.ModelSerializer):
             "device_type",
             "status",
             "firmware",
+            "firmware_known",
             "last_seen_at",
             "sample_stock",
             "created_at",

@@ -48,11 +48,11 @@ from dataclasses import dataclass
 from zoneinfo import ZoneInfo
 
 from django.conf import settings
-from django.db import connection, transaction
+from django.db import IntegrityError, connection, transaction
 from django.db.models import Avg, Count
 from django.utils import timezone
 
-from retail import audit
+from retail import audit, events
 from retail.choices import AuditAction
 from retail.errors import DomainError
 from retail.models import Brand
@@ -261,7 +261,9 @@ def verdict_for(score: float, policy: BackflowPolicy) -> str | None:
 def issue_monthly_verdicts(*, brand_id: int, month: dt.date) -> list[PartnerNotice]:
     """Reward or penalty notices for the brand's partners for the month (its first day, or
     any day in it); returns the notices created now. One per partner and month: a rerun,
-    or a partner already judged, changes nothing."""
+    or a partner already judged, changes nothing. Each new notice publishes
+    `backflow.notice_issued` (partner = the ApiClient id, month, verdict, score) after
+    commit, so the partner's webhooks carry it."""
     month = month_start(month)
     policy = policy_for(brand_id)
     scores = partner_month_scores(brand_id=brand_id, month=month)
@@ -277,14 +279,31 @@ def issue_monthly_verdicts(*, brand_id: int, month: dt.date) -> list[PartnerNoti
         )
     if not notices:
         return []
+    fresh = []
     with transaction.atomic():
         already = set(
             PartnerNotice.objects.filter(
                 month=month, partner_id__in=[n.partner_id for n in notices]
             ).values_list("partner_id", flat=True)
         )
-        fresh = [n for n in notices if n.partner_id not in already]
-        PartnerNotice.objects.bulk_create(fresh, ignore_conflicts=True)
+        for notice in notices:  # a few partners: one row each (a concurrent run's wins)
+            if notice.partner_id in already:
+                continue
+            try:
+                with transaction.atomic():
+                    notice.save(force_insert=True)
+            except IntegrityError:
+                continue
+            fresh.append(notice)
+            events.publish(
+                "backflow.notice_issued",
+                brand=brand_id,
+                notice=notice.pk,
+                partner=notice.partner_id,
+                month=f"{month:%Y-%m}",
+                verdict=str(notice.kind),
+                score=notice.score,
+            )
     return fresh
 
 

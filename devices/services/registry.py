@@ -54,7 +54,8 @@ def register_device(
     low_stock_threshold: int = 10,
 ) -> tuple[Device, str]:
     """Register a device in a store (serial unique per brand); returns it with its clear
-    credential, shown once. Audited."""
+    credential, shown once. A firmware, if given, must be one its type lists (when the type
+    lists any). Audited."""
     serial = (serial or "").strip()
     if not serial:
         raise InvalidInput(
@@ -64,6 +65,11 @@ def register_device(
         raise InvalidInput(
             "other_brand", _("Unknown device type."), fields={"device_type": [_("Not found.")]}
         )
+    firmware = (firmware or "").strip()
+    versions = device_type.firmware_versions
+    if firmware and versions and firmware not in versions:
+        message = _("Not a firmware version of this type (%(versions)s).") % {"versions": ", ".join(versions)}
+        raise InvalidInput("unknown_firmware", message, fields={"firmware": [message]})
     prefix, raw, digest = new_credential()
     try:
         with transaction.atomic():
@@ -73,7 +79,7 @@ def register_device(
                 device_type=device_type,
                 serial=serial,
                 name=name.strip(),
-                firmware=firmware.strip(),
+                firmware=firmware,
                 sample_stock=sample_stock,
                 low_stock_threshold=low_stock_threshold,
                 credential_prefix=prefix,

@@ -10,7 +10,7 @@ import pytest
 from django.conf import settings
 from django.db import connection
 from django.test import Client
-from django.urls import include, path, reverse
+from django.urls import reverse
 
 from devices.choices import CommandStatus, DeviceKind, DeviceStatus
 from devices.models import Device, DeviceCommand, SampleClaim
@@ -469,23 +469,7 @@ def test_concurrent_claims_never_take_the_stock_below_zero(brand, store):
 
 # --- the device's command API -------------------------------------------------------------
 
-try:  # the device credential authentication lands with the ingest/auth area
-    from devices.api import commands as command_api
-except ImportError:  # pragma: no cover - until devices/api/auth.py exists
-    command_api = None
-
-needs_device_auth = pytest.mark.skipif(command_api is None, reason="devices.api.auth not there yet")
-
-if command_api is not None:
-    # Registered here until the lead wires them into devices/api/urls.py.
-    _api = [
-        path("devices/<int:pk>/commands/", command_api.DeviceCommandListView.as_view()),
-        path(
-            "devices/<int:pk>/commands/<int:command_id>/ack/",
-            command_api.DeviceCommandAckView.as_view(),
-        ),
-    ]
-    urlpatterns = [path("api/v1/", include(_api)), path("", include("retail.urls"))]
+# (the project's own routes: devices/api/urls.py, under /api/v1/)
 
 
 def device_client(device):
@@ -497,15 +481,18 @@ def device_client(device):
 
 
 def _commands_url(device) -> str:
-    return f"/api/v1/devices/{device.pk}/commands/"
+    return reverse("device-commands", args=[device.pk])
 
 
 def _ack_url(device, command) -> str:
-    return f"/api/v1/devices/{device.pk}/commands/{command.pk}/ack/"
+    return reverse("device-command-ack", args=[device.pk, command.pk])
 
 
-@needs_device_auth
-@pytest.mark.urls(__name__)
+def test_the_command_routes_are_the_documented_ones(dispenser):
+    assert _commands_url(dispenser) == f"/api/v1/devices/{dispenser.pk}/commands/"
+    assert _ack_url(dispenser, DeviceCommand(pk=7)) == f"/api/v1/devices/{dispenser.pk}/commands/7/ack/"
+
+
 def test_the_device_polls_its_dispense_command_once_and_acknowledges_it(dispenser):
     # given a claim that queued a dispense command
     claim = services.claim_sample(device=dispenser, phone=PHONE, consents=NO_CONSENT)
@@ -527,8 +514,6 @@ def test_the_device_polls_its_dispense_command_once_and_acknowledges_it(dispense
     assert ack.json()["acknowledged_at"] == again.json()["acknowledged_at"]
 
 
-@needs_device_auth
-@pytest.mark.urls(__name__)
 def test_a_device_cannot_see_or_acknowledge_another_devices_commands(dispenser, brand, store):
     # given a command of the dispenser and another device of the same store
     claim = services.claim_sample(device=dispenser, phone=PHONE, consents=NO_CONSENT)
@@ -536,7 +521,7 @@ def test_a_device_cannot_see_or_acknowledge_another_devices_commands(dispenser, 
     api = device_client(other)
     # then the other device's credential gets 404 for the dispenser's queue and command
     assert api.get(_commands_url(dispenser)).status_code == 404
-    response = api.post(f"/api/v1/devices/{other.pk}/commands/{claim.command_id}/ack/", {}, format="json")
+    response = api.post(_ack_url(other, claim.command), {}, format="json")
     assert response.status_code == 404 and response.json()["error"]["code"] == "not_found"
     claim.command.refresh_from_db()
     assert claim.command.status == CommandStatus.PENDING
@@ -548,8 +533,6 @@ def test_a_device_cannot_see_or_acknowledge_another_devices_commands(dispenser, 
     assert stranger.get(_commands_url(dispenser)).status_code == 401
 
 
-@needs_device_auth
-@pytest.mark.urls(__name__)
 def test_a_partner_reads_the_queue_without_taking_commands_and_another_brand_gets_404(
     dispenser, brand, other_brand
 ):
@@ -573,8 +556,6 @@ def test_a_partner_reads_the_queue_without_taking_commands_and_another_brand_get
     assert claim.command.status == CommandStatus.PENDING
 
 
-@needs_device_auth
-@pytest.mark.urls(__name__)
 def test_a_partner_with_devices_write_acknowledges_for_its_device(dispenser, brand):
     from conftest import make_partner
 

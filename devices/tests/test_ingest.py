@@ -434,6 +434,25 @@ def test_a_heartbeat_carrying_firmware_sets_the_devices_firmware(device):
     assert device.firmware == "2.0.1"
 
 
+def test_a_heartbeat_naming_an_unlisted_firmware_is_stored_and_flagged(brand, store):
+    from devices.tests.factories import DeviceTypeFactory
+
+    # given a device whose type lists firmware 2.0 only
+    device = DeviceFactory(
+        brand=brand, store=store, device_type=DeviceTypeFactory(brand=brand, firmware_versions=["2.0"])
+    )
+    # when it reports 2.0, then 3.0-beta
+    post(device, [heartbeat(1, firmware="2.0")])
+    partner = make_partner(brand, scopes=["devices:read"])
+    assert partner.get(f"/api/v1/devices/{device.pk}/").json()["firmware_known"] is True
+    post(device, [heartbeat(2, firmware="3.0-beta")])
+    # then the device runs 3.0-beta as reported, and the API flags it as unknown firmware
+    device.refresh_from_db()
+    assert device.firmware == "3.0-beta" and not device.firmware_known
+    body = partner.get(f"/api/v1/devices/{device.pk}/").json()
+    assert (body["firmware"], body["firmware_known"]) == ("3.0-beta", False)
+
+
 # --- day counters ---------------------------------------------------------------------------------
 
 

@@ -77,6 +77,24 @@ def test_a_serial_is_unique_per_brand_not_across_brands(brand, other_brand, stor
     assert Device.objects.filter(serial="SN-1").count() == 2
 
 
+def test_registering_with_a_firmware_its_type_does_not_list_is_refused(brand, store):
+    from retail.errors import InvalidInput
+
+    device_type = DeviceTypeFactory(brand=brand, firmware_versions=["2.0", "2.1"])
+    with pytest.raises(InvalidInput) as refused:
+        services.register_device(store=store, device_type=device_type, serial="FW-1", firmware="9.9")
+    assert refused.value.code == "unknown_firmware" and "firmware" in refused.value.fields
+    assert not Device.objects.filter(serial="FW-1").exists()
+    # a listed firmware, or any firmware for a type that lists none, is fine
+    device, _ = services.register_device(
+        store=store, device_type=device_type, serial="FW-2", firmware=" 2.1 "
+    )
+    assert device.firmware == "2.1" and device.firmware_known
+    open_type = DeviceTypeFactory(brand=brand, firmware_versions=[])
+    device, _ = services.register_device(store=store, device_type=open_type, serial="FW-3", firmware="9.9")
+    assert device.firmware == "9.9" and device.firmware_known
+
+
 def test_rotating_replaces_the_hash_and_is_audited_as_a_permission_change(brand):
     device = DeviceFactory(brand=brand)
     old_hash, old_prefix = device.credential_hash, device.credential_prefix

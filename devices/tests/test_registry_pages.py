@@ -120,6 +120,30 @@ def test_a_manager_registers_a_device_and_sees_its_credential_once(client, brand
     )
 
 
+def test_a_firmware_its_type_does_not_list_is_refused_with_the_list(client, brand, store, manager_user):
+    device_type = DeviceTypeFactory(brand=brand, firmware_versions=["2.0", "2.1"])
+    client.force_login(manager_user)
+    form = {"store": store.pk, "device_type": device_type.pk, "serial": "SN-FW", "firmware": "9.9"}
+    response = client.post(reverse("devices:device_new"), form)
+    assert response.status_code == 400
+    assert "Not a firmware version of this type (2.0, 2.1)." in response.content.decode()
+    assert not Device.objects.filter(serial="SN-FW").exists()
+
+
+def test_a_device_reporting_an_unlisted_firmware_is_flagged_on_its_page(client, brand, store, manager_user):
+    device_type = DeviceTypeFactory(brand=brand, firmware_versions=["2.0"])
+    listed = DeviceFactory(brand=brand, store=store, device_type=device_type, firmware="2.0")
+    unlisted = DeviceFactory(brand=brand, store=store, device_type=device_type, firmware="3.0-beta")
+    client.force_login(manager_user)
+
+    def page(device) -> str:
+        return client.get(reverse("devices:device_detail", kwargs={"device_id": device.pk})).content.decode()
+
+    assert "unknown firmware" not in page(listed)
+    body = page(unlisted)
+    assert "3.0-beta" in body and "unknown firmware" in body
+
+
 def test_a_duplicate_serial_gets_a_clear_error(client, brand, store, manager_user):
     device_type = DeviceTypeFactory(brand=brand)
     DeviceFactory(brand=brand, store=StoreFactory(brand=brand), serial="SN-9")
