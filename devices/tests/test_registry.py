@@ -113,6 +113,9 @@ def test_retiring_is_audited_once_and_keeps_the_device(brand):
     stored = Device.objects.get(pk=device.pk)
     assert stored.status == DeviceStatus.RETIRED and stored.retired_at is not None
     assert AuditEvent.objects.filter(message="device retired", object_id=str(device.pk)).count() == 1
+    [retired] = DomainEvent.objects.filter(name="device.retired")
+    assert (retired.brand_id, retired.store_id) == (device.brand_id, device.store_id)
+    assert retired.payload == {"device": device.pk, "serial": device.serial, "previous_status": "online"}
 
 
 # --- the heartbeat watch -------------------------------------------------------------------------
