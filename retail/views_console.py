@@ -566,20 +566,21 @@ def partner_deliveries(request, client_id: int):
 
 
 def _delivery(request, delivery_id: int) -> tuple[Access, WebhookDelivery]:
-    found = (
-        _visible(
-            request,
-            WebhookDelivery.objects.filter(subscription__client__isnull=False),
-            "subscription__client_id",
-        )
-        .select_related("subscription", "subscription__client")
-        .prefetch_related("attempt_log")
-        .filter(pk=delivery_id)
-        .first()
-    )
+    """A delivery with its attempts: any of the brand's for HQ (HQ's own subscriptions too),
+    the partner's own for a partner user."""
+    principal = request.principal
+    if _is_hq(principal):
+        found = console.delivery_for(principal=principal, delivery_id=delivery_id)
+        if found is None:
+            raise Http404
+        return Access(client=found.subscription.client, principal=principal, hq=True, manage=True), found
+    partner_user = _partner_user(request)
+    if partner_user is None:
+        raise PermissionDenied
+    found = console.delivery_of(client=partner_user.client, delivery_id=delivery_id)
     if found is None:
         raise Http404
-    return _access(request, found.subscription.client_id), found
+    return _access(request, partner_user.client_id), found
 
 
 @login_required

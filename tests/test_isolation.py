@@ -43,7 +43,7 @@ from promotions.tests.factories import (
 )
 from retail import audit
 from retail.choices import AuditAction, Role
-from retail.models import DomainEvent, OnboardingImport
+from retail.models import DomainEvent, OnboardingImport, PartnerUser
 from retail.tests.factories import (
     OrderFactory,
     ProductFactory,
@@ -104,6 +104,7 @@ PAGE_KWARGS: dict[str, str] = {
     "content_id": "guides.sharecontent",
     "livestream_id": "guides.livestream",
     "notification_id": "retail.staffnotification",
+    "partner_user_id": "retail.partneruser",
 }
 
 # Capability URLs: the secret in the path is the principal (a screen's kiosk token, the
@@ -189,6 +190,13 @@ def _webhook_delivery(brand):
     )
 
 
+def _partner_user(brand):
+    from retail import console
+
+    n = PartnerUser.objects.count()
+    return console.add_partner_user(client=_api_client(brand), username=f"walk-partner-{n}")[0]
+
+
 def _notification(brand):
     """A notification to the brand's first HQ admin (the walk's asking user in brand A)."""
     from retail.models import StaffNotification, StaffRole
@@ -272,6 +280,7 @@ FACTORIES: dict[str, Callable[[object], models.Model]] = {
     "guides.sharecontent": lambda brand: ShareContentFactory(brand=brand),
     "guides.livestream": lambda brand: LivestreamFactory(brand=brand),
     "retail.staffnotification": lambda brand: _notification(brand),
+    "retail.partneruser": _partner_user,
 }
 
 
@@ -552,3 +561,105 @@ def test_page_hides_another_stores_object_from_a_store_manager(route, client, br
     response = client.get(url)
     assert response.status_code in (404, 405), f"GET {url} as store manager: {response.status_code}"
     assert {k: row(o) for k, o in theirs.items()} == before
+
+
+# --- a partner user walks every page ----------------------------------------------------------
+
+# A partner user's own console: these answer 200 to a GET naming its own partner's objects.
+PARTNER_CONSOLE_READS = {
+    "retail:partner_console",
+    "retail:partner_deliveries",
+    "retail:partner_requests",
+    "retail:delivery_detail",
+}
+PARTNER_CONSOLE_WRITES = {
+    "retail:token_issue",
+    "retail:token_revoke",
+    "retail:subscription_create",
+    "retail:subscription_action",
+    "retail:delivery_redeliver",
+}
+# Not staff pages: liveness, health, and the share link (404 without its signed token).
+PUBLIC_PAGES = {"alive", "health", "retail:partner_shared"}
+
+
+def _page_routes_for_the_partner_walk() -> list[Route]:
+    routes = []
+    for route in walk():
+        if route.is_api or route.path.startswith(SKIPPED_PREFIXES):
+            continue
+        if set(route.kwargs) & CAPABILITY_KWARGS:
+            continue
+        routes.append(route)
+    return routes
+
+
+def _owned_by(objects: dict[str, models.Model], client) -> dict[str, object]:
+    """The route's kwargs, with the partner-owned ones pointing at `client`'s rows."""
+    from retail.models import ApiToken
+
+    values = {}
+    for kwarg, obj in objects.items():
+        if kwarg == "client_id":
+            values[kwarg] = client.pk
+            continue
+        if isinstance(obj, ApiToken):
+            ApiToken.objects.filter(pk=obj.pk).update(client=client)
+        own = PARTNER_OWNED.get(obj._meta.label_lower)
+        if own is not None:
+            own(obj, client)
+        values[kwarg] = obj.pk
+    return values
+
+
+def test_a_partner_user_walks_every_page_and_only_its_console_answers(client, brand, other_brand, hq_user):
+    """A partner user (a login bound to one partner) opens every page route of the site with
+    objects of its own brand: only its own console's pages answer 200; every staff page is a
+    403 (or a redirect, or a 404/405), and nothing it posts to changes a staff object."""
+    from retail import console, services
+
+    # given a partner user (admin) of brand A's partner, logged in
+    partner = services.create_api_client(brand=brand, name="Walker", scopes=["orders:read"])
+    partner_user, _ = console.add_partner_user(client=partner, username="walker", access="admin")
+    client.force_login(partner_user.user)
+    answered_200, problems = [], []
+    for route in _page_routes_for_the_partner_walk():
+        try:
+            objects = make_objects(route, brand)
+        except LookupError:
+            continue  # an unregistered kwarg: test_every_object_route_has_a_known_model says so
+        url = route.url(_owned_by(objects, partner))
+        before = {k: row(o) for k, o in objects.items() if not k.endswith(("subscription_id", "delivery_id"))}
+        # when it opens the page
+        response = client.get(url)
+        if response.status_code == 200:
+            answered_200.append(route.name)
+        if route.name in PARTNER_CONSOLE_READS:
+            if response.status_code != 200:
+                problems.append(f"GET {url} (own console): {response.status_code}")
+            continue
+        if route.name in PUBLIC_PAGES:
+            continue
+        # then anything else is refused, or sends it to log in or to its console
+        if response.status_code == 302:
+            where = response["Location"]
+            if not (where.startswith(("/accounts/login/", "/partner")) or where == "/"):
+                problems.append(f"GET {url}: redirected to {where}")
+        elif response.status_code not in (403, 404, 405):
+            problems.append(f"GET {url}: {response.status_code}")
+        if route.name in PARTNER_CONSOLE_WRITES or route.name == "logout":
+            continue  # its console's writes: retail/tests/test_partner_users.py; logout ends the walk
+        posted = client.post(url)
+        if posted.status_code not in (302, 403, 404, 405):
+            problems.append(f"POST {url}: {posted.status_code}")
+        if {k: row(o) for k, o in objects.items() if k in before} != before:
+            problems.append(f"POST {url} changed {sorted(objects)}")
+    assert not problems, "\n".join(problems)
+    assert set(answered_200) - PUBLIC_PAGES == PARTNER_CONSOLE_READS
+    # and another partner's console, of its brand or another, is not found
+    sibling = services.create_api_client(brand=brand, name="Sibling", scopes=[])
+    theirs = services.create_api_client(brand=other_brand, name="Theirs", scopes=[])
+    for other in (sibling, theirs):
+        for name in ("partner_console", "partner_deliveries", "partner_requests"):
+            url = reverse(f"retail:{name}", kwargs={"client_id": other.pk})
+            assert client.get(url).status_code == 404, url
