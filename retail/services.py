@@ -150,6 +150,33 @@ def update_product(*, product: Product, **fields: Any) -> Product:
 # --- the sales ledger -----------------------------------------------------------------------
 
 
+# An attribution token longer than this is junk: not resolved, the order is stored without
+# attribution (the API accepts any length, so the token alone never loses an order).
+ATTRIBUTION_TOKEN_MAX = 2000
+# A partner may post an order late (a nightly ERP sync), but the attribution window is not
+# measured from a paid_at the client could backdate alone: the check uses the later of paid_at
+# and the time we received the order less this grace.
+ATTRIBUTION_RECEIVE_GRACE = timedelta(days=1)
+
+
+def _attribution(
+    brand_id: int, token: str, paid_at: datetime, received_at: datetime
+) -> tuple[attribution.Attribution, dict[str, Any]]:
+    """What an order's attribution token resolves to, and the record the order keeps."""
+    if len(token) > ATTRIBUTION_TOKEN_MAX:
+        found = attribution.Attribution(
+            attribution.Status.UNKNOWN,
+            _(
+                "The attribution token is too long to be one we made; the order is stored "
+                "without attribution."
+            ),
+        )
+    else:
+        at = max(paid_at, received_at - ATTRIBUTION_RECEIVE_GRACE)
+        found = attribution.resolve(brand_id=brand_id, token=token, at=at)
+    return found, found.as_record()
+
+
 def record_order(
     *,
     brand: Brand | int,
@@ -170,8 +197,11 @@ def record_order(
 
     An `attribution_token` (retail.attribution) that resolves attributes the order to its
     store (when the order names none), guide (likewise) and cloud-shelf scan, and an online
-    order so attributed counts as a cloud-shelf sale. A token that does not resolve never
-    stops the order: it is stored without attribution and `order.attribution` says why.
+    order so attributed counts as a cloud-shelf sale, of the scan's store (a store the order
+    named is kept as `attribution.order_store`). The window is checked at the later of
+    `paid_at` and the receive time less ATTRIBUTION_RECEIVE_GRACE. A token that does not
+    resolve (unknown, expired, foreign, longer than ATTRIBUTION_TOKEN_MAX) never stops the
+    order: it is stored without attribution and `order.attribution` says why.
     """
     brand_id = _id(brand)
     lines = list(lines)
@@ -223,21 +253,38 @@ def record_order(
             _("The discount must be between 0 and the subtotal."),
             fields={"discount_total": [_("Out of range.")]},
         )
-    paid_at = paid_at or timezone.now()
+    received_at = timezone.now()
+    paid_at = paid_at or received_at
     store_id = store.pk if store is not None else None
     guide_id = guide.pk if guide is not None else None
     shelf_scan_id = None
     attribution_record: dict[str, Any] = {}
     attribution_token = (attribution_token or "").strip()
     if attribution_token:
-        found = attribution.resolve(brand_id=brand_id, token=attribution_token, at=paid_at)
-        attribution_record = found.as_record()
+        found, attribution_record = _attribution(brand_id, attribution_token, paid_at, received_at)
         if found.ok:
-            store_id = store_id or found.store_id
             guide_id = guide_id or found.guide_id
             shelf_scan_id = found.shelf_scan_id
             if channel == Channel.ONLINE and shelf_scan_id:
                 channel = Channel.CLOUD_SHELF
+            if channel == Channel.CLOUD_SHELF and shelf_scan_id and found.store_id:
+                # a cloud-shelf sale counts for the scan's store, so the store's figures (from
+                # order.created) and the screen's (through the scan) agree; a store the order
+                # named otherwise (the online shop's default or fulfilment store) is kept in
+                # the attribution record, and the message says so
+                if store_id is not None and store_id != found.store_id:
+                    attribution_record["order_store"] = store_id
+                    attribution_record["message"] = _(
+                        "Attributed to the cloud-shelf scan: the sale counts for the scan's store, "
+                        "not for the store the order named."
+                    )
+                store_id = found.store_id
+            else:
+                store_id = store_id or found.store_id
+        token_limit = Order._meta.get_field("attribution_token").max_length
+        if len(attribution_token) > token_limit:  # no token we make is that long: kept, cut
+            attribution_record["token_length"] = len(attribution_token)
+            attribution_token = attribution_token[:token_limit]
     try:
         with transaction.atomic():
             order = Order.objects.create(

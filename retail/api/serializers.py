@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import json
 from decimal import Decimal
 
 from django.contrib.auth import get_user_model
@@ -82,6 +83,9 @@ class AttributionSerializer(serializers.Serializer):
     shelf_scan = serializers.IntegerField(required=False, read_only=True, allow_null=True)
     screen = serializers.IntegerField(required=False, read_only=True, allow_null=True)
     product = serializers.IntegerField(required=False, read_only=True, allow_null=True)
+    order_store = serializers.IntegerField(
+        required=False, read_only=True, help_text="The store the order named, when the scan's store was credited"
+    )
 
     def to_representation(self, instance):
         # the stored record is already JSON; show the documented keys it has, nothing more
@@ -156,6 +160,23 @@ def resolve_line_products(lines: list[dict], principal) -> None:
         raise serializers.ValidationError(errors)
 
 
+class AttributionTokenField(serializers.CharField):
+    """An order's attribution token: any string (or null) is accepted, so the token alone is
+    never why an order is refused ("nothing lost"); record_order decides what it is worth.
+    A non-string JSON value is kept as its JSON text (it resolves as unknown); NUL bytes and
+    lone surrogates, which cannot be stored, are dropped / replaced."""
+
+    def __init__(self, **kwargs):
+        super().__init__(required=False, allow_blank=True, allow_null=True, **kwargs)
+
+    def to_internal_value(self, data):
+        if data is None:
+            return ""
+        if not isinstance(data, str):
+            data = json.dumps(data, ensure_ascii=False, default=str)
+        return data.replace("\x00", "").encode("utf-8", "replace").decode("utf-8").strip()
+
+
 class OrderInSerializer(StrictSerializer):
     """What a partner posts: references by our id or by their codes (store_code, sku, phone)."""
 
@@ -171,13 +192,11 @@ class OrderInSerializer(StrictSerializer):
         max_digits=12, decimal_places=2, min_value=Decimal("0"), required=False, default=Decimal("0")
     )
     lines = OrderLineInSerializer(many=True, allow_empty=False, max_length=500)
-    attribution_token = serializers.CharField(
-        max_length=200,
-        required=False,
-        allow_blank=True,
+    attribution_token = AttributionTokenField(
         help_text="A token from a cloud-shelf scan (or another attribution source). One that is "
-        "unknown, expired or of another brand never fails the order: it is stored without "
-        "attribution and `attribution.status` / `attribution.message` say why.",
+        "unknown, expired, of another brand, too long (over 2,000 characters) or junk never fails "
+        "the order: it is stored without attribution and `attribution.status` / "
+        "`attribution.message` say why.",
     )
 
     def validate(self, attrs):

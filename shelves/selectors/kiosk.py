@@ -156,15 +156,30 @@ def is_daytime(local: dt.time, *, day_starts_at: dt.time, night_starts_at: dt.ti
     return local >= day_starts_at or local < night_starts_at
 
 
-def current_slot(screen: KioskScreen, *, now: dt.datetime | None = None) -> str:
+def current_slot(screen: KioskScreen, *, now: dt.datetime | None = None, double11: bool | None = None) -> str:
     """The slot on now: Double-11 when the mode is on and the screen has a Double-11
-    catalog; else daytime or night-time by the brand's hours in local time (settings.TIME_ZONE)."""
-    if screen.double11_on and Slot.DOUBLE11 in screen.catalogs:
+    catalog; else daytime or night-time by the brand's hours in local time (settings.TIME_ZONE).
+    `double11` overrides the brand's mode (what the screen would show were it on / off)."""
+    on = screen.double11_on if double11 is None else double11
+    if on and Slot.DOUBLE11 in screen.catalogs:
         return Slot.DOUBLE11
     local = timezone.localtime(now or timezone.now()).time()
     if is_daytime(local, day_starts_at=screen.day_starts_at, night_starts_at=screen.night_starts_at):
         return Slot.DAY
     return Slot.NIGHT
+
+
+def slot_shown(screen: KioskScreen, *, preview: str | None = None, now: dt.datetime | None = None) -> str:
+    """The slot whose catalog is on the screen: the real screen's (no `preview`), or the one a
+    staff preview tab asks for, worked out by the same rule so a preview is exactly what the
+    screen shows: "double11" is what the screen shows in Double-11 mode (its Double-11
+    catalog, or without one the day / night slot of the hour), "day" and "night" are those
+    slots (night-time falling back to the daytime catalog, see `catalog_for_slot`)."""
+    if not preview:
+        return current_slot(screen, now=now)
+    if preview == Slot.DOUBLE11:
+        return current_slot(screen, now=now, double11=True)
+    return str(Slot(preview))
 
 
 def catalog_for_slot(screen: KioskScreen, slot: str) -> KioskCatalog | None:
@@ -241,12 +256,13 @@ def kiosk_payload(
 ) -> bytes:
     """The kiosk page's JSON, encoded (cached `PAYLOAD_TTL` s, see the module docstring).
     `qr_url(product_id)` and `scan_url(product_id)` make the per-product links; items come
-    featured first, then in catalog order."""
+    featured first, then in catalog order. `slot` is a preview's tab (see `slot_shown`); the
+    payload's "slot" is the one actually shown."""
     import json
 
     from django.core.serializers.json import DjangoJSONEncoder
 
-    slot = str(slot or current_slot(screen, now=now))
+    slot = str(slot_shown(screen, preview=slot, now=now))
     catalog = catalog_for_slot(screen, slot)
     host_hash = hashlib.sha1(host.encode()).hexdigest()[:8]
     key = (

@@ -81,5 +81,5 @@ def record_kiosk_heartbeat(
                 record_heartbeat(device=device, now=now)
         if counts:
             add_impressions(screen, counts, now=now)
-    slot = selectors.current_slot(screen, now=now)
+    slot = selectors.slot_shown(screen, now=now)
     return {"version": selectors.payload_version(screen, slot), "slot": str(slot)}

@@ -165,3 +165,45 @@ def test_a_token_of_another_brands_scan_is_foreign_and_reveals_nothing(client, b
     assert_stored_without_attribution(data, "foreign")
     assert str(screen_b.store_id) not in str(data["attribution"])
     assert Order.objects.get(external_id="F-1").brand_id == brand.pk
+
+
+def test_an_order_naming_another_store_counts_for_the_scans_store(client, brand, screen, product):
+    # given a scan at the screen's store, and an online shop that names its own default store
+    from retail.tests.factories import StoreFactory
+
+    token = scan_and_take_token(client, screen, product)
+    shop_store = StoreFactory(brand=brand, name="Online fulfilment")
+    partner = make_partner(brand, ["orders:write"])
+    body = {**order_body(product, token, external_id="NAMED-1"), "store": shop_store.pk}
+    response = partner.post("/api/v1/orders/", body, format="json")
+    # then the sale counts for the scan's store (the screen's and the store's figures agree),
+    # and the attribution says which store the order named
+    assert response.status_code == 201, response.json()
+    data = response.json()
+    assert data["channel"] == "cloud_shelf" and data["store"] == screen.store_id
+    assert data["attribution"]["status"] == "attributed"
+    assert data["attribution"]["order_store"] == shop_store.pk
+    assert "scan's store" in data["attribution"]["message"]
+    event = DomainEvent.objects.get(name="order.created")
+    assert event.store_id == screen.store_id
+
+
+def test_a_backdated_paid_at_cannot_revive_an_expired_scan(brand, screen, product):
+    # a scan 5 days ago, a 3-day window, and an order claiming to be paid the day after the scan
+    ShelfSettings.objects.filter(brand=brand).update(attribution_days=3)
+    old = ScanFactory(screen=screen, product=product, scanned_at=timezone.now() - dt.timedelta(days=5))
+    partner = make_partner(brand, ["orders:write"])
+    body = {
+        **order_body(product, services.scan_token(old.pk), external_id="BACKDATED-1"),
+        "paid_at": (old.scanned_at + dt.timedelta(days=1)).isoformat(),
+    }
+    response = partner.post("/api/v1/orders/", body, format="json")
+    assert response.status_code == 201, response.json()
+    assert_stored_without_attribution(response.json(), "expired")
+
+
+@pytest.mark.parametrize("length", [201, 1999, 2001, 20_000])
+def test_an_over_long_token_keeps_the_order_without_attribution(brand, screen, product, length):
+    data = _posted(brand, product, ("sh1." + "z" * length)[:length], f"LONG-{length}")
+    assert_stored_without_attribution(data, "unknown")
+    assert len(Order.objects.get(external_id=f"LONG-{length}").attribution_token) == 200

@@ -423,6 +423,63 @@ def test_preview_is_for_staff_of_the_brand_and_shows_the_slot_asked(client, bran
     assert client.get(page_url(screen, "payload"), {"preview": "1", "slot": "noon"}).status_code == 404
 
 
+@pytest.fixture
+def hq_client(client, brand):
+    hq = StaffRoleFactory(user=UserFactory(username="hq-preview"), brand=brand, role=Role.HQ_ADMIN).user
+    client.force_login(hq)
+    return client
+
+
+def test_the_preview_slot_follows_the_same_rule_as_the_screen(three_slots, brand):
+    screen, *_ = three_slots
+    found = selectors.screen_for_token(screen.token)
+    for when in (at(13), at(23)):
+        # no tab: exactly the real screen's slot
+        assert selectors.slot_shown(found, now=when) == selectors.current_slot(found, now=when)
+        assert selectors.slot_shown(found, preview="day", now=when) == Slot.DAY
+        assert selectors.slot_shown(found, preview="night", now=when) == Slot.NIGHT
+        assert selectors.slot_shown(found, preview="double11", now=when) == Slot.DOUBLE11
+    # a screen without a Double-11 catalog: in Double-11 mode it shows the hour's catalog
+    screen.double11_catalog = None
+    screen.save()
+    found = selectors.screen_for_token(screen.token, fresh=True)
+    assert selectors.slot_shown(found, preview="double11", now=at(13)) == Slot.DAY
+    assert selectors.slot_shown(found, preview="double11", now=at(23)) == Slot.NIGHT
+
+
+def test_a_double11_preview_without_a_double11_catalog_shows_what_the_screen_shows(
+    hq_client, three_slots, brand
+):
+    # given a screen without a Double-11 catalog, in a brand whose Double-11 mode is on
+    screen, day, night, _d11 = three_slots
+    screen.double11_catalog = None
+    screen.save()
+    ShelfSettings.objects.create(brand=brand, double11_on=True)
+    selectors.forget_screen(screen.token)
+    # when staff preview the Double-11 tab and the screen fetches its payload
+    real = payload(hq_client, screen)
+    preview = payload(hq_client, screen, preview="1", slot="double11")
+    # then both show the same catalog (the hour's, day or night), never an empty screen
+    assert real["catalog"]["id"] in (day.pk, night.pk)
+    assert preview["catalog"] == real["catalog"] and preview["slot"] == real["slot"]
+    assert preview["catalog"] is not None
+    # and the page's badge says which slot it fell back to
+    html = hq_client.get(page_url(screen), {"preview": "1", "slot": "double11"}).content.decode()
+    assert "data-preview-shown" in html and str(Slot(real["slot"]).label) in html
+
+
+def test_a_preview_without_a_slot_is_what_the_screen_shows_now(hq_client, three_slots, brand):
+    screen, _day, _night, d11 = three_slots
+    assert payload(hq_client, screen, preview="1")["catalog"] == payload(hq_client, screen)["catalog"]
+    html = hq_client.get(page_url(screen), {"preview": "1"}).content.decode()
+    assert "Preview · Now" in html
+    # in Double-11 mode, "now" is the Double-11 catalog
+    ShelfSettings.objects.create(brand=brand, double11_on=True)
+    selectors.forget_screen(screen.token)
+    now = payload(hq_client, screen, preview="1")
+    assert now["slot"] == "double11" and now["catalog"]["id"] == d11.pk
+
+
 # --- heartbeat ----------------------------------------------------------------------------------
 
 

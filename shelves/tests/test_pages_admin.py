@@ -11,7 +11,7 @@ from django.urls import reverse
 
 from retail.choices import Role
 from retail.tests.factories import ProductFactory, StaffRoleFactory, StoreFactory
-from shelves.choices import ScreenStatus
+from shelves.choices import ScreenStatus, Slot
 from shelves.models import Catalog, CatalogItem, Screen
 from shelves.selectors import shelf_settings
 from shelves.services import screens as screen_services
@@ -247,8 +247,14 @@ def test_the_screen_page_shows_kiosk_url_device_status_and_previews(client, bran
     text = response.content.decode()
     assert response.status_code == 200
     assert f"http://testserver/shelf/{screen.token}/" in text
-    assert f'src="/shelf/{screen.token}/?preview=1&amp;slot=day"' in text
-    assert 'data-slot="night"' in text and 'data-slot="double11"' in text
+    # the preview opens on "Now": the slot the screen shows at this moment, by the screen's rule
+    assert f'src="/shelf/{screen.token}/?preview=1"' in text
+    assert 'data-slot="" aria-selected="true" data-preview-now' in text
+    from shelves.selectors import kiosk as kiosk_selectors
+
+    shown = kiosk_selectors.slot_shown(kiosk_selectors.screen_for_token(screen.token))
+    assert f"Now · {Slot(shown).label}" in text
+    assert 'data-slot="day"' in text and 'data-slot="night"' in text and 'data-slot="double11"' in text
     assert "Provisioned" in text and screen.device.serial in text
     assert f"/shelves/stats/screens/{screen.pk}/" in text
 

@@ -2,8 +2,9 @@
 the URL is the screen's secret, no login. Unknown token → 404, retired screen → 410.
 
 - GET  /shelf/<token>/                  the full-screen page (static/js/shelves-kiosk.js);
-       ?preview=1&slot=day|night|double11 for staff who may see the screen (no heartbeats,
-       framable by our own pages: the screen page embeds it).
+       ?preview=1[&slot=day|night|double11] for staff who may see the screen (no heartbeats,
+       framable by our own pages: the screen page embeds it); no slot: what the screen shows
+       now. The slot shown comes from selectors.slot_shown, as on the real screen.
 - GET  /shelf/<token>/payload.json      what the page rotates through (cached, see
                                         shelves.selectors.kiosk)
 - GET  /shelf/<token>/qr/<id>.svg       a product's QR code (the scan URL), long-cached
@@ -24,7 +25,7 @@ from django.templatetags.static import static
 from django.urls import NoReverseMatch, path, reverse
 from django.utils import translation
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
+from django.utils.translation import gettext_lazy, pgettext_lazy
 from django.views.decorators.cache import never_cache
 from django.views.decorators.clickjacking import xframe_options_sameorigin
 from django.views.decorators.csrf import csrf_exempt
@@ -87,6 +88,11 @@ def _preview_slot(request, screen) -> tuple[bool, str | None]:
     return True, slot
 
 
+def _shown_label(screen: selectors.KioskScreen, slot: str | None) -> str:
+    shown = selectors.slot_shown(screen, preview=slot)
+    return "" if shown == slot else Slot(shown).label
+
+
 def scan_path(screen: selectors.KioskScreen, product_id: int) -> str:
     code = scan_code(screen.scan_code, product_id)
     try:
@@ -125,7 +131,12 @@ def kiosk_page(request, token: str):
     context = {
         "screen": screen,
         "preview": preview,
-        "preview_slot": Slot(slot).label if slot else "",
+        # the tab asked for (no slot: "Now") and, when it differs, the slot actually shown
+        # (worked out by selectors.slot_shown, as the payload and the real screen do)
+        "preview_slot": (Slot(slot).label if slot else pgettext_lazy("kiosk preview tab", "Now"))
+        if preview
+        else "",
+        "preview_shown": _shown_label(screen, slot) if preview else "",
         "config": {
             "payload": payload_url,
             "heartbeat": "" if preview else reverse("kiosk:heartbeat", kwargs={"token": token}),

@@ -14,6 +14,7 @@ from django.http import Http404
 from django.shortcuts import redirect, render
 from django.urls import path, reverse
 from django.utils.translation import gettext as _
+from django.utils.translation import pgettext
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
@@ -23,6 +24,7 @@ from retail.forms import add_domain_errors
 
 from .. import forms
 from ..choices import ScreenStatus, Slot
+from ..selectors import kiosk as kiosk_selectors
 from ..selectors import screens as selectors
 from ..services import screens as services
 
@@ -110,6 +112,11 @@ def screen_detail(request, screen_id: int):
     screen = _screen(request, screen_id)
     may_manage = services.may_manage_screens(request.principal, screen.store_id)
     kiosk_path = services.kiosk_path(screen.token)
+    # the "Now" tab previews what the screen shows at this moment (the same rule as the screen)
+    shown = kiosk_selectors.screen_for_token(screen.token)
+    now_label = pgettext("kiosk preview tab", "Now")
+    if shown is not None and not shown.retired:
+        now_label = f"{now_label} · {Slot(kiosk_selectors.slot_shown(shown)).label}"
     slots = [  # (slot, tab label, catalog label, catalog)
         (Slot.DAY, Slot.DAY.label, _("Daytime catalog"), screen.day_catalog),
         (Slot.NIGHT, Slot.NIGHT.label, _("Night-time catalog"), screen.night_catalog),
@@ -125,7 +132,8 @@ def screen_detail(request, screen_id: int):
             "may_manage": may_manage,
             "active": screen.status == ScreenStatus.ACTIVE,
             "kiosk_url": request.build_absolute_uri(kiosk_path) if may_manage else "",
-            "preview_path": f"{kiosk_path}?preview=1&slot=" if may_manage else "",
+            "preview_path": f"{kiosk_path}?preview=1" if may_manage else "",
+            "now_label": now_label,
             "slots": slots,
             "stats_url": stats_url(screen.pk),
         },

@@ -1,5 +1,6 @@
-// Cloud-shelf staff pages: copy a screen's kiosk URL; switch the live preview between the
-// daytime, night-time and Double-11 slots (the iframe loads the kiosk page in preview mode).
+// Cloud-shelf staff pages: copy a screen's kiosk URL; switch the live preview between now
+// (what the screen shows at this moment) and the daytime, night-time and Double-11 slots (the
+// iframe loads the kiosk page in preview mode).
 
 function setUpCopy() {
   const button = document.querySelector("[data-copy-kiosk]");
@@ -26,7 +27,9 @@ function setUpPreview() {
   for (const tab of tabs) {
     tab.addEventListener("click", () => {
       for (const other of tabs) other.setAttribute("aria-selected", String(other === tab));
-      frame.src = card.dataset.previewBase + encodeURIComponent(tab.dataset.slot);
+      // no slot ("Now"): what the screen shows at this moment
+      const slot = tab.dataset.slot;
+      frame.src = card.dataset.previewBase + (slot ? "&slot=" + encodeURIComponent(slot) : "");
     });
   }
 }

@@ -99,16 +99,26 @@ def test_hq_builds_a_catalog_and_a_manager_previews_it_on_a_new_screen(browser, 
     expect(manager.locator(".details")).to_contain_text(f"SHELF-{screen.scan_code}")
     frame = manager.frame_locator("iframe[data-preview-frame]")
     expect(frame.locator("body[data-kiosk]")).to_be_attached(timeout=15_000)
-    expect(frame.locator(".kiosk-badge-preview")).to_contain_text("Daytime")
+    # it opens on "Now": what the screen shows at this moment (day or night: the same catalog)
+    expect(manager.locator("button[data-preview-now]")).to_have_attribute("aria-selected", "true")
+    expect(frame.locator(".kiosk-badge-preview")).to_contain_text("Now")
     expect(frame.locator("[data-kiosk-headline]")).to_have_text("Silk for the season", timeout=15_000)
+    manager.click('button[data-slot="day"]')
+    expect(manager.locator("iframe[data-preview-frame]")).to_have_attribute(
+        "src", f"/shelf/{screen.token}/?preview=1&slot=day"
+    )
+    expect(frame.locator(".kiosk-badge-preview")).to_contain_text("Daytime")
 
-    # and the Double-11 tab switches the preview to that slot
+    # and the Double-11 tab switches the preview to that slot (no Double-11 catalog: the screen
+    # would show the hour's catalog, and the badge says which)
     manager.click('button[data-slot="double11"]')
     expect(manager.locator('button[data-slot="double11"]')).to_have_attribute("aria-selected", "true")
     expect(manager.locator("iframe[data-preview-frame]")).to_have_attribute(
         "src", f"/shelf/{screen.token}/?preview=1&slot=double11"
     )
     expect(frame.locator(".kiosk-badge-preview")).to_contain_text("Double-11")
+    expect(frame.locator("[data-preview-shown]")).to_be_visible()
+    expect(frame.locator("[data-kiosk-headline]")).to_have_text("Silk for the season")
     assert no_horizontal_overflow(manager)[0] <= no_horizontal_overflow(manager)[1]
     screenshot(manager, "shelves-screen")
     assert real_errors(manager) == []
