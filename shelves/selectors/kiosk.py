@@ -29,6 +29,7 @@ from retail.models import StoreStock
 
 from ..choices import ScreenStatus, Slot
 from ..models import CatalogItem, Screen, ShelfSettings
+from ..stock import in_store
 
 SCREEN_TTL = 10  # seconds: how stale a retire / reassignment may be without a push
 PAYLOAD_TTL = 60  # seconds: how stale prices and stock may be
@@ -238,7 +239,7 @@ def _items(screen: KioskScreen, catalog: KioskCatalog) -> list[dict]:
             "currency": "CNY",
             "image_url": image_url or None,
             "online_stock": online_stock,
-            "store_stock": stock.get(pid),
+            "store_stock": in_store(stock.get(pid)),  # None: "Not stocked in this store"
             "featured": featured,
         }
         for pid, name, sku, price, image_url, online_stock, featured in rows

@@ -33,6 +33,7 @@ from retail.models import Order, Product, Store, StoreStock
 from retail.tenancy import Principal
 
 from ..models import Scan, Screen, ScreenHour
+from ..stock import stocked_rows
 
 DEFAULT_DAYS = 7  # before today
 MAX_DAYS = 92
@@ -305,10 +306,11 @@ def stats(
 def restock_hints(
     *, principal: Principal, rng: StatsRange, store_id: int | None = None, limit: int = 20
 ) -> list[dict]:
-    """Products scanned at a store's screens in the range that the store does not stock (no
-    stock row, or quantity 0), most scanned first: what shoppers ask for that is not there."""
+    """Products scanned at a store's screens in the range that the store does not stock (by
+    shelves.stock's rule: no row, or fewer than one), most scanned first: what shoppers ask
+    for that is not there."""
     stocked = StoreStock.objects.filter(
-        store_id=OuterRef("store_id"), product_id=OuterRef("product_id"), quantity__gt=0
+        stocked_rows(), store_id=OuterRef("store_id"), product_id=OuterRef("product_id")
     )
     rows = list(
         _scans(principal, rng, store_id, None)

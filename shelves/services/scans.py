@@ -29,6 +29,7 @@ from retail.models import Product, StoreStock
 from ..choices import ScreenStatus
 from ..models import Scan, Screen
 from ..selectors import shelf_settings
+from ..stock import in_store
 
 TOKEN_PREFIX = "sh1"
 _SALT = "shelves.scan-token"
@@ -281,7 +282,7 @@ def record_scan(
 ) -> tuple[int, int | None]:
     """Record one scan: ONE statement, no outbox row (the per-minute `shelf.scans_counted`
     event counts them). Returns the scan id and the store's stock of the product (read by
-    the same statement; None when the store has none). A member id that is not (or no
+    the same statement; None when the store does not stock it, by shelves.stock's rule). A member id that is not (or no
     longer) the brand's member is dropped inside the statement instead of failing the scan."""
     at = at or timezone.now()
     quote_name = connection.ops.quote_name
@@ -303,7 +304,7 @@ def record_scan(
     with connection.cursor() as cursor:
         cursor.execute(sql, [*params, target.store_id, target.product_id])
         scan_id, stock = cursor.fetchone()
-    return scan_id, stock or None
+    return scan_id, in_store(stock)
 
 
 # --- who is scanning: the brand-bound member cookie ------------------------------------------

@@ -159,7 +159,8 @@ def test_payload_lists_featured_first_then_catalog_order_with_prices_stock_and_q
     assert first["featured"] is True and second["featured"] is False
     assert first["price"] == "1300.00" and first["currency"] == "CNY"
     assert first["online_stock"] == 11
-    assert first["store_stock"] == 0 and second["store_stock"] == 4 and third["store_stock"] is None
+    # a stock of 0 and no stock row alike: not stocked in this store (shelves.stock)
+    assert first["store_stock"] is None and second["store_stock"] == 4 and third["store_stock"] is None
     assert first["qr"] == page_url(screen, "qr", product_id=products[1].pk)
     assert first["scan_url"] == "http://testserver/s/" + scan_code(screen.scan_code, products[1].pk)
 
@@ -265,6 +266,31 @@ def test_every_kiosk_card_string_is_in_the_message_catalogue():
     assert calls and set(calls) <= known, set(calls) - known
 
 
+def test_the_kiosk_the_scan_page_and_the_restock_hint_agree_on_a_stock_of_zero(client, shelf, brand):
+    # given a store whose stock row of the featured product says 0, and no row for the third
+    from shelves.selectors import stats as stats_selectors
+    from shelves.services.scans import scan_code as code_of
+
+    screen, _catalog, products = shelf
+    zero, stocked, none = products[1], products[0], products[2]
+    # the kiosk card: not stocked (null), like no row at all
+    items = {item["id"]: item for item in payload(client, screen)["items"]}
+    assert items[zero.pk]["store_stock"] is None and items[none.pk]["store_stock"] is None
+    assert items[stocked.pk]["store_stock"] == 4
+    # the scan page: "Not stocked in this store" for both, the count for the stocked one
+    for product in (zero, none):
+        html = client.get(f"/s/{code_of(screen.scan_code, product.pk)}").content.decode()
+        assert 'data-store-stock="none"' in html and "Not stocked in this store" in html
+    html = client.get(f"/s/{code_of(screen.scan_code, stocked.pk)}").content.decode()
+    assert "data-store-stock>4<" in html
+    # the restocking hint: both scanned products the store does not stock, not the stocked one
+    hq = StaffRoleFactory(user=UserFactory(username="hq-stock"), brand=brand, role=Role.HQ_ADMIN)
+    from retail.tenancy import principal_for_role
+
+    hints = stats_selectors.restock_hints(principal=principal_for_role(hq), rng=stats_selectors.stats_range())
+    assert {h["product"] for h in hints} == {zero.pk, none.pk}
+
+
 # --- QR codes -----------------------------------------------------------------------------------
 
 
@@ -330,7 +356,7 @@ def test_a_token_of_brand_a_never_shows_brand_b(client, shelf, brand, other_bran
     assert body["catalog"]["id"] == catalog.pk  # Double-11 mode, but B's catalog is not shown
     assert client.get(page_url(screen, "qr", product_id=their_product.pk)).status_code == 404
     # and brand B's store stock of brand A's product in the screen's store is not read either
-    assert all(item["store_stock"] in (None, 0, 4) for item in body["items"])
+    assert all(item["store_stock"] in (None, 4) for item in body["items"])
 
 
 def test_impressions_of_another_brands_product_are_dropped(client, shelf, other_brand):
