@@ -136,6 +136,8 @@ class DeviceEvent(models.Model):
         indexes = [
             models.Index(fields=["device", "occurred_at"], name="device_event_occurred"),
             models.Index(fields=["brand", "received_at"], name="device_event_received"),
+            # the nightly scoring reads a brand's local day by occurred_at (backflow)
+            models.Index(fields=["brand", "occurred_at"], name="device_event_brand_occurred"),
         ]
 
     def __str__(self) -> str:

@@ -4,7 +4,8 @@ Definitions (for a device and a day — the date of `occurred_at` in settings.TI
 Asia/Shanghai, the same day ingestion files its `invalid` counter under):
 
 - The day's events are the DeviceEvent rows of the device with `occurred_at` in
-  [day 00:00, next day 00:00) local time. (device, seq) is unique: one row per seq.
+  [day 00:00, next day 00:00) local time. (device, seq) is unique: one row per seq. The
+  brand's day is found through the (brand, occurred_at) index (device_event_brand_occurred).
 - `received`, `seq_min`, `seq_max`, `gaps` and `delay_p95_seconds` are computed from those
   events, set-based (one INSERT ... SELECT ... ON CONFLICT DO UPDATE for the whole brand and
   day). `invalid` is read from DeviceDay, where ingestion counts the events the schema
@@ -13,9 +14,10 @@ Asia/Shanghai, the same day ingestion files its `invalid` counter under):
   whose clock runs fast; it is used as is).
 - delay p95 = PERCENTILE_CONT(0.95) over the day's delays: sort the n delays ascending
   (d_0 … d_{n−1}), pos = (n − 1) × 0.95, lo = ⌊pos⌋, frac = pos − lo;
-  p95 = d_lo + frac × (d_{lo+1} − d_lo) (d_lo alone when lo = n − 1). The SQL computes
-  exactly this with ROW_NUMBER() and integer arithmetic, identically on PostgreSQL and SQLite
-  (a PostgreSQL test checks it against PERCENTILE_CONT itself). Rounded to 3 decimals.
+  p95 = d_lo + frac × (d_{lo+1} − d_lo) (d_lo alone when lo = n − 1). PostgreSQL computes
+  it with PERCENTILE_CONT(0.95) itself (each device's delays sorted alone); SQLite with
+  ROW_NUMBER() and integer arithmetic (the portable form; a PostgreSQL test checks it against
+  PERCENTILE_CONT). Rounded to 3 decimals.
 - timeliness (0..100): with T = the device type's `timeliness_threshold_seconds`,
   100 when p95 ≤ T; else 100 × (4T − p95) / 3T, linearly down to 0 at p95 = 4T; 0 beyond.
 - completeness (0..100): received / (seq_max − seq_min + 1) × 100 — the share of the
@@ -102,21 +104,31 @@ def _round3(expr: str) -> str:
     return f"ROUND({expr}, 3)"
 
 
-def _upsert_sql() -> str:
-    """One statement for the brand and day: per device, the events' stats joined to the
-    existing day row (its `invalid` counter) and the type's threshold, upserted."""
-    delay = _delay_sql()
-    p95 = _round3("st.p95")
-    thr = "CAST(st.threshold AS double precision)"
-    timeliness = (
-        f"CASE WHEN {p95} <= {thr} THEN 100.0 "
-        f"WHEN {p95} >= {TIMELINESS_ZERO_AT} * {thr} THEN 0.0 "
-        f"ELSE 100.0 * ({TIMELINESS_ZERO_AT} * {thr} - {p95}) / ({TIMELINESS_ZERO_AT - 1} * {thr}) END"
-    )
-    completeness = "100.0 * st.received / (st.seq_max - st.seq_min + 1)"
-    accuracy = "100.0 * st.received / (st.received + COALESCE(dd.invalid, 0))"
-    return f"""
-WITH ev AS (
+# PostgreSQL: the day's sort and aggregates in memory (10,000 devices × 100 events spill
+# to disk at the default 4MB), for the scoring transaction only.
+PG_WORK_MEM = "64MB"
+
+# PostgreSQL: the per-device stats with PERCENTILE_CONT itself (each device's delays sorted
+# alone, no window over the whole day); the same figures as the portable form below.
+_STATS_PG = """
+stats AS (
+    SELECT a.device_id, a.received, a.seq_min, a.seq_max, a.p95,
+           t.timeliness_threshold_seconds AS threshold
+    FROM (
+        SELECT e.device_id, COUNT(*) AS received, MIN(e.seq) AS seq_min, MAX(e.seq) AS seq_max,
+               PERCENTILE_CONT(0.95) WITHIN GROUP (ORDER BY {delay}) AS p95
+        FROM devices_deviceevent e
+        WHERE e.brand_id = %(brand)s AND e.occurred_at >= %(start)s AND e.occurred_at < %(end)s
+        GROUP BY e.device_id
+    ) AS a
+    JOIN devices_device d ON d.id = a.device_id
+    JOIN devices_devicetype t ON t.id = d.device_type_id
+),"""
+
+# Portable (SQLite; and checked against PERCENTILE_CONT on PostgreSQL by a test): the p95 by
+# ROW_NUMBER and integer arithmetic.
+_STATS_PORTABLE = """
+ev AS (
     SELECT e.device_id, e.seq, {delay} AS delay
     FROM devices_deviceevent e
     WHERE e.brand_id = %(brand)s AND e.occurred_at >= %(start)s AND e.occurred_at < %(end)s
@@ -144,7 +156,28 @@ stats AS (
     JOIN devices_device d ON d.id = r.device_id
     JOIN devices_devicetype t ON t.id = d.device_type_id
     GROUP BY r.device_id
-),
+),"""
+
+
+def _upsert_sql(*, portable: bool | None = None) -> str:
+    """One statement for the brand and day: per device, the events' stats joined to the
+    existing day row (its `invalid` counter) and the type's threshold, upserted. PostgreSQL
+    takes PERCENTILE_CONT unless `portable` (the ROW_NUMBER form SQLite runs)."""
+    if portable is None:
+        portable = connection.vendor != "postgresql"
+    delay = _delay_sql()
+    p95 = _round3("st.p95")
+    thr = "CAST(st.threshold AS double precision)"
+    timeliness = (
+        f"CASE WHEN {p95} <= {thr} THEN 100.0 "
+        f"WHEN {p95} >= {TIMELINESS_ZERO_AT} * {thr} THEN 0.0 "
+        f"ELSE 100.0 * ({TIMELINESS_ZERO_AT} * {thr} - {p95}) / ({TIMELINESS_ZERO_AT - 1} * {thr}) END"
+    )
+    completeness = "100.0 * st.received / (st.seq_max - st.seq_min + 1)"
+    accuracy = "100.0 * st.received / (st.received + COALESCE(dd.invalid, 0))"
+    stats = (_STATS_PORTABLE if portable else _STATS_PG).format(delay=delay)
+    return f"""
+WITH {stats}
 scored AS (
     SELECT st.device_id, st.received, st.seq_min, st.seq_max,
            (st.seq_max - st.seq_min + 1) - st.received AS gaps,
@@ -189,25 +222,32 @@ WHERE brand_id = %(brand)s AND day = %(day)s AND received = 0 AND invalid > 0
 """
 
 
-def compute_device_days(*, brand_id: int, day: dt.date) -> int:
-    """Score every device of the brand for the (local) day, set-based; returns how many device
-    days were computed (devices with events, plus devices with only rejected events)."""
+def day_params(*, brand_id: int, day: dt.date, now: dt.datetime | None = None) -> dict:
+    """The parameters of the day's statements (the brand's weights, the day's bounds)."""
     policy = policy_for(brand_id)
     start, end = day_bounds(day)
     ops = connection.ops
-    now = timezone.now()
-    params = {
+    return {
         "brand": brand_id,
         "day": ops.adapt_datefield_value(day),
         "start": ops.adapt_datetimefield_value(start),
         "end": ops.adapt_datetimefield_value(end),
-        "now": ops.adapt_datetimefield_value(now),
+        "now": ops.adapt_datetimefield_value(now or timezone.now()),
         "wt": policy.weight_timeliness,
         "wc": policy.weight_completeness,
         "wa": policy.weight_accuracy,
     }
+
+
+def compute_device_days(*, brand_id: int, day: dt.date) -> int:
+    """Score every device of the brand for the (local) day, set-based; returns how many device
+    days were computed (devices with events, plus devices with only rejected events)."""
+    now = timezone.now()
+    params = day_params(brand_id=brand_id, day=day, now=now)
     with transaction.atomic():
         with connection.cursor() as cursor:
+            if connection.vendor == "postgresql":
+                cursor.execute(f"SET LOCAL work_mem = '{PG_WORK_MEM}'")
             cursor.execute(_INVALID_ONLY_SQL, params)
             cursor.execute(_upsert_sql(), params)
         # (SQLite reports no rowcount for a statement starting with WITH: count the rows)

@@ -238,7 +238,8 @@ def test_the_daily_task_scores_yesterday_and_rescores_the_day_before(brand, othe
 
 
 @pytest.mark.skipif(connection.vendor != "postgresql", reason="PERCENTILE_CONT is PostgreSQL's")
-def test_the_portable_p95_equals_postgresqls_percentile_cont(brand):
+@pytest.mark.parametrize("portable", [True, False], ids=["portable form", "postgresql form"])
+def test_the_portable_p95_equals_postgresqls_percentile_cont(brand, portable):
     # given devices with irregular delays (ties, a single event, unsorted seqs)
     streams = [
         [(i, (i * 37) % 101 + (i % 3) * 0.25) for i in range(1, 58)],
@@ -248,8 +249,10 @@ def test_the_portable_p95_equals_postgresqls_percentile_cont(brand):
     devices = [partner_device(brand, None) for _ in streams]
     for device, stream in zip(devices, streams, strict=True):
         send(device, stream)
-    # when the day is computed
-    services.compute_device_days(brand_id=brand.pk, day=DAY)
+    # when the day is computed by the portable statement (SQLite's) or PostgreSQL's own
+    upsert = services._upsert_sql
+    with mock.patch.object(services, "_upsert_sql", lambda: upsert(portable=portable)):
+        services.compute_device_days(brand_id=brand.pk, day=DAY)
     # then each p95 equals PERCENTILE_CONT(0.95) over the same delays
     with connection.cursor() as cursor:
         cursor.execute(
