@@ -29,7 +29,13 @@ def kiosk_screen(transactional_db):
     catalog = CatalogFactory(brand=brand, headline="Autumn silk 秋季丝巾")
     for i in range(4):
         product = ProductFactory(
-            brand=brand, name=f"天地 Silk scarf 丝巾 {i}", price=Decimal("1299.00") + i, online_stock=20 + i
+            brand=brand,
+            name=f"天地 Silk scarf 丝巾 {i}",
+            price=Decimal("1299.00") + i,
+            online_stock=20 + i,
+            # a product image served by the test server itself (a distinct URL per product), so
+            # the test can check images keep showing with the network cut
+            image_url=f"/static/favicon.svg?product={i}",
         )
         CatalogItemFactory(catalog=catalog, product=product, position=i, featured=(i == 0))
         if i % 2 == 0:
@@ -61,6 +67,15 @@ def wait_for_rotation(page, after: str) -> str:
         "(before) => (document.body.dataset.current || '') !== before", arg=after, timeout=8000
     )
     return current(page)
+
+
+def image_loaded(page) -> bool:
+    return page.evaluate(
+        """() => {
+            const img = document.querySelector('.kiosk-card.is-current img.kiosk-image');
+            return !!img && img.complete && img.naturalWidth > 0 && img.src.includes('favicon.svg?product=');
+        }"""
+    )
 
 
 def qr_loaded(page) -> bool:
@@ -165,10 +180,12 @@ def test_the_kiosk_rotates_shows_qr_codes_survives_offline_and_follows_live_chan
                 if (!names.length) return false;
                 const cache = await caches.open(names[0]);
                 const keys = await cache.keys();
-                return keys.filter(r => r.url.includes('/qr/')).length >= 3;
+                return keys.filter(r => r.url.includes('/qr/')).length >= 3
+                    && keys.filter(r => r.url.includes('favicon.svg?product=')).length >= 3;
             }""",
             timeout=10000,
         )
+        assert image_loaded(page)
 
         # the network goes: it keeps rotating what it has
         context.set_offline(True)
@@ -176,6 +193,7 @@ def test_the_kiosk_rotates_shows_qr_codes_survives_offline_and_follows_live_chan
         after = wait_for_rotation(page, before)
         wait_for_rotation(page, after)
         assert qr_loaded(page)
+        assert image_loaded(page)
 
         # even a reload with the network cut shows the cards, from the service worker
         page.reload()
@@ -186,7 +204,16 @@ def test_the_kiosk_rotates_shows_qr_codes_survives_offline_and_follows_live_chan
             "() => { const i = document.querySelector('.kiosk-card.is-current .kiosk-qr-img');"
             " return i && i.complete && i.naturalWidth > 0; }"
         )
-        wait_for_rotation(page, current(page))
+        # and every card's product image, from the worker's cache (none fell back to a letter)
+        for _ in range(3):
+            page.wait_for_function(
+                "() => { const i = document.querySelector('.kiosk-card.is-current img.kiosk-image');"
+                " return i && i.complete && i.naturalWidth > 0; }",
+                timeout=5000,
+            )
+            assert image_loaded(page)
+            wait_for_rotation(page, current(page))
+        assert page.locator(".kiosk-placeholder").count() == 0
         context.set_offline(False)
         assert real_errors(page) == []
     finally:
@@ -216,7 +243,8 @@ def test_the_kiosk_fits_a_portrait_screen_and_a_retired_screen_says_so(browser, 
         selectors.forget_screen(kiosk_screen.token)
         response = page.goto(f"{url}/shelf/{kiosk_screen.token}/")
         assert response.status == 410
-        expect(page.locator("h1")).to_be_visible()
+        expect(page.locator("h1")).to_have_text("此屏幕已停用")  # "This screen is retired", zh-CN browser
+        expect(page.locator(".kiosk-message p")).to_contain_text("Entrance")
     finally:
         context.close()
 
@@ -253,5 +281,38 @@ def test_hq_previews_the_night_catalog_without_heartbeats(browser, asgi_server, 
         assert beats == []
         assert not ScreenHour.objects.filter(screen=screen).exists()
         assert page.evaluate("navigator.serviceWorker.getRegistrations().then(r => r.length)") == 0
+    finally:
+        context.close()
+
+
+def test_retiring_the_screen_turns_the_open_kiosk_page_into_the_retired_page(
+    browser, asgi_server, kiosk_screen
+):
+    from shelves.services.screens import retire_screen
+
+    url, run = asgi_server
+    screen = kiosk_screen
+    context = browser.new_context(viewport={"width": 1920, "height": 1080}, locale="en-US")
+    page = context.new_page()
+    try:
+        statuses = []
+        page.on("response", lambda r: statuses.append((r.url, r.status)))
+        page.goto(f"{url}/shelf/{screen.token}/")
+        expect(page.locator(".kiosk-card.is-current")).to_be_visible()
+        page.wait_for_function("() => document.body.dataset.live === '1'", timeout=10000)
+        page.wait_for_function("() => !!navigator.serviceWorker.controller", timeout=10000)
+
+        # when the store manager retires the screen (the service pushes after commit)
+        from shelves.models import Screen
+
+        run(lambda: retire_screen(screen=Screen.objects.get(pk=screen.pk)))
+
+        # then the open page fetches its payload (410) and turns into the retired page, with
+        # no one touching the screen; the service worker does not serve the old page instead
+        expect(page.locator("h1")).to_have_text("This screen is retired", timeout=10000)
+        expect(page.locator(".kiosk-message p")).to_contain_text("no longer shows a catalog")
+        expect(page.locator(".kiosk-card")).to_have_count(0)
+        assert any(u.endswith("/payload.json") and s == 410 for u, s in statuses)
+        assert any(u.endswith(f"/shelf/{screen.token}/") and s == 410 for u, s in statuses)
     finally:
         context.close()
