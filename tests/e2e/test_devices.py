@@ -1,18 +1,16 @@
 """The device registry in a real browser: a store manager registers a device and copies its
-credential; the device (simulated over HTTP with that credential) sends a heartbeat and shows
-online; it falls silent, the heartbeat watch runs, and the list shows it offline with an alert.
-
-The live server is plain WSGI (no websockets), so the page is reloaded to see the new status;
-devices.js then fails to open /ws/live/, which is the one console error tolerated here."""
+credential; the device (simulated over HTTP with that credential) sends heartbeats and shows
+online; the store's live dashboard counts it online; it falls silent, the heartbeat watch
+runs, the open dashboard's offline count goes from 0 to 1 without a reload, and the device
+list shows it offline with an alert. Served by the real ASGI application (websockets too)."""
 
 from __future__ import annotations
 
-from concurrent.futures import ThreadPoolExecutor
+import re
 from datetime import timedelta
 
 import httpx
 import pytest
-from django.db import connection
 from django.utils import timezone
 from playwright.sync_api import expect
 
@@ -21,26 +19,14 @@ from .conftest import log_in, no_horizontal_overflow, screenshot
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 
 
-def real_errors(page) -> list[str]:
-    return [e for e in page.errors if "WebSocket" not in e and "/ws/live/" not in e]
-
-
-def run_in_worker(fn, **kwargs):
-    def call():
-        try:
-            return fn(**kwargs)
-        finally:
-            connection.close()
-
-    with ThreadPoolExecutor(max_workers=1) as pool:
-        return pool.submit(call).result()
-
-
-def test_a_manager_registers_a_device_that_goes_online_then_offline(page, live_server, shop):
+def test_a_manager_registers_a_device_that_goes_online_then_offline(page, asgi_server, shop):
     from devices.choices import DeviceKind
     from devices.models import Device
     from devices.services.registry import mark_offline_devices
     from devices.tests.factories import DeviceTypeFactory
+
+    url, run = asgi_server
+    live_server = type("Server", (), {"url": url})
 
     # given a device type HQ defined (60 s heartbeats) and the manager of two stores
     DeviceTypeFactory(
@@ -72,18 +58,21 @@ def test_a_manager_registers_a_device_that_goes_online_then_offline(page, live_s
     assert device.store_id == store.pk and device.status == "provisioned"
     screenshot(page, "devices-credential")
 
-    # when the device sends a heartbeat with its credential
-    answer = httpx.post(
-        f"{live_server.url}/api/v1/devices/{device.pk}/events/",
-        json={
-            "events": [
-                {"seq": 1, "occurred_at": timezone.now().isoformat(), "type": "heartbeat", "payload": {}}
-            ]
-        },
-        headers={"Authorization": f"Bearer {credential}"},
-    )
-    assert answer.status_code == 200, answer.text
-    assert answer.json()["accepted"] == [0]
+    # when the device sends heartbeats with its credential, one batch each
+    for seq in (1, 2, 3):
+        occurred = timezone.now() - timedelta(seconds=10 * (3 - seq))
+        answer = httpx.post(
+            f"{live_server.url}/api/v1/devices/{device.pk}/events/",
+            json={
+                "events": [
+                    {"seq": seq, "occurred_at": occurred.isoformat(), "type": "heartbeat", "payload": {}}
+                ]
+            },
+            headers={"Authorization": f"Bearer {credential}"},
+            timeout=10,
+        )
+        assert answer.status_code == 200, answer.text
+        assert answer.json()["accepted"] == [0]
 
     # then the list shows it online, seen just now
     page.goto(f"{live_server.url}/devices/")
@@ -91,12 +80,27 @@ def test_a_manager_registers_a_device_that_goes_online_then_offline(page, live_s
     expect(row.locator("[data-device-status]")).to_have_text("Online")
     expect(page.locator("[data-offline-alert]")).to_have_count(0)
 
-    # when it falls silent for more than three heartbeats and the watch runs
-    # (in a thread of its own, as in a worker: Playwright's event loop runs in this one)
-    assert run_in_worker(mark_offline_devices, now=timezone.now() + timedelta(minutes=4)) == [device.pk]
+    # and the store's live dashboard counts it online, none offline
+    page.goto(f"{live_server.url}/dashboards/store/{store.pk}/")
+    expect(page.locator("[data-live-status]")).to_have_class(re.compile("dash-live"))
+    online, offline = (
+        page.locator('[data-figure="devices.online"]'),
+        page.locator('[data-figure="devices.offline"]'),
+    )
+    expect(online).to_have_text("1")
+    expect(offline).to_have_text("0")
 
-    # then the list shows it offline, with the offline alert for the manager
-    page.reload()
+    # when it falls silent for more than three heartbeats and the watch runs
+    # (off the browser's thread, as in a worker: Playwright's event loop runs in this one)
+    assert run(mark_offline_devices, now=timezone.now() + timedelta(minutes=4)) == [device.pk]
+
+    # then the open dashboard's offline count goes from 0 to 1, without a reload
+    expect(offline).to_have_text("1", timeout=3000)
+    expect(online).to_have_text("0")
+    screenshot(page, "devices-dashboard-offline")
+
+    # and the list shows it offline, with the offline alert for the manager
+    page.goto(f"{live_server.url}/devices/")
     expect(row.locator("[data-device-status]")).to_have_text("Offline")
     expect(page.locator("[data-offline-alert]")).to_contain_text("1 device is offline")
     expect(page.locator("[data-offline-alert]")).to_contain_text("Entrance dispenser")
@@ -109,7 +113,7 @@ def test_a_manager_registers_a_device_that_goes_online_then_offline(page, live_s
         row.locator("a").first.click()
     expect(page.locator("h1")).to_have_text("Entrance dispenser")
     expect(page.locator("table")).to_contain_text("heartbeat")
-    assert real_errors(page) == []
+    assert page.errors == []
 
 
 # --- live: the status badge follows the websocket, no reload ------------------------------------
