@@ -28,7 +28,7 @@ def connect() -> None:
     notifications.register_message(
         OFFLINE,
         title=_("%(device)s is offline"),
-        body=_("Serial %(serial)s in %(store)s. Last seen %(last_seen_at)s."),
+        body=_("Serial %(serial)s in %(store)s. Last seen: %(last_seen_at)s"),
     )
     notifications.register_message(
         LOW_STOCK,

@@ -656,3 +656,16 @@ from .spaces.models import Space, SpaceBooking, SpaceRule, SpaceUse  # noqa: E40
 
 for _model in (StoreOnboarding, OnboardingStep, OnboardingImport, Space, SpaceUse, SpaceRule, SpaceBooking):
     admin.site.register(_model, ReadOnlyLedgerAdmin)
+
+
+# --- staff notifications (retail/notifications.py): written by notify() only ----------------------
+
+from .models import StaffNotification  # noqa: E402
+
+
+@admin.register(StaffNotification)
+class StaffNotificationAdmin(ReadOnlyLedgerAdmin):
+    list_display = ["created_at", "brand", "recipient", "kind", "message", "read_at", "resolved_at"]
+    list_select_related = ["brand", "recipient"]
+    list_filter = ["kind"]
+    raw_id_fields = ["brand", "store", "recipient"]
