@@ -41,7 +41,7 @@ from schemathesis import checks
 
 from retail.tests.factories import OrderFactory, ProductFactory, SpaceFactory, StoreFactory, api_token
 
-EXAMPLES = int(os.environ.get("FUZZ_EXAMPLES", "15"))
+EXAMPLES = int(os.environ.get("FUZZ_EXAMPLES", "30"))
 
 schema = schemathesis.openapi.from_wsgi("/api/schema/?format=json", WSGIHandler())
 OPERATIONS = [result.ok() for result in schema.get_all_operations()]
@@ -92,7 +92,7 @@ def seed(brand) -> dict:
     from retail.models import ApiClient, DomainEvent, WebhookDelivery
     from shelves.tests.factories import CatalogFactory, ScreenFactory
 
-    raw = api_token(brand)
+    raw = api_token(brand, rate_limit_per_minute=1_000_000)  # the fuzzer is no abuser
     api_client = ApiClient.objects.get(brand=brand)
     store = StoreFactory(brand=brand)
     product = ProductFactory(brand=brand, price=Decimal("99.00"))
@@ -262,10 +262,25 @@ def with_real_references(value, ids: dict, key: str | None = None):
     return value
 
 
-@pytest.fixture
-def ids(brand, settings):
+@pytest.fixture(scope="module")
+def ids(django_db_setup, django_db_blocker):
+    """The seed, made once for the module in a transaction rolled back at its end; each
+    test runs in a savepoint inside it (pytest-django's), so each starts from the seed."""
+    from django.db import transaction
+    from django.test import override_settings
+
+    from retail.tests.factories import BrandFactory
+
+    with django_db_blocker.unblock(), transaction.atomic():
+        with override_settings(WEBHOOK_ALLOW_PRIVATE_URLS=True):
+            seeded = seed(BrandFactory(name="Fuzz brand", slug="fuzz-brand"))
+        yield seeded
+        transaction.set_rollback(True)
+
+
+@pytest.fixture(autouse=True)
+def _no_dns(settings):
     settings.WEBHOOK_ALLOW_PRIVATE_URLS = True  # no DNS lookups of generated webhook hosts
-    return seed(brand)
 
 
 def _label(operation) -> str:

@@ -14,6 +14,7 @@ from rest_framework.views import APIView
 from .. import audit, requestlog
 from ..tenancy import ANONYMOUS, scope
 from . import idempotency
+from .filtering import datetime_problem
 from .parsers import JSONParser
 
 
@@ -93,7 +94,8 @@ class PartnerAPIView(PartnerAPIMixin, APIView):
 
 
 class StrictMixin:
-    """Unknown fields are an error, not silently dropped."""
+    """Unknown fields are an error, not silently dropped; so is a date-time out of the
+    API's range (filtering.datetime_problem)."""
 
     def to_internal_value(self, data):
         if isinstance(data, Mapping):
@@ -101,7 +103,12 @@ class StrictMixin:
             unknown = sorted(set(data) - writable)
             if unknown:
                 raise serializers.ValidationError({k: ["Unknown field."] for k in unknown})
-        return super().to_internal_value(data)
+        value = super().to_internal_value(data)
+        if isinstance(value, Mapping):
+            problems = {k: [p] for k, v in value.items() if (p := datetime_problem(v))}
+            if problems:
+                raise serializers.ValidationError(problems)
+        return value
 
 
 class StrictSerializer(StrictMixin, serializers.Serializer):

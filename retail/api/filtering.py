@@ -1,9 +1,27 @@
 """The filter backend of every API list (REST_FRAMEWORK DEFAULT_FILTER_BACKENDS). A module of
 its own: DRF imports it while it imports its views, so it must not import ours."""
 
+import datetime as dt
+
 import django_filters
 from django_filters.rest_framework import DjangoFilterBackend
 from rest_framework.exceptions import ValidationError
+
+EARLIEST_YEAR = 1900
+MAX_OFFSET = dt.timedelta(hours=14)
+
+
+def datetime_problem(value) -> str | None:
+    """Why a parsed date-time is out of the API's range, or None. Before 1900 local times
+    carry odd historical offsets (LMT `+08:05:43`, not RFC 3339); an offset beyond ±14:00
+    exists nowhere and PostgreSQL refuses one beyond ±15:59 (a 500, not a 400)."""
+    if isinstance(value, dt.datetime):
+        offset = value.utcoffset()
+        if value.year < EARLIEST_YEAR or (offset is not None and abs(offset) > MAX_OFFSET):
+            return f"Out of range: from {EARLIEST_YEAR}, with an offset within ±14:00."
+    elif isinstance(value, dt.date) and value.year < EARLIEST_YEAR:
+        return f"Out of range: from {EARLIEST_YEAR}."
+    return None
 
 
 class StrictFilterBackend(DjangoFilterBackend):
@@ -39,6 +57,10 @@ class StrictFilterBackend(DjangoFilterBackend):
                 problems[name] = ["Empty value: leave the filter out instead."]
             elif isinstance(flt, django_filters.BooleanFilter) and values[0] not in self.BOOLEANS:
                 problems[name] = ["Must be true or false."]
+        if not problems and filterset.is_valid():
+            for name, value in filterset.form.cleaned_data.items():
+                if datetime_problem(value):
+                    problems[name] = [datetime_problem(value)]
         if problems:
             raise ValidationError(problems)
         return filterset
