@@ -266,6 +266,17 @@ WEBHOOK_BACKOFF_MAX_SECONDS = env.int("WEBHOOK_BACKOFF_MAX_SECONDS", default=6 *
 WEBHOOK_BREAKER_FAILURES = env.int("WEBHOOK_BREAKER_FAILURES", default=10)
 WEBHOOK_SECRET_OVERLAP_HOURS = env.int("WEBHOOK_SECRET_OVERLAP_HOURS", default=24)
 WEBHOOK_ALLOW_PRIVATE_URLS = env.bool("WEBHOOK_ALLOW_PRIVATE_URLS", default=DEBUG)
+# One pump run sends for at most this long, then queues itself again (slow receivers never
+# hold a worker for long); a fresh event's first attempt waits at most this long for older
+# transactions to commit (PostgreSQL commits can come out of event-id order).
+WEBHOOK_PUMP_BUDGET_SECONDS = env.float("WEBHOOK_PUMP_BUDGET_SECONDS", default=20.0)
+WEBHOOK_ORDER_SETTLE_SECONDS = env.float("WEBHOOK_ORDER_SETTLE_SECONDS", default=2.0)
+# Webhook pumps and redeliveries wait on partners' endpoints: their own queue and workers
+# (Procfile `webhooks`), so a slow receiver never delays imports, events or drills.
+CELERY_TASK_ROUTES = {
+    "retail.tasks.pump_webhook_task": {"queue": "webhooks"},
+    "retail.tasks.redeliver_webhook_task": {"queue": "webhooks"},
+}
 
 # The partner-API request log (retail.requestlog): buffered per process, written every N rows
 # or T seconds, kept for N days.
@@ -299,7 +310,6 @@ SPECTACULAR_SETTINGS = {
     "SERVE_INCLUDE_SCHEMA": False,
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
-    "REDOC_DIST": "SIDECAR",
     "SCHEMA_PATH_PREFIX": r"/api/v1",
     "COMPONENT_SPLIT_REQUEST": True,
     "POSTPROCESSING_HOOKS": [

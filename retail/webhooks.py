@@ -9,7 +9,15 @@
   WEBHOOK_MAX_ATTEMPTS the delivery goes to the dead-letter list (replayable) and the queue
   moves on. WEBHOOK_BREAKER_FAILURES failed attempts in a row pause the subscription
   (`webhook.paused`, audited) until a person resumes it; events keep being queued meanwhile.
-- Each attempt has a timeout, so a slow receiver holds only its own subscription's pump.
+- Each attempt has a timeout, so a slow receiver holds only its own subscription's pump;
+  pumps and redeliveries run on their own Celery queue ("webhooks", its own workers), and
+  one pump run stops after WEBHOOK_PUMP_BUDGET_SECONDS and queues itself again for the
+  rest, so a slow receiver never keeps a worker from the other subscriptions for long.
+- Order under concurrent commits (PostgreSQL): event ids are given at insert, but two
+  transactions can commit out of id order. Before a first attempt the pump waits (at most
+  WEBHOOK_ORDER_SETTLE_SECONDS after the event) while an older writing transaction is
+  still open, then queues any earlier event of the outbox that has no delivery yet (its
+  hand-off may not have run), so the head of the queue really is the oldest.
 - Delivery is at least once: the body carries the event id for receivers to deduplicate.
 
 The request a receiver gets::
@@ -46,7 +54,7 @@ from urllib.parse import urlsplit
 import httpx
 from django.conf import settings
 from django.core.serializers.json import DjangoJSONEncoder
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import Exists, OuterRef, Q, Subquery
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -63,7 +71,8 @@ SIGNATURE_HEADER = "Tiandi-Signature"
 USER_AGENT = "Tiandi-Webhooks/1"
 OPEN = [DeliveryStatus.PENDING, DeliveryStatus.RETRYING]
 LEASE = timedelta(seconds=90)
-PUMP_BATCH = 100  # deliveries per pump run; the next run goes on
+PUMP_BATCH = 100  # deliveries per pump run at most; the next run goes on
+ORDER_LOOKBACK = timedelta(minutes=5)  # how far back the pump looks for events not yet queued
 
 
 # --- signing ------------------------------------------------------------------------------------
@@ -299,6 +308,7 @@ class PumpResult:
     dead: int = 0
     held: bool = False  # someone else's pump holds the subscription, or it is paused
     next_at: datetime | None = None  # when the head of the queue is due again
+    more: bool = False  # the time budget (or the batch) ran out; the pump queued itself again
 
 
 def backoff(attempts: int) -> timedelta:
@@ -376,19 +386,83 @@ def _ms(started: float) -> int:
     return int((time.perf_counter() - started) * 1000)
 
 
+def _older_writers_open(since) -> tuple[bool, datetime | None]:
+    """PostgreSQL: is another transaction that has written something (it may hold an event
+    id it has not committed) and began at or before `since` (the database's clock; None:
+    now) still open? Returns the answer and the database's now. Other databases: no (SQLite
+    runs one writer at a time, so commits come in id order)."""
+    if connection.vendor != "postgresql":
+        return False, None
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT statement_timestamp(), EXISTS (SELECT 1 FROM pg_stat_activity"
+            " WHERE datname = current_database() AND pid <> pg_backend_pid()"
+            " AND backend_xid IS NOT NULL AND xact_start <= COALESCE(%s, statement_timestamp()))",
+            [since],
+        )
+        now, found = cursor.fetchone()
+    return bool(found), now
+
+
+def _wait_for_earlier_commits(event: DomainEvent) -> None:
+    """Hold the first attempt of a fresh event while a transaction that began before it is
+    still open (it may commit an event with a smaller id), at most until the event is
+    WEBHOOK_ORDER_SETTLE_SECONDS old. Usually no wait at all: nothing older is open."""
+    settle = settings.WEBHOOK_ORDER_SETTLE_SECONDS
+    if settle <= 0:
+        return
+    deadline = event.occurred_at + timedelta(seconds=settle)
+    since = None
+    while timezone.now() < deadline:
+        busy, db_now = _older_writers_open(since)
+        if not busy:
+            return
+        since = since or db_now  # only transactions begun before the first look count
+        time.sleep(0.05)
+
+
+def _queue_earlier_events(subscription: WebhookSubscription, event: DomainEvent) -> int:
+    """Queue the subscription's deliveries of outbox events older than `event` (smaller id,
+    within ORDER_LOOKBACK) that have none yet: committed after it, or their hand-off to
+    `on_event` has not run. Returns how many were queued (the head may have changed)."""
+    since = max(subscription.created_at, event.occurred_at - ORDER_LOOKBACK)
+    earlier = DomainEvent.objects.filter(
+        brand_id=subscription.brand_id, pk__lt=event.pk, occurred_at__gte=since
+    )
+    if not any(c in p for p in subscription.event_types for c in "*?["):
+        earlier = earlier.filter(name__in=subscription.event_types)
+    queued = WebhookDelivery.objects.filter(subscription=subscription, event_id=OuterRef("pk"))
+    missing = [
+        WebhookDelivery(
+            brand_id=subscription.brand_id, subscription=subscription, event_id=pk, event_name=name
+        )
+        for pk, name in earlier.exclude(Exists(queued)).values_list("pk", "name")
+        if matches(subscription, name)
+    ]
+    if missing:
+        WebhookDelivery.objects.bulk_create(missing, ignore_conflicts=True)
+    return len(missing)
+
+
 def pump(
     subscription_id: int, *, now_fn=timezone.now, transport: httpx.BaseTransport | None = None
 ) -> PumpResult:
     """Send the subscription's due deliveries in event order until the queue is empty, the
-    head must wait for its back-off, the breaker trips or PUMP_BATCH are done."""
+    head must wait for its back-off, the breaker trips, or the run's time budget
+    (WEBHOOK_PUMP_BUDGET_SECONDS) or PUMP_BATCH is used up: then the pump queues itself
+    again for the rest (behind the other work of the queue) and returns."""
     result = PumpResult()
     if not _acquire(subscription_id, now_fn()):
         result.held = True
         return result
+    started = time.monotonic()
     try:
         timeout = httpx.Timeout(settings.WEBHOOK_TIMEOUT_SECONDS)
         with httpx.Client(timeout=timeout, transport=transport, follow_redirects=False) as client:
             for _ in range(PUMP_BATCH):
+                if time.monotonic() - started >= settings.WEBHOOK_PUMP_BUDGET_SECONDS:
+                    result.more = True
+                    break
                 subscription = WebhookSubscription.objects.get(pk=subscription_id)
                 if not subscription.is_active or subscription.paused_at is not None:
                     result.held = True
@@ -409,14 +483,26 @@ def pump(
                     _finish(head, now, DeliveryStatus.DEAD, error="event purged")
                     result.dead += 1
                     continue
+                if head.attempts == 0:  # a first attempt: make sure nothing older comes late
+                    _wait_for_earlier_commits(event)
+                    _queue_earlier_events(subscription, event)
+                    older = WebhookDelivery.objects.filter(
+                        subscription_id=subscription_id, status__in=OPEN, event_id__lt=head.event_id
+                    )
+                    if older.exists():
+                        continue  # an older event turned up meanwhile: it goes first
                 WebhookSubscription.objects.filter(pk=subscription_id).update(pumping_until=now + LEASE)
                 outcome = send(subscription, head, event, client=client)
                 _record(subscription, head, outcome, now_fn(), result)
                 if not outcome.ok and head.status != DeliveryStatus.DEAD:
                     result.next_at = head.next_attempt_at
                     break
+            else:
+                result.more = True  # PUMP_BATCH sent: the rest in the next run
     finally:
         _release(subscription_id)
+    if result.more:
+        _start_pump(subscription_id)
     return result
 
 

@@ -5,18 +5,22 @@ from __future__ import annotations
 
 import json
 import re
+import threading
 import time
 from datetime import timedelta
 from decimal import Decimal
 from pathlib import Path
 
 import pytest
+from django.db import connection, transaction
 from django.utils import timezone
 
 from retail import services, webhooks
 from retail.choices import Channel, DeliveryStatus
 from retail.errors import InvalidInput
-from retail.models import AuditEvent, DomainEvent, WebhookAttempt, WebhookDelivery
+from retail.jobs import enqueue_job
+from retail.models import AuditEvent, DomainEvent, WebhookAttempt, WebhookDelivery, WebhookSubscription
+from retail.tasks import pump_webhook_task
 from retail.tests.factories import ProductFactory
 from retail.tests.receiver import Receiver
 
@@ -180,6 +184,133 @@ def test_a_slow_receiver_times_out_without_holding_up_another_subscription(brand
     finally:
         slow.stop()
         fast.stop()
+
+
+def _wait_until(check, timeout: float = 15.0) -> bool:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if check():
+            return True
+        time.sleep(0.05)
+    return False
+
+
+def test_a_slow_receiver_does_not_delay_another_subscription_on_one_worker(brand, settings):
+    """One job worker (the embedded mode's job thread; a Celery worker slot alike): a slow
+    but successful receiver with a backlog gives the worker up after the pump's time
+    budget, so another subscription's delivery goes out before the slow backlog is done."""
+    settings.WEBHOOK_TIMEOUT_SECONDS = 3.0
+    settings.WEBHOOK_PUMP_BUDGET_SECONDS = 1.0
+    slow, fast = Receiver(delay=0.6), Receiver()
+    try:
+        # given four events queued for each (paused while they are recorded: nothing sent yet)
+        slow_sub, _ = webhooks.create_subscription(
+            brand_id=brand.pk, url=slow.url, event_types=["order.created"]
+        )
+        fast_sub, _ = webhooks.create_subscription(
+            brand_id=brand.pk, url=fast.url, event_types=["order.created"]
+        )
+        WebhookSubscription.objects.update(paused_at=timezone.now())
+        for n in range(4):
+            _order(brand, n)
+        WebhookSubscription.objects.update(paused_at=None)
+        # when both pumps are handed to the one job thread, the slow one first
+        settings.JOBS_INLINE, settings.CELERY_TASK_ALWAYS_EAGER = False, True
+        enqueue_job(pump_webhook_task, slow_sub.pk)
+        enqueue_job(pump_webhook_task, fast_sub.pk)
+        # then the fast subscription's deliveries are done while the slow backlog is not
+        assert _wait_until(
+            lambda: (
+                not WebhookDelivery.objects.filter(subscription=fast_sub).exclude(status="succeeded").exists()
+            )
+        )
+        assert len(fast.received) == 4
+        assert len(slow.received) < 4, "the fast delivery waited behind the whole slow backlog"
+        # and the slow pump, queued again, finishes its backlog in order
+        assert _wait_until(
+            lambda: (
+                not WebhookDelivery.objects.filter(subscription=slow_sub).exclude(status="succeeded").exists()
+            )
+        )
+        assert slow.event_ids() == sorted(slow.event_ids()) and len(slow.event_ids()) == 4
+    finally:
+        slow.stop()
+        fast.stop()
+
+
+def test_one_pump_run_stops_at_its_time_budget_and_queues_the_rest(brand, receiver, settings):
+    settings.WEBHOOK_PUMP_BUDGET_SECONDS = 0.5
+    receiver.delay = 0.3
+    subscription, _ = webhooks.create_subscription(
+        brand_id=brand.pk, url=receiver.url, event_types=["order.created"]
+    )
+    WebhookSubscription.objects.update(paused_at=timezone.now())
+    for n in range(4):
+        _order(brand, n)
+    WebhookSubscription.objects.update(paused_at=None)
+    # when one run is made inside a transaction (its hand-off to the next run waits for commit)
+    with transaction.atomic():
+        first = webhooks.pump(subscription.pk)
+        sent_in_first_run = len(receiver.received)
+    # then it stopped after its budget with deliveries left, and the next run sent them
+    assert first.more and 1 <= first.sent < 4 and sent_in_first_run == first.sent
+    assert len(receiver.received) == 4 and receiver.event_ids() == sorted(receiver.event_ids())
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="SQLite runs one writer at a time")
+def test_an_event_committed_late_is_still_delivered_before_a_later_one(brand, receiver):
+    """Two transactions: A takes the smaller event id but commits after B. The receiver
+    still gets A's event first (the pump waits for the older open transaction)."""
+    subscription, _ = webhooks.create_subscription(
+        brand_id=brand.pk, url=receiver.url, event_types=["order.created"]
+    )
+    published = threading.Event()
+
+    def slow_transaction():
+        try:
+            with transaction.atomic():
+                _order(brand, 1)  # the smaller event id
+                published.set()
+                time.sleep(0.6)  # still open while B commits and its pump runs
+        finally:
+            connection.close()
+
+    a = threading.Thread(target=slow_transaction)
+    a.start()
+    assert published.wait(10)
+    _order(brand, 2)  # B: a larger id, committed first; its pump runs on commit
+    a.join(10)
+    assert _wait_until(lambda: len(receiver.received) == 2, timeout=10)
+    ids = list(
+        DomainEvent.objects.filter(brand=brand, name="order.created")
+        .order_by("id")
+        .values_list("id", flat=True)
+    )
+    assert receiver.event_ids() == ids
+    assert set(
+        WebhookDelivery.objects.filter(subscription=subscription).values_list("status", flat=True)
+    ) == {"succeeded"}
+
+
+def test_an_event_whose_hand_off_has_not_run_is_queued_by_the_pump(brand, receiver):
+    """An older event sits in the outbox without a delivery (its hand-off has not run yet):
+    the pump queues and sends it before the newer one."""
+    subscription, _ = webhooks.create_subscription(
+        brand_id=brand.pk, url=receiver.url, event_types=["order.*"]
+    )
+    WebhookSubscription.objects.update(paused_at=timezone.now())
+    _order(brand, 1)
+    _order(brand, 2)
+    older = WebhookDelivery.objects.filter(subscription=subscription).order_by("event_id").first()
+    older.delete()  # as if on_event had not run for it yet
+    WebhookSubscription.objects.update(paused_at=None)
+    webhooks.pump(subscription.pk)
+    ids = list(
+        DomainEvent.objects.filter(brand=brand, name="order.created")
+        .order_by("id")
+        .values_list("id", flat=True)
+    )
+    assert receiver.event_ids() == ids
 
 
 def test_a_rotated_secret_signs_beside_the_new_one_until_the_overlap_ends(brand, receiver):
