@@ -147,3 +147,11 @@ def test_probes_get_only_declared_codes_in_the_error_body(openapi, brand, settin
             reused = send(partner, data={"a": 2}, format="json", HTTP_IDEMPOTENCY_KEY=f"probe-{path}")
             check("reused key", path, method, operation, reused, 422)
     assert not problems, "\n".join(map(str, problems))
+
+
+def test_the_docs_are_swagger_only_served_locally(client, settings):
+    # ReDoc had a setting but no route (and its template loads Google Fonts): removed; the
+    # Swagger page's local assets are checked in test_api_core.
+    assert "REDOC_DIST" not in settings.SPECTACULAR_SETTINGS
+    assert client.get("/api/docs/").status_code == 200
+    assert client.get("/api/redoc/").status_code == 404
