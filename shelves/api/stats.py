@@ -7,12 +7,19 @@
   `group_by` (`screen` | `product` | `hour`, default `screen`). Unknown or bad parameters
   are a 400 in the shared error shape.
 
+- `GET /api/v1/shelf-stats/restock/` (ShelfRestockView): restocking hints, the products
+  shoppers scanned at a store's screens that the store does not stock (no stock row or a
+  stock of 0, shelves.stock's rule), most scanned first. Query: `store`, `screen`,
+  `date_from`, `date_to` as above, `limit` (1-200, default 50). Another brand's store or
+  screen matches nothing: an empty list, never its figures.
+
 Scope resource "shelves" (`shelves:read`). Orders count in the hour of the scan they came
 through (see shelves.selectors.stats).
 """
 
 from __future__ import annotations
 
+from django.conf import settings
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers
 from rest_framework.response import Response
@@ -80,13 +87,7 @@ class ShelfStatsView(PartnerAPIView):
         responses={200: ShelfStatsSerializer},
     )
     def get(self, request):
-        repeated = sorted(k for k, values in request.query_params.lists() if len(values) > 1)
-        if repeated:
-            raise serializers.ValidationError({k: ["Give this parameter once."] for k in repeated})
-        params = {k: v for k, v in request.query_params.items() if k != "format"}
-        query = ShelfStatsQuerySerializer(data=params)
-        query.is_valid(raise_exception=True)
-        q = query.validated_data
+        q = _query(request, ShelfStatsQuerySerializer)
         rng = selectors.stats_range(date_from=q.get("date_from"), date_to=q.get("date_to"))
         data = selectors.stats(
             principal=self.principal,
@@ -98,3 +99,73 @@ class ShelfStatsView(PartnerAPIView):
         keys = _ROW_KEYS[q["group_by"]] + _FIGURES
         data["results"] = [{k: row[k] for k in keys} for row in data["results"]]
         return Response(ShelfStatsSerializer(data).data)
+
+
+class RestockQuerySerializer(StrictSerializer):
+    store = serializers.IntegerField(required=False, min_value=1, max_value=MAX_ID)
+    screen = serializers.IntegerField(required=False, min_value=1, max_value=MAX_ID)
+    date_from = serializers.DateField(required=False, help_text="First local day (YYYY-MM-DD)")
+    date_to = serializers.DateField(required=False, help_text="Last local day, included (YYYY-MM-DD)")
+    limit = serializers.IntegerField(required=False, min_value=1, max_value=200, default=50)
+
+
+class RestockHintSerializer(serializers.Serializer):
+    store = serializers.IntegerField()
+    store_name = serializers.CharField()
+    product = serializers.IntegerField()
+    sku = serializers.CharField()
+    name = serializers.CharField()
+    scans = serializers.IntegerField(help_text="Scans of the product at the store's screens in the range")
+
+
+class RestockSerializer(serializers.Serializer):
+    date_from = serializers.DateField()
+    date_to = serializers.DateField()
+    timezone = serializers.CharField(help_text="The time zone of the days")
+    results = RestockHintSerializer(many=True)
+
+
+def _query(request, serializer_class):
+    repeated = sorted(k for k, values in request.query_params.lists() if len(values) > 1)
+    if repeated:
+        raise serializers.ValidationError({k: ["Give this parameter once."] for k in repeated})
+    params = {k: v for k, v in request.query_params.items() if k != "format"}
+    query = serializer_class(data=params)
+    query.is_valid(raise_exception=True)
+    return query.validated_data
+
+
+class ShelfRestockView(PartnerAPIView):
+    """Restocking hints of the brand: products scanned at a store's screens that the store
+    does not stock, most scanned first."""
+
+    scope_resource = "shelves"
+
+    @extend_schema(
+        operation_id="shelf_stats_restock",
+        parameters=[RestockQuerySerializer],
+        responses={200: RestockSerializer},
+        description="Products shoppers scanned at a store's screens that the store does not stock "
+        "(no stock row, or a stock of 0), most scanned first. Scope `shelves:read`. Another "
+        "brand's store or screen matches nothing.",
+    )
+    def get(self, request):
+        q = _query(request, RestockQuerySerializer)
+        rng = selectors.stats_range(date_from=q.get("date_from"), date_to=q.get("date_to"))
+        hints = selectors.restock_hints(
+            principal=self.principal,
+            rng=rng,
+            store_id=q.get("store"),
+            screen_id=q.get("screen"),
+            limit=q["limit"],
+        )
+        return Response(
+            RestockSerializer(
+                {
+                    "date_from": rng.date_from,
+                    "date_to": rng.date_to,
+                    "timezone": settings.TIME_ZONE,
+                    "results": hints,
+                }
+            ).data
+        )

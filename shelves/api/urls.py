@@ -5,10 +5,14 @@ from rest_framework.routers import SimpleRouter
 
 from .catalogs import CatalogViewSet
 from .screens import ScreenViewSet
-from .stats import ShelfStatsView
+from .stats import ShelfRestockView, ShelfStatsView
 
 router = SimpleRouter(trailing_slash=True)
 router.register("shelf-catalogs", CatalogViewSet, basename="shelf-catalog")
 router.register("shelf-screens", ScreenViewSet, basename="shelf-screen")
 
-urlpatterns = [path("shelf-stats/", ShelfStatsView.as_view(), name="shelf-stats"), *router.urls]
+urlpatterns = [
+    path("shelf-stats/", ShelfStatsView.as_view(), name="shelf-stats"),
+    path("shelf-stats/restock/", ShelfRestockView.as_view(), name="shelf-stats-restock"),
+    *router.urls,
+]

@@ -304,16 +304,21 @@ def stats(
 
 
 def restock_hints(
-    *, principal: Principal, rng: StatsRange, store_id: int | None = None, limit: int = 20
+    *,
+    principal: Principal,
+    rng: StatsRange,
+    store_id: int | None = None,
+    screen_id: int | None = None,
+    limit: int = 20,
 ) -> list[dict]:
     """Products scanned at a store's screens in the range that the store does not stock (by
     shelves.stock's rule: no row, or fewer than one), most scanned first: what shoppers ask
-    for that is not there."""
+    for that is not there. `screen_id`: only the scans at that screen."""
     stocked = StoreStock.objects.filter(
         stocked_rows(), store_id=OuterRef("store_id"), product_id=OuterRef("product_id")
     )
     rows = list(
-        _scans(principal, rng, store_id, None)
+        _scans(principal, rng, store_id, screen_id)
         .values("store_id", "product_id")
         .annotate(scans=Count("id"))
         .filter(~Exists(stocked))

@@ -201,3 +201,46 @@ def test_the_pages_are_bilingual(client, week, brand):
 def test_anonymous_users_are_sent_to_log_in(client):
     response = client.get("/shelves/stats/")
     assert response.status_code == 302 and "/accounts/login/" in response["Location"]
+
+
+def chart_rows(html: str, source: str) -> list[dict]:
+    import json
+    import re
+
+    found = re.search(rf'<script id="{source}" type="application/json">(.*?)</script>', html, re.S)
+    return json.loads(found.group(1))
+
+
+def test_the_hour_chart_carries_gmv_and_conversion_and_the_overview_a_screen_chart(client, week, brand):
+    login_as(client, brand, role=Role.HQ_ADMIN)
+    html = client.get("/shelves/stats/", RANGE).content.decode()
+    assert 'data-chart="shelf-sales"' in html and 'data-chart="shelf-screens"' in html
+    hours = {row["hour"]: row for row in chart_rows(html, "shelf-hours-data")}
+    # 11-10 10h: 5 scans (X 3, Y 2), orders 100 (X) and 20 refunded (Y); 50 cancelled excluded
+    assert (hours["11-10 10:00"]["orders"], hours["11-10 10:00"]["gmv"]) == (2, "120.00")
+    assert hours["11-10 10:00"]["conversion"] == 40.0
+    assert hours["11-10 11:00"]["conversion"] == 0.0
+    screens = chart_rows(html, "shelf-screens-data")
+    assert [(row["screen"], row["scans"], row["orders"]) for row in screens] == [
+        ("X", 4, 1),
+        ("Z", 4, 1),
+        ("Y", 2, 1),
+    ]
+
+
+def test_the_screen_page_shows_its_charts_and_the_restocking_hints_of_its_scans(client, week, brand):
+    login_as(client, brand, role=Role.HQ_ADMIN)
+    html = client.get(f"/shelves/stats/screens/{week['x'].pk}/", RANGE).content.decode()
+    assert 'data-chart="shelf-hours"' in html and 'data-chart="shelf-sales"' in html
+    # X's store S1 stocks p2 at 0: a hint; p1 (5) is stocked
+    assert "Restocking hints" in html
+    assert f'data-hint-product="{week["p2"].pk}"' in html
+    assert f'data-hint-product="{week["p1"].pk}"' not in html
+    # Z (S2 stocks nothing): p1 is a hint there, scanned 4 times at Z
+    z = client.get(f"/shelves/stats/screens/{week['z'].pk}/", RANGE).content.decode()
+    assert f'data-hint-product="{week["p1"].pk}"' in z and f'data-hint-product="{week["p2"].pk}"' not in z
+
+
+def test_restock_hints_by_screen(week, brand, rng):
+    hints = selectors.restock_hints(principal=hq(brand), rng=rng, screen_id=week["y"].pk)
+    assert hints == []  # Y's scans are all of p1, which S1 stocks

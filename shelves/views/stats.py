@@ -1,9 +1,10 @@
 """Cloud-shelf statistics pages (included by shelves/urls.py at /shelves/stats/):
 
-- `/shelves/stats/` ("shelves:stats") — per screen with totals, a per-hour chart, the top
-  products and restocking hints; filters: store, date range (brand-local days).
+- `/shelves/stats/` ("shelves:stats") — per screen with totals and a per-screen chart, the
+  per-hour charts (impressions, scans, orders; GMV and conversion), the top products and
+  restocking hints; filters: store, date range (brand-local days).
 - `/shelves/stats/screens/<screen_id>/` ("shelves:screen_stats") — one screen: per product,
-  and a per-hour chart of impressions, scans and orders.
+  its per-hour charts and the restocking hints of its scans.
 
 HQ sees every store, a store manager their stores, a guide their store (the selectors scope
 by the principal); another store's screen is a 404.
@@ -76,7 +77,8 @@ def _show_range(form: StatsFilterForm, rng) -> None:
 
 
 def _chart(hours: list[dict]) -> list[dict]:
-    # what static/js/shelves-stats.js draws: plain numbers and local "MM-DD HH:00" labels
+    # what static/js/shelves-stats.js draws: plain numbers and local "MM-DD HH:00" labels;
+    # conversion in percent (null without scans)
     return [
         {
             "hour": row["hour"].strftime("%m-%d %H:00"),
@@ -84,8 +86,27 @@ def _chart(hours: list[dict]) -> list[dict]:
             "scans": row["scans"],
             "orders": row["orders"],
             "gmv": str(row["gmv"]),
+            "conversion": None if row["conversion"] is None else round(row["conversion"] * 100, 1),
         }
         for row in hours
+    ]
+
+
+SCREENS_CHARTED = 20
+
+
+def _screens_chart(screens: list[dict]) -> list[dict]:
+    # the busiest screens by scans, for the per-screen bar chart
+    busiest = sorted(screens, key=lambda row: (-row["scans"], -row["orders"], row["screen_name"]))
+    return [
+        {
+            "screen": row["screen_name"],
+            "store": row["store_name"],
+            "scans": row["scans"],
+            "orders": row["orders"],
+            "gmv": str(row["gmv"]),
+        }
+        for row in busiest[:SCREENS_CHARTED]
     ]
 
 
@@ -105,6 +126,7 @@ def stats_overview(request):
         "screens": screens,
         "totals": selectors.totals(screens),
         "chart": _chart(selectors.hour_stats(principal=principal, rng=rng, store_id=store_id)),
+        "screens_chart": _screens_chart(screens),
         "products": selectors.product_stats(
             principal=principal, rng=rng, store_id=store_id, limit=TOP_PRODUCTS
         ),
@@ -132,6 +154,7 @@ def screen_stats(request, screen_id: int):
         "products": products,
         "totals": selectors.totals(products),
         "chart": _chart(selectors.hour_stats(principal=principal, rng=rng, screen_id=screen.pk)),
+        "hints": selectors.restock_hints(principal=principal, rng=rng, screen_id=screen.pk),
     }
     return render(request, "shelves/stats/screen.html", context)
 

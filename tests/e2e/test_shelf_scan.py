@@ -42,6 +42,10 @@ def test_a_scan_then_an_attributed_order_raises_the_screens_numbers(browser, pag
     screen = ScreenFactory(
         brand=brand, store=store, name="Entrance screen", day_catalog=catalog, guide=shop["guide"]
     )
+    # the store's stock row of it says 0: "not stocked" on every surface (shelves.stock)
+    from retail.models import StoreStock
+
+    StoreStock.objects.update_or_create(brand=brand, store=store, product=product, defaults={"quantity": 0})
 
     # when a shopper's phone opens the product's QR code
     phone = browser.new_context(
@@ -56,6 +60,7 @@ def test_a_scan_then_an_attributed_order_raises_the_screens_numbers(browser, pag
         # then the product and the buy button show, fitting the phone
         expect(shopper.locator("h1")).to_have_text(product.name)
         expect(shopper.locator("[data-price]")).to_have_text("¥1299.00")
+        expect(shopper.locator("[data-store-stock]")).to_have_text("Not stocked in this store")
         buy = shopper.locator("a.scan-buy")
         expect(buy).to_have_text("Buy online")
         box = buy.bounding_box()
@@ -95,6 +100,9 @@ def test_a_scan_then_an_attributed_order_raises_the_screens_numbers(browser, pag
     page.goto(f"{live_server.url}/shelves/stats/")
     row = page.locator(f'tr[data-screen="{screen.pk}"]')
     expect(row).to_contain_text("Entrance screen")
+    # the per-screen chart, and the per-hour charts: traffic, then GMV and conversion
+    expect(page.locator('[data-chart="shelf-screens"] canvas')).to_have_count(1)
+    expect(page.locator('[data-chart="shelf-sales"]')).to_have_attribute("data-drawn", "2")
     with page.expect_navigation():
         row.locator("a").first.click()
     expect(page.locator("h1")).to_contain_text("Entrance screen")
@@ -105,6 +113,9 @@ def test_a_scan_then_an_attributed_order_raises_the_screens_numbers(browser, pag
     expect(product_row.locator("[data-scans]")).to_have_text("1")
     expect(product_row.locator("[data-gmv]")).to_have_text("¥2598.00")
     expect(page.locator('[data-chart="shelf-hours"] canvas')).to_have_count(1)
+    expect(page.locator('[data-chart="shelf-sales"] canvas')).to_have_count(1)
+    expect(page.locator("#shelves-stats-restock")).to_be_visible()
+    expect(page.locator(f'#shelves-stats-restock tr[data-hint-product="{product.pk}"]')).to_contain_text("1")
     width, viewport = no_horizontal_overflow(page)
     assert width <= viewport
     screenshot(page, "shelf-screen-stats")
