@@ -109,3 +109,81 @@ def test_hq_onboards_a_partner_and_sees_its_delivery_and_request(page, live_serv
     assert token not in page.content()
     screenshot(page, "partner-console-shared")
     assert page.errors == []
+
+
+def test_a_partner_user_logs_in_and_runs_its_own_console(page, live_server, shop, receiver):
+    """HQ adds a partner admin on the console; the person logs in with the one-time password,
+    lands on the partner's console, issues a narrowed token, subscribes its endpoint, sees
+    the delivery of an order it records through the API, and is refused every staff page."""
+    from retail import services
+
+    partner = services.create_api_client(
+        brand=shop["brand"], name="Acme POS", scopes=["orders:read", "orders:write", "webhooks:read"]
+    )
+    log_in(page, live_server, "hq")
+    page.goto(f"{live_server.url}/partners/{partner.pk}/")
+
+    # HQ adds a partner admin; the one-time password shows once
+    users = page.locator("#console-users")
+    users.locator('summary:has-text("Add a partner user")').click()
+    users.locator('input[name="username"]').fill("li.lei")
+    users.locator('select[name="access"]').select_option("admin")
+    users.locator('button:has-text("Add user")').click()
+    expect(page.locator('[data-testid="new-password"]')).to_be_visible()
+    password = page.locator('[data-testid="new-password"]').input_value()
+    expect(page.locator('[data-testid="partner-users"]')).to_contain_text("li.lei")
+
+    # the person logs in on the usual page and lands on the partner's console
+    page.context.clear_cookies()
+    page.goto(f"{live_server.url}/accounts/login/")
+    page.fill('input[name="username"]', "li.lei")
+    page.fill('input[name="password"]', password)
+    with page.expect_navigation():
+        page.click('form button[type="submit"]:has-text("Log in")')
+    page.wait_for_url(f"**/partners/{partner.pk}/")
+    expect(page.locator("h1")).to_contain_text("Acme POS")
+    assert page.locator('[data-testid="scopes-form"]').count() == 0
+    assert page.locator("#console-users").count() == 0
+
+    # it issues a token for orders only, shown once
+    page.check('#console-tokens input[name="scopes"][value="orders:write"]')
+    page.click('button:has-text("Issue a token")')
+    expect(page.locator('[data-testid="new-token"]')).to_be_visible()
+    token = page.locator('[data-testid="new-token"]').input_value()
+
+    # and subscribes its endpoint to new orders
+    page.click('summary:has-text("New subscription")')
+    page.fill('input[name="url"]', receiver.url)
+    page.check('input[name="event_types"][value="order.created"]')
+    page.click('button:has-text("Subscribe")')
+    expect(page.locator('[data-testid="new-secret"]')).to_be_visible()
+
+    # an order through the API with that token reaches the receiver; the console shows it
+    store, product = shop["stores"][0], shop["brand"].products.order_by("sku").first()
+    answer = httpx.post(
+        f"{live_server.url}/api/v1/orders/",
+        json={
+            "external_id": "POS-E2E-P1",
+            "channel": "store",
+            "store_code": store.code,
+            "lines": [{"sku": product.sku, "quantity": 1}],
+        },
+        headers={"Authorization": f"Bearer {token}", "Idempotency-Key": "e2e-p1"},
+        timeout=10,
+    )
+    assert answer.status_code == 201, answer.text
+    listing = httpx.get(
+        f"{live_server.url}/api/v1/orders/", headers={"Authorization": f"Bearer {token}"}, timeout=10
+    )
+    assert listing.status_code == 403  # the token holds orders:write only
+    assert len(receiver.received) == 1
+    page.reload()
+    expect(page.locator("#console-deliveries")).to_contain_text("order.created")
+    expect(page.locator("#console-requests")).to_contain_text("POST /api/v1/orders/")
+    screenshot(page, "partner-console-partner-user")
+    assert page.errors == []
+
+    # every staff page is refused
+    for path in ("/stores/", "/members/", "/partners/"):
+        response = page.goto(f"{live_server.url}{path}")
+        assert response.status == 403, path
