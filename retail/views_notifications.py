@@ -5,7 +5,7 @@ notification is a 404). Routes in `urlpatterns`, included by retail/page_urls.py
 from __future__ import annotations
 
 from django.contrib.auth.decorators import login_required
-from django.http import Http404
+from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import path, reverse
 from django.utils.http import url_has_allowed_host_and_scheme
@@ -46,10 +46,12 @@ def inbox(request):
 
 
 @never_cache
-@login_required
 @require_GET
 def bell(request):
-    """The header's bell alone (htmx swaps it when the page hears the count changed)."""
+    """The header's bell alone (htmx swaps it when the page hears the count changed). Logged
+    out meanwhile: 204, so htmx swaps nothing (not the login page into the header)."""
+    if not request.user.is_authenticated:
+        return HttpResponse(status=204)
     return render(request, "retail/notifications/_bell.html")
 
 

@@ -322,3 +322,8 @@ def test_the_inbox_takes_a_constant_number_of_queries(
     with CaptureQueriesContext(connection) as many:
         assert len(client.get(INBOX).context["rows"]) == 21
     assert len(many.captured_queries) == len(few.captured_queries)
+
+
+def test_logged_out_the_inbox_asks_to_log_in_and_the_bell_swaps_nothing(client):
+    assert client.get(INBOX).status_code == 302
+    assert client.get(reverse("retail:notifications:bell")).status_code == 204
