@@ -13,7 +13,7 @@ from django.views.decorators.http import require_POST
 
 from members.selectors import members_for
 
-from . import selectors
+from . import console, selectors
 from .choices import Role
 from .forms import AuditFilterForm, OrderFilterForm, ProductSearchForm
 from .tenancy import Principal
@@ -77,7 +77,7 @@ def home(request):
         return redirect(HOME_BY_ROLE[principal.role])
     if principal.is_superuser:
         return redirect("admin:index")
-    if getattr(request, "_partner_user", None) is not None:  # set by the partner-user gate
+    if console.partner_user_for(user=request.user) is not None:  # a partner's login
         return redirect("retail:partner_home")
     return render(request, "retail/no_role.html")
 
