@@ -326,12 +326,13 @@ def shared_partner(token: str) -> ApiClient | None:
 
 
 def partner_user_for(*, user) -> PartnerUser | None:
-    """The partner login of `user` (its client active), or None. Read on every request of a
-    user without a staff role, so removal stops access at once."""
+    """The partner login of `user` (its client may be inactive: callers refuse it then), or
+    None. Read on every request of a user without a staff role, so removal stops access at
+    once."""
     if user is None or not user.is_authenticated or not user.is_active:
         return None
     return (
-        PartnerUser.objects.filter(user_id=user.pk, client__is_active=True)
+        PartnerUser.objects.filter(user_id=user.pk)
         .select_related("client", "client__brand", "user")
         .first()
     )

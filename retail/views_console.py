@@ -193,7 +193,7 @@ def _access(request, client_id: int) -> Access:
         client = get_object_or_404(console.partners_for(principal=principal), pk=client_id)
         return Access(client=client, principal=principal, hq=True, manage=True)
     partner_user = _partner_user(request)
-    if partner_user is None:
+    if partner_user is None or not partner_user.client.is_active:
         raise PermissionDenied
     if partner_user.client_id != client_id:
         raise Http404
@@ -225,7 +225,7 @@ def _visible(request, queryset: QuerySet, client_field: str) -> QuerySet:
     if _is_hq(principal):
         return queryset.for_principal(principal)
     partner_user = _partner_user(request)
-    if partner_user is None:
+    if partner_user is None or not partner_user.client.is_active:
         raise PermissionDenied
     return queryset.filter(**{client_field: partner_user.client_id})
 
@@ -575,7 +575,7 @@ def _delivery(request, delivery_id: int) -> tuple[Access, WebhookDelivery]:
             raise Http404
         return Access(client=found.subscription.client, principal=principal, hq=True, manage=True), found
     partner_user = _partner_user(request)
-    if partner_user is None:
+    if partner_user is None or not partner_user.client.is_active:
         raise PermissionDenied
     found = console.delivery_of(client=partner_user.client, delivery_id=delivery_id)
     if found is None:

@@ -287,6 +287,9 @@ def test_hq_of_another_brand_cannot_remove_our_partner_users(client, other_brand
 def test_a_deactivated_partner_locks_its_users_out(partner_admin, acme):
     console.update_partner(client=acme, is_active=False)
     assert partner_admin.get(f"/partners/{acme.pk}/").status_code == 403
+    assert partner_admin.get(f"/partners/{acme.pk}/requests/").status_code == 403
+    # still a partner's login, not a role-less staff member: the staff pages stay closed
+    assert partner_admin.get("/stores/").status_code == 403
 
 
 # --- share links and paused subscriptions -------------------------------------------------------
