@@ -332,9 +332,7 @@ def partner_user_for(*, user) -> PartnerUser | None:
     if user is None or not user.is_authenticated or not user.is_active:
         return None
     return (
-        PartnerUser.objects.filter(user_id=user.pk)
-        .select_related("client", "client__brand", "user")
-        .first()
+        PartnerUser.objects.filter(user_id=user.pk).select_related("client", "client__brand", "user").first()
     )
 
 
