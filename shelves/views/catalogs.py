@@ -177,13 +177,10 @@ def _items_answer(request, catalog_id: int, *, error: str = "", page: int | str 
 @login_required
 @require_GET
 def catalog_items(request, catalog_id: int):
-    """One page of the catalog's items (htmx partial; without htmx, the catalog page)."""
+    """One page of the catalog's items (the htmx partial the pager swaps in; its links fall
+    back to the catalog page's ?page= without htmx)."""
     catalog = _catalog(request, catalog_id)
     page = request.GET.get("page") or 1
-    if not _is_htmx(request):
-        return redirect(
-            reverse("shelves:catalog_detail", kwargs={"catalog_id": catalog.pk}) + f"?page={page}"
-        )
     return render(
         request,
         "shelves/catalogs/_items.html",
