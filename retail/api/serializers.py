@@ -84,7 +84,9 @@ class AttributionSerializer(serializers.Serializer):
     screen = serializers.IntegerField(required=False, read_only=True, allow_null=True)
     product = serializers.IntegerField(required=False, read_only=True, allow_null=True)
     order_store = serializers.IntegerField(
-        required=False, read_only=True, help_text="The store the order named, when the scan's store was credited"
+        required=False,
+        read_only=True,
+        help_text="The store the order named, when the scan's store was credited",
     )
 
     def to_representation(self, instance):
