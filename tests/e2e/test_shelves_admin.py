@@ -124,3 +124,44 @@ def test_hq_builds_a_catalog_and_a_manager_previews_it_on_a_new_screen(browser, 
     assert real_errors(manager) == []
     context.close()
     assert PASSWORD  # the shop's users all log in with it
+
+
+def test_hq_pages_through_a_500_product_catalog(page, live_server, shop):
+    from decimal import Decimal
+
+    from retail.models import Product
+    from shelves.models import CatalogItem
+    from shelves.services.catalogs import create_catalog
+
+    # given a flagship catalog of 500 products, made through the catalog service
+    brand = shop["brand"]
+    products = Product.objects.bulk_create(
+        Product(brand=brand, sku=f"FL-{i:04d}", name=f"Flagship scarf {i}", price=Decimal("99.00") + i)
+        for i in range(500)
+    )
+    catalog = create_catalog(brand_id=brand.pk, name="Flagship", items=[{"product": p} for p in products])
+
+    # when HQ opens it: the first 100 products, and a pager
+    log_in(page, live_server, "hq")
+    page.goto(f"{live_server.url}/shelves/catalogs/{catalog.pk}/")
+    items = page.locator("#catalog-items li[data-item-id]")
+    expect(items).to_have_count(100)
+    expect(page.locator("#catalog-items")).to_contain_text("500 products")
+    expect(items.first).to_contain_text("FL-0000")
+
+    # then Next swaps in the second page (htmx, no reload), numbered from 101
+    page.evaluate("window.__noReload = 7")
+    page.click("[data-items-next]")
+    expect(items.first).to_contain_text("FL-0100")
+    expect(items.first.locator(".shelves-item-pos")).to_have_text("101")
+    assert page.evaluate("window.__noReload") == 7
+
+    # and moving the page's first product up keeps HQ on the page it went to (page 1)
+    moved = CatalogItem.objects.get(catalog=catalog, position=100)
+    items.first.locator('button[aria-label^="Move"][aria-label$="up"]').click()
+    expect(page.locator(f'#catalog-items li[data-item-id="{moved.pk}"]')).to_be_visible()
+    expect(page.locator("#catalog-items .pager-number")).to_have_text("Page 1")
+    moved.refresh_from_db()
+    assert moved.position == 99
+    width, viewport = no_horizontal_overflow(page)
+    assert width <= viewport
