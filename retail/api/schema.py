@@ -199,6 +199,22 @@ OPERATION_RESPONSES: dict[str, tuple[str, dict]] = {
 }
 
 
+# Query parameters drf-spectacular adds to a list-like action that does not use them, by
+# operationId (the StrictFilterBackend lets `cursor` / `page_size` through everywhere, so an
+# undeclared one is simply unused): a member's tags come in one page.
+UNUSED_PARAMETERS: dict[str, set[str]] = {
+    "members_tags_list": {"cursor", "page_size"},
+    "members_tags_create": {"cursor", "page_size"},
+}
+_TAGS = {
+    "type": "object",
+    "properties": {"results": {"type": "array", "items": {"$ref": "#/components/schemas/Tag"}}},
+    "required": ["results"],
+}
+OPERATION_RESPONSES["members_tags_list"] = ("200", _TAGS)
+OPERATION_RESPONSES["members_tags_create"] = ("200", _TAGS)
+
+
 def _widen_response_fields(components: dict) -> None:
     for (component, name), how in RESPONSE_FIELDS.items():
         field = components.get(component, {}).get("properties", {}).get(name)
@@ -253,6 +269,13 @@ def add_error_responses(result, generator, request, public):
             if not isinstance(operation, dict) or "responses" not in operation:
                 continue
             responses = operation["responses"]
+            unused = UNUSED_PARAMETERS.get(operation.get("operationId"), set())
+            if unused:
+                operation["parameters"] = [
+                    p
+                    for p in operation.get("parameters", [])
+                    if not (p.get("in") == "query" and p.get("name") in unused)
+                ]
             if operation.get("operationId") in OPERATION_RESPONSES:
                 status, body = OPERATION_RESPONSES[operation["operationId"]]
                 responses[status]["content"] = {"application/json": {"schema": body}}
