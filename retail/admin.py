@@ -669,3 +669,16 @@ class StaffNotificationAdmin(ReadOnlyLedgerAdmin):
     list_select_related = ["brand", "recipient"]
     list_filter = ["kind"]
     raw_id_fields = ["brand", "store", "recipient"]
+
+
+# --- partner users (retail.console): added and removed on the partner console, audited there ------
+
+from .models import PartnerUser  # noqa: E402
+
+
+@admin.register(PartnerUser)
+class PartnerUserAdmin(ReadOnlyLedgerAdmin):
+    list_display = ["user", "client", "access", "created_at"]
+    list_select_related = ["user", "client", "client__brand"]
+    list_filter = ["access"]
+    raw_id_fields = ["brand", "client", "user"]

@@ -165,10 +165,11 @@ class Access:
 def _partner_user(request) -> PartnerUser | None:
     """The request's partner login (read once per request), for a user without a staff role."""
     if not hasattr(request, "_partner_user"):
-        principal = request.principal
+        user = getattr(request, "user", None)
         found = None
-        if principal.role is None and not principal.is_superuser:
-            found = console.partner_user_for(user=getattr(request, "user", None))
+        # a superuser is never a partner's login: no need to read the roles (the admin's pages)
+        if user is not None and not user.is_superuser and request.principal.role is None:
+            found = console.partner_user_for(user=user)
         request._partner_user = found
     return request._partner_user
 
