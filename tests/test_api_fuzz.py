@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import datetime as dt
 import os
+import re
 import uuid
 from collections import Counter
 from decimal import Decimal
@@ -190,10 +191,15 @@ def path_parameters(path: str, ids: dict) -> dict:
     resource = path.removeprefix("/api/v1/").split("/")[0]
     found = {}
     if "{id}" in path:
+        if resource not in PATH_IDS:
+            raise LookupError(f"{path}: seed a {resource} in seed() and name it in PATH_IDS")
         found["id"] = ids[PATH_IDS[resource]]
     for name, key in OTHER_PARAMETERS.items():
         if "{" + name + "}" in path:
             found[name] = ids[key]
+    unknown = set(re.findall(r"\{(\w+)\}", path)) - {"id", *OTHER_PARAMETERS}
+    if unknown:
+        raise LookupError(f"{path}: name the seeded row of {sorted(unknown)} in OTHER_PARAMETERS")
     return found
 
 
