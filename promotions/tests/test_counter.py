@@ -312,6 +312,7 @@ def test_the_page_reads_a_constant_number_of_queries(
             assert guide.get(page).status_code == 200
         return len(seen)
 
+    guide.get(page)  # the header bell's count: read once, then cached
     few = count()
     # more templates, more of the member's coupons, more synced records: the same queries
     for n in range(4):
