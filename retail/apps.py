@@ -15,6 +15,9 @@ class RetailConfig(AppConfig):
         signals.connect()  # the per-user role cache's invalidation
         events.subscribe("*", broadcast_event)
         events.subscribe("*", queue_webhook_deliveries)
+        from . import webhook_alerts
+
+        webhook_alerts.connect()  # webhook.paused -> HQ's inbox and bell
         from .dashboards.tasks import fold_event as fold_into_dashboards
 
         events.subscribe("*", fold_into_dashboards)

@@ -220,6 +220,9 @@ def resume_subscription(*, subscription: WebhookSubscription) -> WebhookSubscrip
         locked.paused_at, locked.pause_reason, locked.consecutive_failures = None, "", 0
         locked.save(update_fields=["paused_at", "pause_reason", "consecutive_failures", "updated_at"])
         audit.record(AuditAction.UPDATE, locked, message="webhook resumed")
+        from .webhook_alerts import resolve_paused
+
+        resolve_paused(locked)  # HQ's "paused" notifications leave the bell
     _start_pump(locked.pk)
     return locked
 
@@ -252,6 +255,17 @@ def matches(subscription: WebhookSubscription, name: str) -> bool:
     return any(fnmatch.fnmatchcase(name, pattern) for pattern in subscription.event_types)
 
 
+# Events meant for one partner (payload "partner" = its ApiClient id): its own subscriptions
+# and the brand's client-less ones hear them, another partner's never do.
+PARTNER_ADDRESSED = frozenset({"backflow.notice_issued"})
+
+
+def addressed_to(subscription: WebhookSubscription, event: events.Event) -> bool:
+    if event.name not in PARTNER_ADDRESSED or subscription.client_id is None:
+        return True
+    return subscription.client_id == (event.payload or {}).get("partner")
+
+
 def on_event(event: events.Event) -> None:
     """Subscriber of every event (wired in RetailConfig.ready): queue its deliveries."""
     if event.id is None:
@@ -259,7 +273,7 @@ def on_event(event: events.Event) -> None:
     found = [
         s
         for s in WebhookSubscription.objects.filter(brand_id=event.brand_id, is_active=True)
-        if matches(s, event.name)
+        if matches(s, event.name) and addressed_to(s, event)
     ]
     if not found:
         return

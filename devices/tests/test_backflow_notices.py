@@ -105,11 +105,6 @@ def test_the_partners_webhook_carries_its_penalty_notice(brand, receivers):
     assert endpoint.received[0]["headers"]["Tiandi-Signature"].startswith("t=")
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="retail.webhooks.on_event matches subscriptions by brand and event name only; "
-    "per-partner delivery needs the filter described in the devices report (lead)",
-)
 def test_another_partners_webhook_does_not_get_the_notice(brand, receivers):
     # given two partners of the brand, each subscribed to notices
     poor = _partner_scoring(brand, "Poor", 61.0)

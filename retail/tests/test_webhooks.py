@@ -13,13 +13,22 @@ from pathlib import Path
 
 import pytest
 from django.db import connection, transaction
+from django.urls import reverse
 from django.utils import timezone
 
-from retail import services, webhooks
+from retail import notifications, services, webhooks
 from retail.choices import Channel, DeliveryStatus
 from retail.errors import InvalidInput
 from retail.jobs import enqueue_job
-from retail.models import AuditEvent, DomainEvent, WebhookAttempt, WebhookDelivery, WebhookSubscription
+from retail.models import (
+    AuditEvent,
+    DomainEvent,
+    NotificationKind,
+    StaffNotification,
+    WebhookAttempt,
+    WebhookDelivery,
+    WebhookSubscription,
+)
 from retail.tasks import pump_webhook_task
 from retail.tests.factories import ProductFactory
 from retail.tests.receiver import Receiver
@@ -137,7 +146,9 @@ def test_back_off_doubles_and_the_dead_letter_list_can_be_replayed(brand, receiv
     assert set(WebhookDelivery.objects.values_list("status", flat=True)) == {"succeeded"}
 
 
-def test_the_breaker_pauses_a_failing_subscription_and_tells_hq(brand, receiver, settings):
+def test_the_breaker_pauses_a_failing_subscription_and_tells_hq(
+    brand, receiver, settings, hq_user, manager_user
+):
     settings.WEBHOOK_BREAKER_FAILURES = 3
     settings.WEBHOOK_MAX_ATTEMPTS = 10
     receiver.status = 503
@@ -152,6 +163,11 @@ def test_the_breaker_pauses_a_failing_subscription_and_tells_hq(brand, receiver,
     paused = DomainEvent.objects.get(name="webhook.paused")
     assert paused.payload["subscription"] == subscription.pk
     assert AuditEvent.objects.filter(message__startswith="webhook paused").exists()
+    # HQ's admins (not the store's manager) get a notification naming the endpoint
+    [alert] = StaffNotification.objects.filter(kind=NotificationKind.WEBHOOK_PAUSED)
+    assert alert.recipient == hq_user and alert.params["url"] == receiver.url
+    assert alert.url == reverse("retail:partner_list") and alert.resolved_at is None
+    assert notifications.unread_count(user=manager_user, brand_ids={brand.pk}) == 0
     # while paused nothing is sent, but new events are still queued
     sent = len(receiver.received)
     _order(brand, 2)
@@ -163,6 +179,10 @@ def test_the_breaker_pauses_a_failing_subscription_and_tells_hq(brand, receiver,
     webhooks.resume_subscription(subscription=subscription)
     webhooks.pump(subscription.pk, now_fn=_later(600))
     assert set(WebhookDelivery.objects.values_list("status", flat=True)) == {"succeeded"}
+    # and the notification leaves HQ's bell (kept in the inbox)
+    alert.refresh_from_db()
+    assert alert.resolved_at is not None
+    assert notifications.unread_count(user=hq_user, brand_ids={brand.pk}) == 0
 
 
 def test_a_slow_receiver_times_out_without_holding_up_another_subscription(brand, settings):
