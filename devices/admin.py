@@ -13,6 +13,7 @@ from .models import (
     DeviceCommand,
     DeviceDay,
     DeviceEvent,
+    DeviceRejectedEvent,
     DeviceType,
     PartnerNotice,
     SampleClaim,
@@ -39,6 +40,13 @@ class DeviceAdmin(ReadOnlyLedgerAdmin):
 @admin.register(DeviceEvent)
 class DeviceEventAdmin(ReadOnlyLedgerAdmin):
     list_display = ["device", "seq", "event_type", "occurred_at", "received_at"]
+    list_select_related = ["device"]
+    raw_id_fields = ["device"]
+
+
+@admin.register(DeviceRejectedEvent)
+class DeviceRejectedEventAdmin(ReadOnlyLedgerAdmin):
+    list_display = ["device", "seq", "day", "rejected_at"]
     list_select_related = ["device"]
     raw_id_fields = ["device"]
 
