@@ -164,15 +164,6 @@ def test_the_manager_gets_one_low_stock_alert_per_crossing(
     assert len(of(manager_user, NotificationKind.DEVICE_LOW_STOCK)) == 2
 
 
-def _translated(msgid: str) -> bool:
-    with translation.override("zh-hans"):
-        return translation.gettext(msgid) != msgid
-
-
-@pytest.mark.skipif(
-    not _translated("%(device)s is offline"),
-    reason="the Chinese for the device alerts is in locale/.../pending/notifications.po until merged",
-)
 def test_the_offline_alert_reads_in_chinese(device, manager_user, run_subscribers):
     go_offline(run_subscribers)
     with translation.override("zh-hans"):
