@@ -1,8 +1,9 @@
 """Device alerts: the store's managers and the brand's HQ admins are notified (their inbox
 and the header's bell, retail.notifications) when a device goes offline or a sample
-dispenser runs low; a device back online resolves its offline alerts.
+dispenser runs low; a device back online resolves its offline alerts, a retired one all of
+its alerts.
 
-Subscribers of `device.offline`, `device.online` and `device.low_stock` (wired by
+Subscribers of `device.offline`, `device.online`, `device.low_stock` and `device.retired` (wired by
 `connect()` from DevicesConfig.ready). Each is idempotent: a notification's dedupe key is
 the event's outbox id, so a redelivered event notifies nobody twice. The params are data
 (names, serial, stock, times); the wording is registered here and applied when read, in the
@@ -42,6 +43,7 @@ def connect() -> None:
     events.subscribe("device.offline", on_device_offline)
     events.subscribe("device.online", on_device_online)
     events.subscribe("device.low_stock", on_device_low_stock)
+    events.subscribe("device.retired", on_device_retired)
 
 
 def _device(device_id) -> Device | None:
@@ -101,3 +103,11 @@ def on_device_low_stock(event) -> None:
         subject=subject(device.pk),
         dedupe_key=f"device.low_stock:{event.id}",
     )
+
+
+def on_device_retired(event) -> None:
+    """A retired device needs nobody any more: its open alerts (offline, low stock) leave the
+    bell (kept in the inboxes, resolved)."""
+    device_id = event.payload.get("device")
+    if device_id:
+        notifications.resolve(brand_id=event.brand_id, subject=subject(device_id))

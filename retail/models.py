@@ -679,7 +679,9 @@ class PartnerUser(models.Model):
     client = models.ForeignKey(
         ApiClient, verbose_name=_("partner"), on_delete=models.CASCADE, related_name="partner_users"
     )
-    user = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="partner_user")
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="partner_user"
+    )
     access = models.CharField(_("access"), max_length=10, choices=Access.choices, default=Access.VIEWER)
     created_at = models.DateTimeField(auto_now_add=True)
 

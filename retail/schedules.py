@@ -29,6 +29,11 @@ PERIODIC_TASKS = {
         {"minute": "41", "hour": "3"},
         "The outbox keeps DOMAIN_EVENT_RETENTION_DAYS of history for replays and webhooks.",
     ),
+    "purge-staff-notifications": (
+        "retail.tasks.purge_staff_notifications_task",
+        {"minute": "47", "hour": "3"},
+        "Notifications read or resolved NOTIFICATION_RETENTION_DAYS (default 90) ago are deleted.",
+    ),
     "expire-lapsed-points": (
         "members.tasks.expire_lapsed_points_task",
         {"minute": "30", "hour": "2", "day_of_month": "1"},

@@ -230,6 +230,12 @@ API_DEFAULT_RATE_PER_MINUTE = env.int("API_DEFAULT_RATE_PER_MINUTE", default=600
 SALES_FIGURES_CACHE_SECONDS = env.int("SALES_FIGURES_CACHE_SECONDS", default=60)
 IDEMPOTENCY_TTL_HOURS = env.int("IDEMPOTENCY_TTL_HOURS", default=48)
 DOMAIN_EVENT_RETENTION_DAYS = env.int("DOMAIN_EVENT_RETENTION_DAYS", default=30)
+# Staff notifications read or resolved this long ago are deleted nightly (open ones stay until
+# someone acts). Longer than the outbox's retention: no event left to redeliver can find its
+# dedupe row gone and notify twice.
+NOTIFICATION_RETENTION_DAYS = max(
+    env.int("NOTIFICATION_RETENTION_DAYS", default=90), DOMAIN_EVENT_RETENTION_DAYS + 1
+)
 
 # Webhooks (retail.webhooks): per-attempt timeout, retries with exponential back-off
 # (base × 2^(attempt-1), capped), the dead-letter limit, the circuit breaker, the overlap of

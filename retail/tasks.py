@@ -21,6 +21,11 @@ def purge_domain_events_task() -> int:
     return maintenance.purge_domain_events()
 
 
+@shared_task(acks_late=True)
+def purge_staff_notifications_task() -> int:
+    return maintenance.purge_staff_notifications()
+
+
 @shared_task(acks_late=True, ignore_result=True)
 def pump_webhook_task(subscription_id: int) -> None:
     """Send one subscription's due deliveries in order (a second pump at once just returns)."""

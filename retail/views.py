@@ -2,19 +2,23 @@
 
 from __future__ import annotations
 
+from django.contrib import messages
+from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
 from django.core.cache import cache
 from django.core.exceptions import PermissionDenied
 from django.db import connection
 from django.http import Http404, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse_lazy
+from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
 
 from members.selectors import members_for
 
-from . import console, selectors
-from .choices import Role
+from . import audit, console, selectors
+from .choices import AuditAction, Role
 from .forms import AuditFilterForm, OrderFilterForm, ProductSearchForm
 from .tenancy import Principal
 
@@ -80,6 +84,23 @@ def home(request):
     if console.partner_user_for(user=request.user) is not None:  # a partner's login
         return redirect("retail:partner_home")
     return render(request, "retail/no_role.html")
+
+
+class PasswordChange(auth_views.PasswordChangeView):
+    """Anyone logged in changes their own password (Django's form: the old one, the new one
+    twice, the validators); the session stays logged in. A partner user handed a one-time
+    password by HQ does this first. Audited under the brand acted for."""
+
+    template_name = "registration/password_change_form.html"
+    success_url = reverse_lazy("retail:home")
+
+    def form_valid(self, form):
+        response = super().form_valid(form)
+        partner = console.partner_user_for(user=self.request.user)
+        brand_id = partner.brand_id if partner is not None else self.request.principal.brand_id
+        audit.record(AuditAction.PERMISSION, self.request.user, brand_id=brand_id, message="password changed")
+        messages.success(self.request, _("Your password was changed."))
+        return response
 
 
 @login_required

@@ -248,6 +248,7 @@ PARTNER_USER_ROUTES = frozenset(
         "retail:partner_shared",
         "login",
         "logout",
+        "password_change",
         "set_language",
         "alive",
         "health",

@@ -11,7 +11,7 @@ from django.urls import reverse
 from django.utils import timezone, translation
 
 from devices.choices import DeviceStatus
-from devices.services import dispensers
+from devices.services import dispensers, registry
 from devices.services.ingest import ingest_events
 from devices.services.registry import mark_offline_devices
 from devices.tests.factories import DeviceFactory, DeviceTypeFactory
@@ -135,6 +135,21 @@ def test_an_offline_event_delivered_after_the_device_came_back_alerts_nobody(
     )
     # then nobody is alerted about a device that is fine
     assert of(manager_user) == []
+
+
+def test_retiring_an_offline_device_resolves_its_alerts(device, hq_user, manager_user, run_subscribers):
+    go_offline(run_subscribers)
+    brands = {device.brand_id}
+    assert notifications.unread_count(user=hq_user, brand_ids=brands) == 1
+    # when the manager retires the device
+    device.refresh_from_db()
+    with run_subscribers():
+        registry.retire_device(device=device)
+    # then its alert leaves everyone's bell, kept in the inbox as resolved
+    for user in (manager_user, hq_user):
+        (alert,) = of(user)
+        assert alert.resolved_at is not None
+        assert notifications.unread_count(user=user, brand_ids=brands) == 0
 
 
 def test_the_manager_gets_one_low_stock_alert_per_crossing(

@@ -6,7 +6,7 @@ from django.utils import timezone
 from django_celery_beat.models import PeriodicTask
 
 from retail import maintenance, tasks
-from retail.models import DomainEvent, IdempotencyRecord
+from retail.models import DomainEvent, IdempotencyRecord, NotificationKind, StaffNotification
 from retail.schedules import PERIODIC_TASKS
 from retail.services import create_api_client
 
@@ -49,6 +49,30 @@ def test_old_domain_events_are_purged(brand):
     DomainEvent.objects.create(brand=brand, name="store.created", occurred_at=timezone.now())
     assert maintenance.purge_domain_events() == 1
     assert DomainEvent.objects.count() == 1
+
+
+def test_old_read_or_resolved_notifications_are_purged_open_ones_stay(brand, hq_user, settings):
+    settings.NOTIFICATION_RETENTION_DAYS = 90
+    now, old = timezone.now(), timezone.now() - timedelta(days=91)
+
+    def note(key, *, created, read=False, resolved=False):
+        row = StaffNotification.objects.create(
+            brand=brand,
+            recipient=hq_user,
+            kind=NotificationKind.OTHER,
+            message="webhook_paused",
+            dedupe_key=key,
+            read_at=now if read else None,
+            resolved_at=now if resolved else None,
+        )
+        StaffNotification.objects.filter(pk=row.pk).update(created_at=created)
+
+    note("old-read", created=old, read=True)
+    note("old-resolved", created=old, resolved=True)
+    note("old-open", created=old)  # nobody acted yet: kept
+    note("new-read", created=now - timedelta(days=89), read=True)
+    assert tasks.purge_staff_notifications_task.delay() is not None
+    assert sorted(StaffNotification.objects.values_list("dedupe_key", flat=True)) == ["new-read", "old-open"]
 
 
 @pytest.mark.django_db(transaction=True)
