@@ -278,6 +278,9 @@ def test_the_header_bell_shows_the_count_on_every_page(client, brand, store, peo
     client.force_login(people["manager"])
     html = client.get(reverse("retail:store_home")).content.decode()
     assert 'id="notification-bell"' in html and 'data-unread="1"' in html
+    # a page without the live socket still catches up: the bell asks again every minute
+    bell = html[html.index('id="notification-bell"') :].split(">", 1)[0]
+    assert 'hx-trigger="notifications-changed from:body, every 60s"' in bell
 
 
 def test_the_bell_count_is_cached_and_dropped_when_it_changes(
