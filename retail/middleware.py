@@ -52,7 +52,7 @@ class ApiBodySizeLimitMiddleware:
             except ValueError:
                 length = 0
             if length > settings.API_MAX_BODY_BYTES:
-                return JsonResponse(
+                response = JsonResponse(
                     {
                         "error": {
                             "code": "payload_too_large",
@@ -62,6 +62,10 @@ class ApiBodySizeLimitMiddleware:
                     },
                     status=413,
                 )
+                from . import requestlog
+
+                requestlog.record(request, response)  # a partner sees its refused uploads too
+                return response
         return self.get_response(request)
 
 

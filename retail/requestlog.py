@@ -35,6 +35,7 @@ from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.db import connection, transaction
+from django.urls import Resolver404, resolve
 from django.utils import timezone
 
 from .models import ApiClient, ApiRequestLog, ApiToken
@@ -139,6 +140,11 @@ def record_status(request, status_code: int) -> ApiRequestLog | None:
     started = getattr(raw, "_requestlog_started", None)
     duration = int((time.perf_counter() - started) * 1000) if started is not None else 0
     match = getattr(raw, "resolver_match", None)
+    if match is None:  # refused before URL resolution (the body-size cap): name its route anyway
+        try:
+            match = resolve(raw.path_info)
+        except Resolver404:
+            match = None
     row = ApiRequestLog(
         brand_id=brand_id,
         client_id=client_id,

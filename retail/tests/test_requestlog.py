@@ -121,6 +121,17 @@ def test_an_unknown_api_route_with_a_partner_token_is_recorded(brand):
     assert (row.path, row.route, row.status_code) == ("/api/v1/no-such-thing/", "", 404)
 
 
+@pytest.mark.django_db
+def test_an_oversize_body_refused_by_the_cap_is_recorded_with_its_route(brand, settings):
+    settings.API_MAX_BODY_BYTES = 1000
+    partner = make_partner(brand, scopes=["orders:write"])
+    response = partner.post("/api/v1/orders/", {"external_id": "x" * 2000}, format="json")
+    assert response.status_code == 413 and response.json()["error"]["code"] == "payload_too_large"
+    requestlog.flush()
+    row = ApiRequestLog.objects.get()
+    assert (row.method, row.route, row.status_code) == ("POST", "/api/v1/orders/", 413)
+
+
 # --- a 500: a test-only view under a test-only URLconf -------------------------------------------
 
 
