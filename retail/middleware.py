@@ -71,7 +71,8 @@ class ApiBodySizeLimitMiddleware:
 
 class ApiTrailingSlashMiddleware:
     """`POST /api/v1/orders` is served as `/api/v1/orders/`: APPEND_SLASH cannot redirect a
-    POST without losing its body, so API paths get the slash added in place instead."""
+    POST without losing its body, so API paths get the slash added in place instead. An
+    unknown API route answers in the error shape under DEBUG too."""
 
     def __init__(self, get_response):
         self.get_response = get_response
@@ -83,7 +84,19 @@ class ApiTrailingSlashMiddleware:
             if not is_valid_path(path, urlconf) and is_valid_path(f"{path}/", urlconf):
                 request.path_info = f"{path}/"
                 request.path = f"{request.path}/"
-        return self.get_response(request)
+        response = self.get_response(request)
+        if (
+            settings.DEBUG
+            and response.status_code == 404
+            and path.startswith("/api/")
+            and "json" not in response.get("Content-Type", "")
+        ):
+            # DEBUG answers an unknown route with its HTML page, not handler404: a partner
+            # developing against a local server gets the API's error shape all the same
+            from .api.errors import page_not_found
+
+            return page_not_found(request)
+        return response
 
 
 class ContentSecurityPolicyMiddleware:

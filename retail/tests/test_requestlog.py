@@ -132,6 +132,17 @@ def test_an_oversize_body_refused_by_the_cap_is_recorded_with_its_route(brand, s
     assert (row.method, row.route, row.status_code) == ("POST", "/api/v1/orders/", 413)
 
 
+@pytest.mark.django_db
+def test_an_unknown_api_route_answers_json_under_debug_too(brand, settings):
+    settings.DEBUG = True
+    partner = make_partner(brand, scopes=["orders:read"])
+    response = partner.get("/api/v1/no-such-thing/")
+    assert response.status_code == 404 and response["Content-Type"].startswith("application/json")
+    assert response.json()["error"]["code"] == "not_found"
+    requestlog.flush()
+    assert ApiRequestLog.objects.get().status_code == 404  # recorded once
+
+
 # --- a 500: a test-only view under a test-only URLconf -------------------------------------------
 
 
