@@ -29,6 +29,7 @@ class ScreenFactory(factory.django.DjangoModelFactory):
 
     class Meta:
         model = Screen
+        skip_postgeneration_save = True  # `items` adds rows to the catalog, not to the screen
 
     brand = factory.SubFactory(BrandFactory)
     store = factory.LazyAttribute(lambda o: StoreFactory(brand=o.brand))
