@@ -5,13 +5,15 @@ their active role may see (retail.tenancy.groups_for: HQ the brand's group, stor
 their stores' groups) — the groups retail's broadcast sends every domain event to after
 commit. The desk forwards only `incident.*` events, as `{"type": "incident", "event",
 "incident", "status", "store"}`; the page then fetches the row (scoped) itself, so nothing
-but ids and status travels over the socket."""
+but ids and status travels over the socket. The socket also joins the user's own group:
+`{"type": "notifications"}` tells the page to fetch the header's bell (retail.notifications)."""
 
 from __future__ import annotations
 
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
 
+from retail.notifications import user_group
 from retail.tenancy import groups_for
 
 
@@ -27,6 +29,7 @@ class IncidentDeskConsumer(AsyncJsonWebsocketConsumer):
         if not groups:
             await self.close(code=4403)
             return
+        groups = [*groups, user_group(user.pk)]  # the header's bell follows live
         for group in groups:
             await self.channel_layer.group_add(group, self.channel_name)
         self.groups_joined = groups
@@ -45,6 +48,10 @@ class IncidentDeskConsumer(AsyncJsonWebsocketConsumer):
 
     async def receive_json(self, content, **kwargs):
         """The desk only listens; anything the page sends is ignored."""
+
+    async def notifications_changed(self, message):
+        """The user's open notifications changed: the page fetches the bell again."""
+        await self.send_json({"type": "notifications"})
 
     async def domain_event(self, message):
         event = message.get("event") or {}

@@ -5,7 +5,9 @@ On connect: the session's user (AuthMiddlewareStack) must be allowed to see that
 only), else the socket is closed. Then one snapshot with its sequence number, then deltas
 `{"type": "deltas", "items": [{seq, store, minute, inc, devices}]}`, coalesced: at most one
 frame per FLUSH_SECONDS per socket, however fast the events come. The page asks
-`{"type": "resync"}` when it sees a gap in seq and gets a fresh snapshot."""
+`{"type": "resync"}` when it sees a gap in seq and gets a fresh snapshot. The socket also
+joins the user's own group: `{"type": "notifications"}` tells the page to fetch the header's
+bell (retail.notifications)."""
 
 from __future__ import annotations
 
@@ -17,6 +19,7 @@ import orjson
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
 
+from ..notifications import user_group
 from . import selectors
 from .rollups import hq_group, store_group
 
@@ -26,6 +29,7 @@ FLUSH_SECONDS = 0.25  # at most ~4 frames a second per socket
 class DashboardConsumer(AsyncJsonWebsocketConsumer):
     async def connect(self):
         self.group = None
+        self.user_group = None
         self.buffer: list[dict[str, Any]] = []
         self.seq = 0
         self.ready = False
@@ -44,6 +48,8 @@ class DashboardConsumer(AsyncJsonWebsocketConsumer):
         kind, value = self.target
         self.group = hq_group(value) if kind == "hq" else store_group(value.pk)
         await self.channel_layer.group_add(self.group, self.channel_name)
+        self.user_group = user_group(user.pk)  # the header's bell follows live
+        await self.channel_layer.group_add(self.user_group, self.channel_name)
         await self.accept()
         await self.send_snapshot()
 
@@ -82,6 +88,12 @@ class DashboardConsumer(AsyncJsonWebsocketConsumer):
             self.flush_task.cancel()
         if self.group:
             await self.channel_layer.group_discard(self.group, self.channel_name)
+        if self.user_group:
+            await self.channel_layer.group_discard(self.user_group, self.channel_name)
+
+    async def notifications_changed(self, message):
+        """The user's open notifications changed: the page fetches the bell again."""
+        await self.send_json({"type": "notifications"})
 
     async def dispatch(self, message):
         # A delta touches no database: skip Channels' close_old_connections before it, which

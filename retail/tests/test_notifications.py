@@ -134,7 +134,12 @@ def test_resolving_takes_open_notifications_off_the_bell_and_keeps_them(brand, s
 
 @pytest.mark.django_db(transaction=True)
 @override_settings(ALLOWED_HOSTS=["127.0.0.1", "localhost", "testserver"])
-def test_the_recipients_live_socket_hears_that_their_bell_changed(client, brand, store, people):
+@pytest.mark.parametrize(
+    "path, first",
+    [("/ws/live/", "hello"), ("/ws/dashboards/?store={store}", "snapshot"), ("/ws/incidents/", "hello")],
+    ids=["live", "dashboard", "incident-desk"],
+)
+def test_the_recipients_live_socket_hears_that_their_bell_changed(client, brand, store, people, path, first):
     from channels.testing import WebsocketCommunicator
 
     from retail.asgi import application
@@ -145,12 +150,12 @@ def test_the_recipients_live_socket_hears_that_their_bell_changed(client, brand,
     async def scenario():
         socket = WebsocketCommunicator(
             application,
-            "/ws/live/",
+            path.format(store=store.pk),
             headers=[(b"cookie", f"sessionid={cookie}".encode()), (b"origin", b"http://127.0.0.1")],
         )
         connected, _ = await socket.connect()
         assert connected
-        assert (await socket.receive_json_from(timeout=5))["type"] == "hello"
+        assert (await socket.receive_json_from(timeout=5))["type"] == first
         # a notification for somebody else: nothing comes
         await database_sync_to_async(send)(brand, roles=[Role.HQ_ADMIN], key="hq-only")
         assert await socket.receive_nothing(timeout=0.3)

@@ -414,6 +414,10 @@ function resync() {
 }
 
 function onFrame(frame) {
+  if (frame.type === "notifications") { // the user's own: htmx fetches the header's bell
+    document.body.dispatchEvent(new CustomEvent("notifications-changed", { bubbles: true }));
+    return;
+  }
   if (frame.type === "snapshot") {
     state = frame.data;
     lastSeq = frame.seq;

@@ -50,6 +50,9 @@ function connect(desk, label, attempt = 0) {
     } catch {
       return;
     }
+    if (data.type === "notifications") { // the user's own: htmx fetches the header's bell
+      document.body.dispatchEvent(new CustomEvent("notifications-changed", { bubbles: true }));
+    }
     if (data.type === "incident" && Number.isInteger(data.incident)) {
       refreshRow(desk, data.incident).catch(() => {});
     }

@@ -102,3 +102,30 @@ def test_marking_read_in_the_inbox_updates_the_bell_in_place(page, asgi_server, 
     expect(page.locator("#notification-bell")).to_have_attribute("data-unread", "0")
     expect(page.locator(".notification")).to_have_count(2)
     assert page.errors == []
+
+
+def test_the_bell_follows_live_on_the_command_centre(page, asgi_server, shop):
+    import re
+
+    from retail import notifications
+    from retail.models import NotificationKind
+
+    url, run = asgi_server
+    # given HQ on the command centre, its dashboard socket live
+    log_in(page, type("Server", (), {"url": url}), "hq")
+    page.goto(f"{url}/dashboards/hq/")
+    expect(page.locator("[data-live-status]")).to_have_class(re.compile("dash-live"))
+    bell = page.locator("#notification-bell")
+    expect(bell).to_have_attribute("data-unread", "0")
+    # when a partner's webhook is paused (HQ is notified)
+    run(
+        notifications.notify_brand_hq,
+        brand_id=shop["brand"].pk,
+        kind=NotificationKind.WEBHOOK_PAUSED,
+        message="webhook_paused",
+        params={"url": "https://partner.example/hook"},
+        dedupe_key="paused-1",
+    )
+    # then the bell counts it without a reload (well before the minute's poll)
+    expect(bell).to_have_attribute("data-unread", "1", timeout=5000)
+    assert page.errors == []
