@@ -35,7 +35,18 @@ from members.models import Member
 
 from . import services
 from .choices import API_SCOPES, Channel, OrderStatus, Role, StoreStatus
-from .models import ApiClient, ApiToken, Brand, Order, OrderLine, Product, StaffRole, Store, StoreStock
+from .models import (
+    ApiClient,
+    ApiToken,
+    Brand,
+    Order,
+    OrderLine,
+    PartnerUser,
+    Product,
+    StaffRole,
+    Store,
+    StoreStock,
+)
 
 User = get_user_model()
 
@@ -181,6 +192,10 @@ def hq_username(spec: BrandSpec) -> str:
     return f"{spec.slug}-hq"
 
 
+def partner_username(spec: BrandSpec) -> str:
+    return f"{spec.slug}-partner"
+
+
 # --- results ----------------------------------------------------------------------------------
 
 
@@ -195,6 +210,7 @@ class BrandLogins:
     guides: list[str]
     token: str
     token_note: str = ""
+    partner: str = ""  # the demo partner's admin login (its console at /partner/)
 
 
 @dataclass
@@ -268,6 +284,7 @@ def seed_demo(
                 brand_seeded.send(sender=Brand, brand=brand, log=log)
                 log(f"{spec.name}: seeded in {time.perf_counter() - t0:.1f}s")
             token, note = _demo_token(brand, saved.get(spec.slug))
+            partner = _demo_partner_login(brand, partner_username(spec), password_hash)
             saved[spec.slug] = {"token": token, "brand": spec.name}
             managers, guides = [], []
             for store in spec.stores:
@@ -285,6 +302,7 @@ def seed_demo(
                     guides=guides,
                     token=token,
                     token_note=note,
+                    partner=partner,
                 )
             )
     if big:
@@ -305,7 +323,7 @@ def seed_demo(
 
 def brand_usernames(spec: BrandSpec) -> list[str]:
     """Every demo login of a brand (HQ, managers, guides): what wiping the brand removes."""
-    names = [hq_username(spec)]
+    names = [hq_username(spec), partner_username(spec)]
     for store in spec.stores:
         manager, guides = store_usernames(spec, store)
         names += [manager, *guides]
@@ -360,6 +378,19 @@ def _demo_token(brand: Brand, saved: dict | None) -> tuple[str, str]:
     if first:
         return raw, ""
     return raw, "the saved clear token was missing or revoked, so a fresh demo token was issued"
+
+
+def _demo_partner_login(brand: Brand, username: str, password_hash: str) -> str:
+    """The demo partner's admin login (the demo password): what a partner's person sees on
+    its console. Made once; a seed, so without the one-time password and audit of
+    retail.console.add_partner_user."""
+    client = ApiClient.objects.get(brand=brand, name=DEMO_CLIENT_NAME)
+    if not PartnerUser.objects.filter(client=client, user__username=username).exists():
+        user = User.objects.filter(username=username).first()
+        if user is None:
+            user = User.objects.create(username=username, password=password_hash)
+        PartnerUser.objects.create(brand=brand, client=client, user=user, access=PartnerUser.Access.ADMIN)
+    return username
 
 
 def _load_credentials(path: Path) -> dict:

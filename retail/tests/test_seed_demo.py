@@ -11,6 +11,7 @@ from django.contrib.auth import get_user_model
 from django.core.management import call_command
 from django.db import connection
 from django.db.models import Count, F, Max, Min, Q, Sum
+from django.test import Client
 from rest_framework.test import APIClient
 
 from members import pii
@@ -157,6 +158,22 @@ def test_second_run_without_the_credentials_file_issues_a_fresh_token_and_says_s
     assert len(again) == 2 and not set(again) & set(first)
     assert "fresh demo token" in output
     assert TOKEN.findall(seed()) == again  # and that one is kept from now on
+
+
+def test_each_brand_has_a_partner_login_that_lands_on_its_console():
+    output = seed()
+    for brand in demo_brands():
+        username = f"{brand.slug}-partner"
+        assert f"partner login:   {username}" in output
+        web = Client()
+        assert web.login(username=username, password=demo.DEMO_PASSWORD)
+        console = web.get("/", follow=True)
+        assert console.status_code == 200 and demo.DEMO_CLIENT_NAME in console.content.decode()
+        assert web.get("/stores/").status_code == 403  # a partner's login sees nothing else
+    # a second run reuses them
+    assert get_user_model().objects.filter(username__endswith="-partner").count() == 2
+    seed()
+    assert get_user_model().objects.filter(username__endswith="-partner").count() == 2
 
 
 def test_reset_wipes_and_reseeds_the_demo_brands_only():

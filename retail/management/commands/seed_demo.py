@@ -68,6 +68,7 @@ class Command(BaseCommand):
                 f"<brand>-<store>-guide1..{demo.GUIDES_PER_STORE})"
             )
             out(f"  partner token:   {b.token}")
+            out(f"  partner login:   {b.partner}  → /partner/ (its console)")
             if b.token_note:
                 out(self.style.WARNING(f"                   ({b.token_note})"))
         out("")
